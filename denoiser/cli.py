@@ -1,0 +1,255 @@
+"""Command line: ``python -m denoiser {train,evaluate,denoise}``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import date
+from pathlib import Path
+
+from . import __version__
+
+
+class CLIError(Exception):
+    """A user error: printed as one line, exit status 2."""
+
+
+def _progress_printer(stream=None):
+    stream = stream or sys.stderr
+    tty = stream.isatty()
+
+    def report(p) -> None:
+        if p.epoch_end:
+            val = "" if p.val_loss is None else f"  val_loss {p.val_loss:.5f}"
+            eta = "" if p.eta_s is None else f"  ~{p.eta_s:.0f}s left"
+            stream.write(("\r" if tty else "") + f"epoch {p.epoch}/{p.epochs}  loss {p.loss:.5f}{val}"
+                         f"  {p.elapsed_s:.0f}s{eta}\n")
+        elif tty:
+            width = 30
+            done = int(width * p.batch / p.batches)
+            stream.write(f"\repoch {p.epoch}/{p.epochs} [{'#' * done}{'.' * (width - done)}] "
+                         f"{p.batch}/{p.batches}")
+        stream.flush()
+
+    return report
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from .data import load_mnist
+    from .evaluation import evaluate_denoiser
+    from .models import ModelConfig
+    from .pretrained import Denoiser, load_pretrained, register, save_model
+    from .training import NoiseSpec, train
+
+    try:
+        config = ModelConfig(args.arch, code_size=args.code_size, layers=args.layers,
+                             nodes=args.nodes, filters=args.filters, loss=args.loss,
+                             optimizer=args.optimizer, learning_rate=args.lr)
+        noise = NoiseSpec(args.noise, args.amount)
+    except ValueError as err:
+        raise CLIError(str(err)) from None
+    if not args.name.replace("-", "").replace("_", "").isalnum():
+        raise CLIError(f"--name may hold only letters, digits, '-' and '_', got {args.name!r}")
+    digits = load_mnist(args.data)
+    x_train = digits.x_train[: args.max_digits] if args.max_digits else digits.x_train
+    print(f"data: {digits.description}; training on {len(x_train):,}", file=sys.stderr)
+    model = None
+    if args.init:
+        start = load_pretrained(args.init, args.out)
+        if start.config.architecture != config.architecture or start.config.filters != config.filters:
+            raise CLIError(f"--init {args.init} is a {start.config.architecture} model; "
+                           "give the same --arch and --filters")
+        from .models import make_optimizer
+        model = start.model
+        model.compile(optimizer=make_optimizer(config), loss=config.loss)
+    result = train(config, x_train, epochs=args.epochs, batch_size=args.batch_size, noise=noise,
+                   validation_split=args.val_split, seed=args.seed, model=model,
+                   cosine_decay=args.cosine, on_progress=_progress_printer())
+    if result.message:
+        print(result.message, file=sys.stderr)
+    if result.diverged:
+        raise CLIError("training diverged; no model was written")
+
+    out_dir = Path(args.out)
+    path = out_dir / f"{args.name}.keras"
+    sha = save_model(result.model, path)
+    denoiser = Denoiser(result.model, args.name, config)
+    measured = {}
+    for kind, amount in {(noise.kind, noise.amount), ("gaussian", 0.5)}:
+        if kind == "blind":
+            continue
+        scores = evaluate_denoiser(denoiser.denoise, digits.x_test, kind, amount, seed=1234)
+        measured[f"{kind}@{amount:g}"] = {k: round(v, 4) for k, v in scores.items()}
+    entry = {
+        "file": path.name,
+        "description": args.description or f"{config.architecture} trained on {noise.describe()}",
+        "config": config.to_dict(),
+        "training": {
+            "data": f"{digits.description}; trained on {len(x_train):,} of the training split "
+                    f"({args.val_split:g} held out for validation)",
+            "noise": noise.describe(),
+            "epochs": result.epochs_run,
+            "batch_size": args.batch_size,
+            "cosine_decay": args.cosine,
+            "init": args.init,
+            "seed": args.seed,
+            "seconds": round(result.seconds, 1),
+            "final_loss": result.history["loss"][-1],
+            "final_val_loss": (result.history.get("val_loss") or [None])[-1],
+            "date": date.today().isoformat(),
+        },
+        "metrics": {"split": f"test split of {digits.source} ({len(digits.x_test):,} digits)",
+                    **measured},
+        "sha256": sha,
+        "denoiser_version": __version__,
+    }
+    register(args.name, entry, out_dir, default=args.default)
+    print(f"wrote {path} ({result.epochs_run} epochs, {result.seconds:.0f}s); "
+          f"{json.dumps(measured)}", file=sys.stderr)
+    return 0
+
+
+def _load_models(names: list[str], directory: str) -> dict:
+    from .pretrained import list_pretrained, load_pretrained
+
+    names = names or list_pretrained(directory)
+    return {name: load_pretrained(name, directory) for name in names}
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    from .classical import CLASSICAL
+    from .data import load_mnist, load_sample
+    from .evaluation import evaluate_table
+
+    unknown = [f for f in args.filters if f not in CLASSICAL]
+    if unknown:
+        raise CLIError(f"unknown filter(s) {', '.join(unknown)}; valid: {', '.join(CLASSICAL)}")
+    digits = load_sample() if args.sample else load_mnist(args.data)
+    x = digits.x_test[: args.limit] if args.limit else digits.x_test
+    models = _load_models(args.models, args.dir)
+    methods = {"noisy input": lambda a: a}
+    methods.update({name: m.denoise for name, m in models.items()})
+    methods.update({f"filter: {name}": CLASSICAL[name] for name in args.filters})
+    kinds = list(args.kinds)
+    rows = evaluate_table(methods, x, kinds, args.amounts, seed=args.seed, with_ssim=not args.no_ssim)
+    report = {"data": digits.description, "digits": len(x), "seed": args.seed, "results": rows}
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        print(format_table(report))
+    return 0
+
+
+def format_table(report: dict) -> str:
+    """The evaluation report as a Markdown table: PSNR dB / SSIM per method and noise."""
+    rows = report["results"]
+    columns = list(dict.fromkeys(f"{r['kind']} {r['amount']:g}" for r in rows))
+    methods = list(dict.fromkeys(r["method"] for r in rows))
+    cell = {(r["method"], f"{r['kind']} {r['amount']:g}"): r for r in rows}
+    lines = [f"{report['data']}; evaluated on {report['digits']:,} test digits (noise seed "
+             f"{report['seed']}). Mean PSNR (dB) / SSIM per digit.", "",
+             "| method | " + " | ".join(columns) + " |",
+             "|---|" + "---|" * len(columns)]
+    for method in methods:
+        cells = []
+        for col in columns:
+            r = cell[(method, col)]
+            cells.append(f"{r['psnr']:.2f}" + (f" / {r['ssim']:.3f}" if "ssim" in r else ""))
+        lines.append(f"| {method} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _cmd_denoise(args: argparse.Namespace) -> int:
+    from .imageio import denoise_files
+    from .pretrained import load_pretrained
+
+    missing = [p for p in args.inputs if not Path(p).is_file()]
+    if missing:
+        raise CLIError(f"{missing[0]}: no such file")
+    denoiser = load_pretrained(args.model, args.dir)
+    written = denoise_files(args.inputs, args.out, denoiser.denoise, scale=args.scale)
+    for path in written:
+        print(path)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from .models import ARCHITECTURES, LOSSES, OPTIMIZERS
+    from .noise import NOISE_KINDS
+
+    parser = argparse.ArgumentParser(prog="python -m denoiser",
+                                     description="Denoise MNIST digits with autoencoders.")
+    parser.add_argument("--version", action="version", version=__version__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    t = sub.add_parser("train", help="train a model and add it to a model directory's manifest")
+    t.add_argument("--name", required=True, help="model name (file NAME.keras)")
+    t.add_argument("--arch", choices=list(ARCHITECTURES), default="dense")
+    t.add_argument("--code-size", type=int, default=32, help="dense: nodes in the code layer")
+    t.add_argument("--layers", type=int, default=1, help="dense: encoder layers incl. the code")
+    t.add_argument("--nodes", type=int, default=128, help="dense: nodes in the first hidden layer")
+    t.add_argument("--filters", type=int, default=32, help="conv/unet: channels at full size")
+    t.add_argument("--loss", choices=LOSSES, default="binary_crossentropy")
+    t.add_argument("--optimizer", choices=OPTIMIZERS, default="adam")
+    t.add_argument("--lr", type=float, default=1e-3, help="learning rate")
+    t.add_argument("--epochs", type=int, default=10)
+    t.add_argument("--batch-size", type=int, default=128)
+    t.add_argument("--noise", choices=[*NOISE_KINDS, "blind"], default="gaussian",
+                   help="training noise kind, or blind (random kind and amount per digit)")
+    t.add_argument("--amount", type=float, default=0.5, help="training noise amount in [0, 1]")
+    t.add_argument("--val-split", type=float, default=0.05)
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--cosine", action="store_true", help="cosine learning-rate decay to zero")
+    t.add_argument("--init", help="start from this model of the output directory (fine-tuning)")
+    t.add_argument("--max-digits", type=int, default=0, help="train on at most this many digits")
+    t.add_argument("--data", help="Keras-layout mnist.npz (default: $DENOISER_MNIST, Keras, sample)")
+    t.add_argument("--out", default=str(_default_dir()), help="model directory")
+    t.add_argument("--description", default="", help="one line for the manifest")
+    t.add_argument("--default", action="store_true", help="make it the directory's default model")
+    t.set_defaults(func=_cmd_train)
+
+    e = sub.add_parser("evaluate", help="measure models and classical filters (PSNR/SSIM table)")
+    e.add_argument("--models", nargs="*", default=[], help="model names (default: all)")
+    e.add_argument("--filters", nargs="*", default=["median", "gaussian_blur", "nl_means",
+                                                     "total_variation", "wavelet"],
+                   help="classical filters to compare")
+    e.add_argument("--kinds", nargs="+", choices=list(NOISE_KINDS), default=["gaussian"])
+    e.add_argument("--amounts", nargs="+", type=float, default=[0.1, 0.3, 0.5, 0.7])
+    e.add_argument("--data", help="Keras-layout mnist.npz (default: $DENOISER_MNIST, Keras, sample)")
+    e.add_argument("--sample", action="store_true", help="use the offline sample's test digits")
+    e.add_argument("--limit", type=int, default=0, help="use only the first N test digits")
+    e.add_argument("--seed", type=int, default=0, help="seed of the noise draw")
+    e.add_argument("--no-ssim", action="store_true", help="PSNR only (faster)")
+    e.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    e.add_argument("--dir", default=str(_default_dir()), help="model directory")
+    e.set_defaults(func=_cmd_evaluate)
+
+    d = sub.add_parser("denoise", help="denoise PNG/JPEG/NPY files into PNGs")
+    d.add_argument("inputs", nargs="+", help="image files (.png, .jpg, .jpeg, .npy)")
+    d.add_argument("--out", required=True, help="output folder for the denoised PNGs")
+    d.add_argument("--model", help="model name (default: the default model)")
+    d.add_argument("--scale", type=int, default=1, help="enlarge output PNGs by this factor (1-32)")
+    d.add_argument("--dir", default=str(_default_dir()), help="model directory")
+    d.set_defaults(func=_cmd_denoise)
+    return parser
+
+
+def _default_dir() -> Path:
+    from .pretrained import PRETRAINED_DIR
+
+    return PRETRAINED_DIR
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except (CLIError, ValueError, OSError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,154 @@
+"""Loading MNIST digits: a local file, Keras' download, or the offline sample shipped here."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+#: Real MNIST test digits shipped with the package, balanced over the ten classes.
+SAMPLE_PATH = Path(__file__).parent / "assets" / "mnist_sample.npz"
+#: Environment variable naming a Keras-layout ``mnist.npz`` to load.
+ENV_VAR = "DENOISER_MNIST"
+#: Set this environment variable to skip Keras' download attempt (offline machines).
+OFFLINE_VAR = "DENOISER_OFFLINE"
+
+MNIST_CREDIT = (
+    "MNIST by Yann LeCun and Corinna Cortes, licensed CC BY-SA 3.0 "
+    "(http://yann.lecun.com/exdb/mnist/)"
+)
+
+
+@dataclass(frozen=True)
+class Digits:
+    """MNIST digits as float32 in [0, 1], shape (N, 28, 28), with integer labels."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    source: str  # "file", "keras" or "sample"
+    location: str
+
+    @property
+    def description(self) -> str:
+        where = {"file": f"the file {self.location}",
+                 "keras": "Keras' MNIST download",
+                 "sample": "the offline sample shipped with denoiser"}[self.source]
+        return (f"MNIST from {where}: {len(self.x_train):,} training and "
+                f"{len(self.x_test):,} test digits")
+
+
+def _to_float(images: np.ndarray) -> np.ndarray:
+    images = np.asarray(images)
+    if images.ndim != 3 or images.shape[1:] != (28, 28):
+        raise ValueError(f"MNIST images must have shape (N, 28, 28), got {images.shape}")
+    if np.issubdtype(images.dtype, np.integer):
+        return images.astype(np.float32) / 255.0
+    return np.clip(images.astype(np.float32), 0.0, 1.0)
+
+
+def _from_arrays(arrays, source: str, location: str) -> Digits:
+    try:
+        parts = [arrays[k] for k in ("x_train", "y_train", "x_test", "y_test")]
+    except KeyError as err:
+        raise ValueError(f"{location} is not in the Keras mnist.npz layout: missing {err}") from None
+    x_train, y_train, x_test, y_test = parts
+    if len(x_train) != len(y_train) or len(x_test) != len(y_test):
+        raise ValueError(f"{location}: images and labels differ in number")
+    return Digits(_to_float(x_train), np.asarray(y_train, np.int64), _to_float(x_test),
+                  np.asarray(y_test, np.int64), source, location)
+
+
+def load_npz(path: str | Path, source: str = "file") -> Digits:
+    """Load digits from a ``.npz`` in Keras' ``mnist.npz`` layout."""
+    path = Path(path)
+    try:
+        with np.load(path, allow_pickle=False) as arrays:
+            return _from_arrays(arrays, source, str(path))
+    except (OSError, ValueError, EOFError) as err:
+        if isinstance(err, ValueError) and str(path) in str(err):
+            raise
+        raise ValueError(f"cannot read MNIST from {path}: {err}") from None
+
+
+def load_sample() -> Digits:
+    """The offline sample: real MNIST test digits shipped in the package."""
+    return load_npz(SAMPLE_PATH, source="sample")
+
+
+def _load_keras() -> Digits:
+    import socket
+
+    from keras.datasets import mnist
+
+    old = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(10)  # offline machines should fail fast, not hang
+    try:
+        (x_train, y_train), (x_test, y_test) = mnist.load_data()
+    finally:
+        socket.setdefaulttimeout(old)
+    arrays = {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test}
+    return _from_arrays(arrays, "keras", "keras.datasets.mnist")
+
+
+def load_mnist(path: str | Path | None = None, allow_download: bool | None = None) -> Digits:
+    """Load MNIST from the first source that works.
+
+    Sources, in order: ``path`` (or the ``DENOISER_MNIST`` environment
+    variable), a Keras-layout ``mnist.npz``; ``keras.datasets.mnist.load_data()``,
+    which downloads and caches MNIST when online; the offline sample shipped
+    with the package.
+
+    Parameters
+    ----------
+    path : str or Path, optional
+        A Keras-layout ``mnist.npz``. A path that cannot be read is an error,
+        not a silent fall-back.
+    allow_download : bool, optional
+        Try Keras' download; by default yes unless ``DENOISER_OFFLINE`` is set.
+
+    Returns
+    -------
+    Digits
+        Images, labels, and which source was used (``.source``, ``.description``).
+    """
+    path = path or os.environ.get(ENV_VAR) or None
+    if path:
+        return load_npz(path)
+    if allow_download is None:
+        allow_download = not os.environ.get(OFFLINE_VAR)
+    if allow_download:
+        try:
+            return _load_keras()
+        except Exception:  # no network, a broken cache, …: fall through to the sample
+            pass
+    return load_sample()
+
+
+def make_sample(digits: Digits, per_class: int = 500, seed: int = 0) -> dict[str, np.ndarray]:
+    """Pick a class-balanced sample of test digits as uint8 arrays in the Keras layout.
+
+    The first ``0.8·per_class`` digits of each class become the sample's
+    training split and the rest its test split, so models trained on the
+    sample are still measured on digits they have not seen.
+    """
+    rng = np.random.default_rng(seed)
+    n_train = int(per_class * 0.8)
+    train_idx, test_idx = [], []
+    for label in range(10):
+        idx = rng.permutation(np.flatnonzero(digits.y_test == label))[:per_class]
+        if len(idx) < per_class:
+            raise ValueError(f"only {len(idx)} test digits of class {label}, need {per_class}")
+        train_idx.append(idx[:n_train])
+        test_idx.append(idx[n_train:])
+    tr, te = np.sort(np.concatenate(train_idx)), np.sort(np.concatenate(test_idx))
+
+    def as_uint8(x):
+        return np.round(x * 255).astype(np.uint8)
+
+    return {"x_train": as_uint8(digits.x_test[tr]), "y_train": digits.y_test[tr].astype(np.uint8),
+            "x_test": as_uint8(digits.x_test[te]), "y_test": digits.y_test[te].astype(np.uint8),
+            "test_index_train": tr.astype(np.int32), "test_index_test": te.astype(np.int32)}

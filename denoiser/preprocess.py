@@ -1,0 +1,174 @@
+"""Turn any drawn, scanned or uploaded image into the 28×28 digit an MNIST model expects.
+
+MNIST digits were made by scaling each digit's bounding box to fit 20×20 pixels
+(keeping the aspect ratio) and centring its centre of mass in a 28×28 field,
+white ink on black. :func:`to_mnist` repeats those steps.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+#: Largest image (in pixels) that :func:`read_image` will decode.
+MAX_PIXELS = 40_000_000
+
+_INK_THRESHOLD = 0.1  # ink level (0..1) below which a pixel counts as background
+_MIN_INK_PIXELS = 4  # fewer inked pixels than this means "blank"
+
+
+class BlankImageError(ValueError):
+    """Raised when an image holds no ink to make a digit from."""
+
+
+def read_image(source: str | Path | bytes) -> np.ndarray:
+    """Decode a PNG/JPEG (or other Pillow format) into an RGBA float array.
+
+    Parameters
+    ----------
+    source : str, Path or bytes
+        A file path or the file's bytes.
+
+    Returns
+    -------
+    ndarray
+        float32 array of shape (H, W, 4) in [0, 1]; EXIF rotation applied, first
+        frame only for animations.
+
+    Raises
+    ------
+    ValueError
+        If the data is not a readable image or is larger than ``MAX_PIXELS``.
+    """
+    data = Path(source).read_bytes() if isinstance(source, (str, Path)) else bytes(source)
+    if not data:
+        raise ValueError("the file is empty, not an image")
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            width, height = img.size
+            if width * height > MAX_PIXELS:
+                raise ValueError(
+                    f"image is {width}×{height} pixels, larger than the {MAX_PIXELS:,}-pixel limit"
+                )
+            img.seek(0)
+            img = ImageOps.exif_transpose(img)
+            if img.mode in ("I;16", "I;16B", "I;16L", "I"):
+                arr = np.asarray(img, dtype=np.float64)
+                gray = arr / (65535.0 if arr.max() > 255 else 255.0)
+                alpha = np.ones_like(gray)
+                return np.dstack([gray, gray, gray, alpha]).astype(np.float32)
+            rgba = img.convert("RGBA")
+            return np.asarray(rgba, dtype=np.float32) / 255.0
+    except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError) as err:
+        raise ValueError(f"not a readable image: {err}") from None
+
+
+def _to_float(image: np.ndarray | Image.Image) -> np.ndarray:
+    if isinstance(image, Image.Image):
+        image = np.asarray(image.convert("RGBA"))
+    arr = np.asarray(image)
+    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
+        raise ValueError(f"image must be a numeric array, got dtype {arr.dtype}")
+    if arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[2] not in (1, 2, 3, 4)):
+        raise ValueError(
+            f"image must have shape (H, W), (H, W, 3) or (H, W, 4), got {arr.shape}"
+        )
+    if arr.shape[0] < 1 or arr.shape[1] < 1:
+        raise ValueError(f"image is empty: shape {arr.shape}")
+    if np.issubdtype(arr.dtype, np.integer):
+        scale = 65535.0 if arr.dtype.itemsize > 1 and arr.max() > 255 else 255.0
+        return arr.astype(np.float32) / scale
+    arr = arr.astype(np.float32)
+    if not np.all(np.isfinite(arr)):
+        raise ValueError("image contains NaN or infinite values")
+    return np.clip(arr, 0.0, 1.0)
+
+
+def ink_map(image: np.ndarray | Image.Image) -> np.ndarray:
+    """Return the image's ink as a float (H, W) map: 1 = full ink, 0 = background.
+
+    On an image with transparency, alpha is the ink. Otherwise the gray level
+    is used, inverted when the border is light (dark ink on light paper), and
+    stretched so the background is 0.
+    """
+    arr = _to_float(image)
+    if arr.ndim == 3 and arr.shape[2] in (2, 4):
+        alpha = arr[..., -1]
+        if alpha.min() < 0.99:  # real transparency: alpha marks the strokes
+            return alpha
+        arr = arr[..., :-1]
+    if arr.ndim == 3 and arr.shape[2] == 3:
+        gray = arr @ np.array([0.299, 0.587, 0.114], np.float32)
+    else:
+        gray = arr if arr.ndim == 2 else arr[..., 0]
+    border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
+    background = float(np.median(border))
+    ink = (1.0 - gray) if background > 0.5 else gray
+    background = (1.0 - background) if background > 0.5 else background
+    peak = float(ink.max())
+    if peak - background < 1e-6:
+        return np.zeros_like(ink)
+    return np.clip((ink - background) / (peak - background), 0.0, 1.0)
+
+
+def to_mnist(image: np.ndarray | Image.Image) -> np.ndarray:
+    """Preprocess an image into a centred 28×28 digit, the way MNIST was made.
+
+    Parameters
+    ----------
+    image : ndarray or PIL.Image
+        Grayscale (H, W), RGB (H, W, 3) or RGBA (H, W, 4); uint8/uint16 or
+        float in [0, 1]. On RGBA (e.g. a drawing canvas) alpha counts as ink;
+        dark ink on light paper is inverted.
+
+    Returns
+    -------
+    ndarray
+        float32 (28, 28) in [0, 1], white digit on black, its bounding box
+        scaled to 20 px on the longer side and its centre of mass centred.
+
+    Raises
+    ------
+    BlankImageError
+        If the image holds no ink (blank or near-blank).
+    ValueError
+        If the array has an unusable shape, dtype or values.
+    """
+    ink = ink_map(image)
+    mask = ink > _INK_THRESHOLD
+    if int(mask.sum()) < _MIN_INK_PIXELS:
+        raise BlankImageError("the image is blank: draw or upload a digit first")
+    rows = np.flatnonzero(mask.any(axis=1))
+    cols = np.flatnonzero(mask.any(axis=0))
+    crop = ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    h, w = crop.shape
+    scale = 20.0 / max(h, w)
+    new_h, new_w = max(1, round(h * scale)), max(1, round(w * scale))
+    resized = Image.fromarray((crop * 255).astype(np.uint8)).resize(
+        (new_w, new_h), Image.Resampling.LANCZOS
+    )
+    digit = np.asarray(resized, dtype=np.float32) / 255.0
+    field = np.zeros((28, 28), np.float32)
+    top, left = (28 - new_h) // 2, (28 - new_w) // 2
+    field[top : top + new_h, left : left + new_w] = digit
+    return _centre_mass(field)
+
+
+def _centre_mass(field: np.ndarray) -> np.ndarray:
+    total = field.sum()
+    if total <= 0:
+        return field
+    yy, xx = np.indices(field.shape)
+    cy, cx = (field * yy).sum() / total, (field * xx).sum() / total
+    rows = np.flatnonzero(field.any(axis=1))
+    cols = np.flatnonzero(field.any(axis=0))
+    # Shift towards the centre, but never push ink off the field.
+    dy = int(np.clip(round(13.5 - cy), -rows[0], 27 - rows[-1]))
+    dx = int(np.clip(round(13.5 - cx), -cols[0], 27 - cols[-1]))
+    out = np.zeros_like(field)
+    src = field[max(0, -dy) : 28 - max(0, dy), max(0, -dx) : 28 - max(0, dx)]
+    out[max(0, dy) : max(0, dy) + src.shape[0], max(0, dx) : max(0, dx) + src.shape[1]] = src
+    return out

@@ -1,0 +1,200 @@
+"""Model files: atomic saving, a checksummed manifest, and safe loading into :class:`Denoiser`."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import tempfile
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from .models import ModelConfig, encoder_of
+
+#: Where the shipped models and their manifest live.
+PRETRAINED_DIR = Path(__file__).resolve().parent.parent / "pretrained"
+MANIFEST = "manifest.json"
+
+
+class ModelFileError(ValueError):
+    """A model file is missing, damaged, tampered with, or unsafe to load."""
+
+
+def sha256_of(path: str | Path) -> str:
+    """Hex SHA-256 of a file."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _atomic_write(path: Path, write) -> None:
+    """Write via ``write(tmp_path)`` to a temporary file beside ``path``, then rename over it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}")
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+
+
+def save_model(model: keras.Model, path: str | Path) -> str:
+    """Save a model as ``.keras`` atomically; return the file's SHA-256.
+
+    A process killed mid-save leaves at most a hidden temporary file, never a
+    half-written model under ``path``.
+    """
+    path = Path(path)
+    if path.suffix != ".keras":
+        raise ValueError(f"model files end in .keras, got {path.name!r}")
+    _atomic_write(path, lambda tmp: model.save(tmp))
+    return sha256_of(path)
+
+
+def save_bytes(data: bytes, path: str | Path) -> None:
+    """Write bytes to ``path`` atomically."""
+    _atomic_write(Path(path), lambda tmp: tmp.write_bytes(data))
+
+
+def read_manifest(directory: str | Path = PRETRAINED_DIR) -> dict:
+    """The manifest of a model directory: ``{"default": name, "models": {name: entry}}``."""
+    path = Path(directory) / MANIFEST
+    if not path.exists():
+        return {"default": None, "models": {}}
+    try:
+        manifest = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as err:
+        raise ModelFileError(f"cannot read {path}: {err}") from None
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("models"), dict):
+        raise ModelFileError(f"{path} is not a denoiser manifest")
+    return manifest
+
+
+_manifest_lock = threading.Lock()
+
+
+def register(name: str, entry: dict, directory: str | Path = PRETRAINED_DIR,
+             default: bool = False) -> None:
+    """Add or replace one model's manifest entry (written atomically)."""
+    with _manifest_lock:
+        manifest = read_manifest(directory)
+        manifest["models"][name] = entry
+        if default or not manifest.get("default"):
+            manifest["default"] = name
+        text = json.dumps(manifest, indent=2, sort_keys=False) + "\n"
+        save_bytes(text.encode(), Path(directory) / MANIFEST)
+
+
+@dataclass
+class Denoiser:
+    """A trained denoiser: ``denoise(images)`` maps noisy digits in [0, 1] to clean ones."""
+
+    model: keras.Model
+    name: str = "model"
+    config: ModelConfig = field(default_factory=ModelConfig)
+    description: str = ""
+    info: dict = field(default_factory=dict)
+    batch_size: int = 2048
+
+    def __post_init__(self) -> None:
+        self.encoder = encoder_of(self.model)
+
+    def denoise(self, images: np.ndarray) -> np.ndarray:
+        """Denoise one digit (28, 28) or a batch (N, 28, 28); returns float32 of the same shape in [0, 1]."""
+        x = _check_digits(images)
+        single = x.ndim == 2
+        batch = x[None] if single else x
+        out = self._run(self.model, batch)
+        out = np.clip(out.reshape(batch.shape), 0.0, 1.0)
+        return out[0] if single else out
+
+    def encode(self, images: np.ndarray) -> np.ndarray:
+        """Codes of digits (N, 28, 28) as (N, D); ValueError for models without a bottleneck."""
+        if self.encoder is None:
+            raise ValueError(f"model {self.name!r} ({self.config.architecture}) has no bottleneck code")
+        x = _check_digits(images)
+        batch = x[None] if x.ndim == 2 else x
+        return self._run(self.encoder, batch).reshape(len(batch), -1)
+
+    def _run(self, model: keras.Model, batch: np.ndarray) -> np.ndarray:
+        if len(batch) <= self.batch_size:
+            return np.asarray(model.predict_on_batch(batch))
+        parts = [np.asarray(model.predict_on_batch(batch[i : i + self.batch_size]))
+                 for i in range(0, len(batch), self.batch_size)]
+        return np.concatenate(parts)
+
+
+def _check_digits(images: np.ndarray) -> np.ndarray:
+    x = np.asarray(images)
+    if x.dtype == object or not (np.issubdtype(x.dtype, np.number) or x.dtype == bool):
+        raise ValueError(f"images must be a numeric array, got dtype {x.dtype}")
+    if x.shape[-2:] != (28, 28) or x.ndim not in (2, 3):
+        raise ValueError(f"images must have shape (28, 28) or (N, 28, 28), got {x.shape}")
+    x = x.astype(np.float32, copy=False)
+    if not np.isfinite(x).all():
+        raise ValueError("images contain NaN or infinite values")
+    return np.clip(x, 0.0, 1.0)
+
+
+def load_model_file(path: str | Path, expected_sha256: str | None = None) -> keras.Model:
+    """Load a ``.keras`` file with ``safe_mode=True``, checking its SHA-256 if given."""
+    path = Path(path)
+    if not path.is_file():
+        raise ModelFileError(f"model file {path.name} is missing")
+    if expected_sha256 is not None:
+        actual = sha256_of(path)
+        if actual != expected_sha256:
+            raise ModelFileError(
+                f"model file {path.name} does not match its manifest checksum "
+                f"(expected {expected_sha256[:12]}…, got {actual[:12]}…): it was changed or damaged"
+            )
+    try:
+        return keras.saving.load_model(path, compile=False, safe_mode=True)
+    except Exception as err:  # noqa: BLE001 - any failure here means the file is unusable
+        raise ModelFileError(f"cannot load model file {path.name}: {err}") from None
+
+
+def list_pretrained(directory: str | Path = PRETRAINED_DIR) -> list[str]:
+    """Names of the models in the manifest, the default first."""
+    manifest = read_manifest(directory)
+    names = list(manifest["models"])
+    default = manifest.get("default")
+    if default in names:
+        names.remove(default)
+        names.insert(0, default)
+    return names
+
+
+def load_pretrained(name: str | None = None, directory: str | Path = PRETRAINED_DIR) -> Denoiser:
+    """Load a shipped model by name (None = the default), verifying its checksum.
+
+    Raises
+    ------
+    ModelFileError
+        If the name is unknown or the file is missing, changed or unsafe.
+    """
+    directory = Path(directory)
+    manifest = read_manifest(directory)
+    name = name or manifest.get("default")
+    models = manifest["models"]
+    if not models:
+        raise ModelFileError(f"no models in {directory} (its {MANIFEST} is missing or empty)")
+    if name not in models:
+        known = ", ".join(models) or "none"
+        raise ModelFileError(f"no model named {name!r}; available: {known}")
+    entry = models[name]
+    model = load_model_file(directory / entry["file"], entry.get("sha256"))
+    config = ModelConfig.from_dict(entry["config"])
+    return Denoiser(model, name=name, config=config, description=entry.get("description", ""),
+                    info=entry)

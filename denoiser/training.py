@@ -1,0 +1,303 @@
+"""Training denoisers with ``model.fit``: fresh noise every epoch, progress, stop and NaN handling."""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import keras
+import numpy as np
+
+from .models import ModelConfig, build_model
+from .noise import NOISE_KINDS, add_noise, add_random_noise
+
+BLIND = "blind"
+
+
+@dataclass(frozen=True)
+class NoiseSpec:
+    """Training noise: one kind at one amount, or ``kind="blind"`` (random kind and amount per image)."""
+
+    kind: str = "gaussian"
+    amount: float = 0.5
+
+    def __post_init__(self) -> None:
+        if self.kind != BLIND and self.kind not in NOISE_KINDS:
+            raise ValueError(
+                f"unknown training noise {self.kind!r}; valid: {', '.join(NOISE_KINDS)}, {BLIND}"
+            )
+        if not (isinstance(self.amount, (int, float)) and 0.0 <= self.amount <= 1.0):
+            raise ValueError(f"noise amount must be in [0, 1], got {self.amount!r}")
+
+    def apply(self, images: np.ndarray, seed: int | np.random.Generator | None) -> np.ndarray:
+        """Draw this noise on a batch of images."""
+        if self.kind == BLIND:
+            return add_random_noise(images, seed=seed)
+        return add_noise(images, self.kind, self.amount, seed=seed)
+
+    def describe(self) -> str:
+        if self.kind == BLIND:
+            return "blind (random kind and amount 0–1 per image)"
+        return f"{self.kind} {self.amount:g}"
+
+
+class NoisyDigits(keras.utils.PyDataset):
+    """Batches of (noisy, clean) digits with a fresh noise draw every epoch."""
+
+    def __init__(self, clean: np.ndarray, noise: NoiseSpec, batch_size: int, seed: int = 0,
+                 shuffle: bool = True) -> None:
+        super().__init__()
+        self.clean = np.asarray(clean, np.float32)
+        self.noise = noise
+        self.batch_size = int(batch_size)
+        self.seed = seed
+        self.shuffle = shuffle
+        self.epoch = 0
+        self._order = np.arange(len(self.clean))
+        self._reorder()
+
+    def _reorder(self) -> None:
+        if self.shuffle:
+            self._order = np.random.default_rng((self.seed, self.epoch)).permutation(len(self.clean))
+
+    def __len__(self) -> int:
+        return math.ceil(len(self.clean) / self.batch_size)
+
+    def __getitem__(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+        idx = self._order[index * self.batch_size : (index + 1) * self.batch_size]
+        clean = self.clean[idx]
+        return self.noise.apply(clean, seed=(self.seed, self.epoch, index)), clean
+
+    def on_epoch_end(self) -> None:
+        self.epoch += 1
+        self._reorder()
+
+
+@dataclass
+class Progress:
+    """A snapshot of training progress, passed to the ``on_progress`` callback."""
+
+    epoch: int  # 1-based, current epoch
+    epochs: int
+    batch: int  # batches done in this epoch
+    batches: int
+    elapsed_s: float
+    loss: float | None = None
+    val_loss: float | None = None
+    epoch_end: bool = False
+
+    @property
+    def fraction(self) -> float:
+        return ((self.epoch - 1) * self.batches + self.batch) / max(1, self.epochs * self.batches)
+
+    @property
+    def eta_s(self) -> float | None:
+        done = self.fraction
+        return None if done <= 0 else self.elapsed_s * (1 - done) / done
+
+
+class ProgressCallback(keras.callbacks.Callback):
+    """Reports progress per batch and per epoch to a plain function."""
+
+    def __init__(self, report: Callable[[Progress], None], epochs: int, batches: int,
+                 every: int = 1) -> None:
+        super().__init__()
+        self.report, self.epochs, self.batches, self.every = report, epochs, batches, max(1, every)
+        self._start = time.perf_counter()
+        self._epoch = 1
+
+    def on_train_begin(self, logs=None) -> None:
+        self._start = time.perf_counter()
+
+    def on_epoch_begin(self, epoch, logs=None) -> None:
+        self._epoch = epoch + 1
+
+    def on_train_batch_end(self, batch, logs=None) -> None:
+        if (batch + 1) % self.every == 0 or batch + 1 == self.batches:
+            loss = (logs or {}).get("loss")
+            self.report(Progress(self._epoch, self.epochs, batch + 1, self.batches,
+                                 time.perf_counter() - self._start,
+                                 None if loss is None else float(loss)))
+
+    def on_epoch_end(self, epoch, logs=None) -> None:
+        logs = logs or {}
+        self.report(Progress(epoch + 1, self.epochs, self.batches, self.batches,
+                             time.perf_counter() - self._start,
+                             _as_float(logs.get("loss")), _as_float(logs.get("val_loss")),
+                             epoch_end=True))
+
+
+def _as_float(value) -> float | None:
+    return None if value is None else float(value)
+
+
+class StopRequest(keras.callbacks.Callback):
+    """Ends training cleanly after the current batch once ``event`` is set; weights are kept."""
+
+    def __init__(self, event: threading.Event) -> None:
+        super().__init__()
+        self.event = event
+        self.stopped = False
+
+    def on_train_batch_end(self, batch, logs=None) -> None:
+        if self.event.is_set():
+            self.stopped = True
+            self.model.stop_training = True
+
+
+class DivergenceGuard(keras.callbacks.Callback):
+    """Stops when training diverges and restores the last good weights.
+
+    Divergence is a NaN or infinite loss, or an epoch's running loss that grows
+    past ``factor`` times the first batch's loss (a too-high learning rate that
+    saturates the output instead of producing NaN).
+    """
+
+    def __init__(self, factor: float = 1.5, min_batches: int = 10) -> None:
+        super().__init__()
+        self.factor, self.min_batches = factor, min_batches
+        self.diverged = False
+        self.message = ""
+        self._good: list[np.ndarray] | None = None
+        self._first: float | None = None
+
+    def on_train_begin(self, logs=None) -> None:
+        self._good = self.model.get_weights()
+        self._first = None
+
+    def on_train_batch_end(self, batch, logs=None) -> None:
+        loss = (logs or {}).get("loss")
+        if loss is None or self.diverged:
+            return
+        loss = float(loss)
+        if self._first is None and math.isfinite(loss):
+            self._first = loss
+        if not math.isfinite(loss):
+            reason = f"the loss became {loss}"
+        elif self._first and batch + 1 >= self.min_batches and loss > self.factor * self._first:
+            reason = f"the loss grew from {self._first:.4g} to {loss:.4g}"
+        else:
+            return
+        self.diverged = True
+        self.message = (f"training diverged ({reason}); the last good weights were kept — "
+                        "try a lower learning rate")
+        if self._good is not None:
+            self.model.set_weights(self._good)
+        self.model.stop_training = True
+
+    def on_epoch_end(self, epoch, logs=None) -> None:
+        if not self.diverged:
+            self._good = self.model.get_weights()
+
+
+@dataclass
+class TrainResult:
+    """What :func:`train` returns: the model and its history, and how the run ended."""
+
+    model: keras.Model
+    config: ModelConfig
+    noise: NoiseSpec
+    history: dict[str, list[float]]
+    epochs_run: int
+    stopped: bool = False
+    diverged: bool = False
+    message: str = ""
+    seconds: float = 0.0
+
+
+def train(
+    config: ModelConfig,
+    x_clean: np.ndarray,
+    epochs: int = 10,
+    batch_size: int = 128,
+    noise: NoiseSpec | None = None,
+    validation_split: float = 0.1,
+    seed: int = 0,
+    stop_event: threading.Event | None = None,
+    on_progress: Callable[[Progress], None] | None = None,
+    callbacks: list[keras.callbacks.Callback] | None = None,
+    model: keras.Model | None = None,
+    cosine_decay: bool = False,
+    verbose: int = 0,
+) -> TrainResult:
+    """Train a denoiser on clean digits with a fresh noise draw every epoch.
+
+    Parameters
+    ----------
+    config : ModelConfig
+        Architecture and optimiser.
+    x_clean : ndarray
+        Clean training digits, (N, 28, 28) in [0, 1].
+    epochs, batch_size : int
+        Passes over the data and digits per step.
+    noise : NoiseSpec
+        Training noise; Gaussian 0.5 (the tutorial's) by default.
+    validation_split : float
+        Fraction of digits held out; their noise is drawn once, so the
+        validation loss is comparable across epochs.
+    seed : int
+        Seeds the split, shuffling, noise and weights.
+    stop_event : threading.Event, optional
+        Set it to end training after the current batch (weights kept).
+    on_progress : callable, optional
+        Called with a :class:`Progress` after every batch and epoch.
+    callbacks : list, optional
+        Extra Keras callbacks.
+    model : keras.Model, optional
+        Continue training this model instead of building a new one.
+    cosine_decay : bool
+        Anneal the learning rate to zero over the run with a cosine schedule.
+
+    Returns
+    -------
+    TrainResult
+    """
+    noise = noise or NoiseSpec()
+    x = np.asarray(x_clean, np.float32)
+    if x.ndim != 3 or x.shape[1:] != (28, 28):
+        raise ValueError(f"x_clean must have shape (N, 28, 28), got {x.shape}")
+    if not np.isfinite(x).all():
+        raise ValueError("x_clean contains NaN or infinite values")
+    if not 1 <= int(epochs) <= 10_000:
+        raise ValueError(f"epochs must be in [1, 10000], got {epochs!r}")
+    if not 1 <= int(batch_size) <= 65_536:
+        raise ValueError(f"batch_size must be in [1, 65536], got {batch_size!r}")
+    if not 0.0 <= validation_split < 1.0:
+        raise ValueError(f"validation_split must be in [0, 1), got {validation_split!r}")
+    n_val = int(round(len(x) * validation_split))
+    if len(x) - n_val < 1:
+        raise ValueError(f"need at least one training digit, got {len(x)} digits")
+
+    keras.utils.set_random_seed(seed)
+    order = np.random.default_rng(seed).permutation(len(x))
+    x_train, x_val = x[order[n_val:]], x[order[:n_val]]
+    data = NoisyDigits(x_train, noise, batch_size, seed=seed)
+    validation = None
+    if n_val:
+        validation = (noise.apply(x_val, seed=(seed, 10_000_019)), x_val)
+
+    if model is None:
+        model = build_model(config)
+    if cosine_decay:
+        schedule = keras.optimizers.schedules.CosineDecay(config.learning_rate, epochs * len(data))
+        opt_config = model.optimizer.get_config() | {"learning_rate": schedule}
+        model.compile(optimizer=model.optimizer.__class__.from_config(opt_config), loss=config.loss)
+
+    guard = DivergenceGuard()
+    stopper = StopRequest(stop_event or threading.Event())
+    cbs = [guard, *(callbacks or [])]
+    if on_progress is not None:
+        cbs.append(ProgressCallback(on_progress, epochs, len(data)))
+    cbs.append(stopper)  # last, so a stop requested while reporting a batch ends right there
+    start = time.perf_counter()
+    history = model.fit(data, epochs=int(epochs), validation_data=validation, callbacks=cbs,
+                        verbose=verbose)
+    hist = {k: [float(v) for v in vals] for k, vals in history.history.items()}
+    message = guard.message or ("stopped on request; the weights so far were kept"
+                                    if stopper.stopped else "")
+    return TrainResult(model, config, noise, hist, len(hist.get("loss", [])),
+                       stopped=stopper.stopped, diverged=guard.diverged, message=message,
+                       seconds=time.perf_counter() - start)

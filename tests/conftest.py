@@ -1,0 +1,45 @@
+import os
+
+os.environ.setdefault("DENOISER_OFFLINE", "1")  # never wait on a download in tests
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+SHARED_MNIST = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mnist.npz"
+
+
+@pytest.fixture(scope="session")
+def sample():
+    from denoiser.data import load_sample
+
+    return load_sample()
+
+
+@pytest.fixture(scope="session")
+def digits(sample):
+    """400 real test digits from the shipped sample."""
+    return sample.x_train[:400]
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory, digits):
+    """A model directory holding two small trained models (dense and conv)."""
+    from denoiser.models import ModelConfig
+    from denoiser.pretrained import register, save_model
+    from denoiser.training import train
+
+    directory = tmp_path_factory.mktemp("models")
+    for name, cfg in {"tiny-dense": ModelConfig("dense", code_size=32),
+                      "tiny-conv": ModelConfig("conv", filters=8)}.items():
+        result = train(cfg, digits, epochs=2, batch_size=64, validation_split=0.1)
+        sha = save_model(result.model, directory / f"{name}.keras")
+        register(name, {"file": f"{name}.keras", "description": f"test {name}",
+                        "config": cfg.to_dict(), "sha256": sha}, directory)
+    return directory
+
+
+def blank(shape=(28, 28)):
+    return np.zeros(shape, np.float32)

@@ -1,0 +1,94 @@
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from denoiser import add_noise
+from denoiser.cli import main
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def run_cli(*args):
+    """Run ``python -m denoiser`` in a real subprocess, as a user would."""
+    env = {**os.environ, "DENOISER_OFFLINE": "1", "TF_CPP_MIN_LOG_LEVEL": "3"}
+    return subprocess.run([sys.executable, "-m", "denoiser", *args], capture_output=True,
+                          text=True, cwd=ROOT, env=env, timeout=300)
+
+
+def test_evaluate_json_lists_every_method_and_noise(tiny_model_dir, capsys):
+    code = main(["evaluate", "--dir", str(tiny_model_dir), "--sample", "--limit", "40",
+                 "--filters", "median", "--kinds", "gaussian", "salt_pepper",
+                 "--amounts", "0.3", "0.6", "--json"])
+    assert code == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["digits"] == 40 and "offline sample" in report["data"]
+    rows = report["results"]
+    methods = {r["method"] for r in rows}
+    assert methods == {"noisy input", "tiny-dense", "tiny-conv", "filter: median"}
+    assert len(rows) == 4 * 2 * 2
+    by = {(r["method"], r["kind"], r["amount"]): r for r in rows}
+    # More noise means a worse noisy input, and every row carries both metrics.
+    assert by[("noisy input", "gaussian", 0.6)]["psnr"] < by[("noisy input", "gaussian", 0.3)]["psnr"]
+    assert all(0 < r["psnr"] < 100 and -1 <= r["ssim"] <= 1 for r in rows)
+
+
+def test_evaluate_table_is_markdown(tiny_model_dir, capsys):
+    assert main(["evaluate", "--dir", str(tiny_model_dir), "--sample", "--limit", "20",
+                 "--models", "tiny-dense", "--filters", "median", "--amounts", "0.5",
+                 "--no-ssim"]) == 0
+    out = capsys.readouterr().out
+    assert "| method | gaussian 0.5 |" in out and "| tiny-dense |" in out
+
+
+def test_train_writes_model_and_manifest_entry(tmp_path, capsys):
+    assert main(["train", "--name", "mini", "--arch", "dense", "--code-size", "16",
+                 "--epochs", "1", "--max-digits", "300", "--out", str(tmp_path)]) == 0
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    entry = manifest["models"]["mini"]
+    assert (tmp_path / "mini.keras").exists()
+    assert entry["config"]["code_size"] == 16 and entry["training"]["epochs"] == 1
+    assert entry["metrics"]["gaussian@0.5"]["psnr"] > 5
+    assert len(entry["sha256"]) == 64
+    assert "epoch 1/1" in capsys.readouterr().err
+
+
+def test_denoise_writes_pngs_for_png_and_npy_inputs(tiny_model_dir, tmp_path, digits):
+    noisy = add_noise(digits[:3], "gaussian", 0.5, seed=0)
+    np.save(tmp_path / "batch.npy", noisy)
+    Image.fromarray((noisy[0] * 255).astype(np.uint8)).save(tmp_path / "one.png")
+    big = Image.new("L", (200, 200), 255)  # a dark stroke on white paper
+    big.paste(0, (90, 30, 110, 170))
+    big.save(tmp_path / "scan.jpg")
+    out = tmp_path / "out"
+    code = main(["denoise", str(tmp_path / "batch.npy"), str(tmp_path / "one.png"),
+                 str(tmp_path / "scan.jpg"), "--out", str(out), "--dir", str(tiny_model_dir),
+                 "--model", "tiny-conv", "--scale", "2"])
+    assert code == 0
+    names = sorted(p.name for p in out.iterdir())
+    assert names == ["batch-0-denoised.png", "batch-1-denoised.png", "batch-2-denoised.png",
+                     "one-denoised.png", "scan-denoised.png"]
+    assert Image.open(out / "one-denoised.png").size == (56, 56)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["train", "--name", "x", "--code-size", "0"], "code_size must be in [1, 784]"),
+    (["train", "--name", "../evil", "--epochs", "1"], "--name may hold only"),
+    (["evaluate", "--filters", "magic"], "unknown filter(s) magic"),
+    (["denoise", "nowhere.png", "--out", "x"], "nowhere.png: no such file"),
+])
+def test_bad_input_is_one_line_and_nonzero(args, message, capsys):
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error:") and message in err and "\n" not in err
+
+
+def test_module_entry_point_reports_errors_and_usage():
+    bad = run_cli("denoise", "missing.npy", "--out", "o")
+    assert bad.returncode == 2 and "missing.npy: no such file" in bad.stderr
+    usage = run_cli("train", "--arch", "transformer")
+    assert usage.returncode == 2 and "invalid choice" in usage.stderr

@@ -1,0 +1,69 @@
+import numpy as np
+import pytest
+
+from denoiser.models import ModelConfig, build_model, encoder_of
+
+
+def dense_sizes(model):
+    return [layer.units for layer in model.layers if hasattr(layer, "units")]
+
+
+def test_tutorial_config_has_exactly_the_tutorials_layers():
+    cfg = ModelConfig.tutorial()
+    model = build_model(cfg)
+    assert dense_sizes(model) == [32, 784]
+    assert model.get_layer("code").activation.__name__ == "relu"
+    assert model.get_layer("pixels").activation.__name__ == "sigmoid"
+    assert model.count_params() == 784 * 32 + 32 + 32 * 784 + 784
+    assert cfg.optimizer == "adadelta" and cfg.loss == "binary_crossentropy"
+    assert model.optimizer.__class__.__name__ == "Adadelta"
+    assert float(model.optimizer.learning_rate.numpy()) == pytest.approx(1e-3)
+
+
+def test_dense_encoder_shrinks_and_decoder_mirrors():
+    model = build_model(ModelConfig("dense", code_size=16, layers=3, nodes=256))
+    assert dense_sizes(model) == [256, 128, 16, 128, 256, 784]
+
+
+def test_dense_layers_never_shrink_below_the_code():
+    assert ModelConfig("dense", code_size=64, layers=4, nodes=100).dense_sizes() == [100, 64, 64, 64]
+
+
+@pytest.mark.parametrize("cfg", [ModelConfig("dense"), ModelConfig("conv", filters=8),
+                                 ModelConfig("unet", filters=4)])
+def test_every_architecture_maps_digits_to_digits(cfg):
+    model = build_model(cfg)
+    x = np.random.default_rng(0).random((3, 28, 28)).astype(np.float32)
+    y = np.asarray(model.predict_on_batch(x))
+    assert y.shape == (3, 28, 28)
+    assert y.min() >= 0 and y.max() <= 1
+
+
+def test_bottleneck_models_expose_their_encoder():
+    dense = build_model(ModelConfig("dense", code_size=10))
+    assert encoder_of(dense).output_shape == (None, 10)
+    conv = build_model(ModelConfig("conv", filters=8))
+    assert encoder_of(conv).output_shape == (None, 7, 7, 8)
+    assert encoder_of(build_model(ModelConfig("unet", filters=4))) is None
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"architecture": "transformer"}, "dense, conv, unet"),
+    ({"loss": "hinge"}, "binary_crossentropy, mse"),
+    ({"optimizer": "rmsprop"}, "adam, adadelta, sgd"),
+    ({"code_size": 0}, r"code_size must be in \[1, 784\]"),
+    ({"layers": 50}, r"layers must be in \[1, 5\]"),
+    ({"nodes": 2.5}, "whole number"),
+    ({"learning_rate": 100.0}, r"learning_rate must be in"),
+    ({"filters": "many"}, "must be a number"),
+])
+def test_absurd_hyperparameters_are_refused_with_the_valid_range(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        ModelConfig(**kwargs)
+
+
+def test_config_round_trips_through_dict():
+    cfg = ModelConfig("unet", filters=12, loss="mse")
+    assert ModelConfig.from_dict(cfg.to_dict()) == cfg
+    with pytest.raises(ValueError, match="unknown config keys: bogus"):
+        ModelConfig.from_dict({**cfg.to_dict(), "bogus": 1})

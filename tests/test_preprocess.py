@@ -1,0 +1,112 @@
+import io
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+from scipy import ndimage
+
+from denoiser import to_mnist
+from denoiser.preprocess import BlankImageError, read_image
+
+
+def canvas_stroke(size=280, offset=(0, 0), color=(255, 255, 255)):
+    """An RGBA canvas like streamlit-drawable-canvas returns: transparent, one thick stroke."""
+    img = Image.new("RGBA", (size, size), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(img)
+    dx, dy = offset
+    draw.line([(140 + dx, 40 + dy), (140 + dx, 240 + dy)], fill=(*color, 255), width=18)
+    return np.asarray(img)
+
+
+def centre_of_mass(img):
+    yy, xx = np.indices(img.shape)
+    return (img * yy).sum() / img.sum(), (img * xx).sum() / img.sum()
+
+
+def test_canvas_rgba_alpha_counts_as_ink_and_is_mnist_shaped():
+    out = to_mnist(canvas_stroke())
+    assert out.shape == (28, 28) and out.dtype == np.float32
+    assert out.min() >= 0 and out.max() <= 1 and out.max() > 0.9
+    rows = np.flatnonzero(out.max(axis=1) > 0.1)
+    assert 18 <= rows[-1] - rows[0] + 1 <= 21  # the longer side is scaled to 20 px
+    cy, cx = centre_of_mass(out)
+    assert abs(cy - 13.5) <= 1 and abs(cx - 13.5) <= 1
+
+
+def test_black_ink_on_transparent_canvas_also_counts():
+    out = to_mnist(canvas_stroke(color=(0, 0, 0)))
+    assert out.max() > 0.9
+
+
+def test_dark_ink_on_light_paper_is_inverted():
+    scan = np.full((200, 150), 235, np.uint8)  # off-white paper
+    scan[40:160, 60:80] = 20  # a dark vertical bar
+    out = to_mnist(scan)
+    assert out[0, 0] == 0 and out.max() > 0.9  # background black, ink white
+    cy, cx = centre_of_mass(out)
+    assert abs(cy - 13.5) <= 1 and abs(cx - 13.5) <= 1
+
+
+def test_off_centre_digit_is_centred_by_mass(digits):
+    shifted = np.zeros((100, 100), np.float32)
+    shifted[:28, 70:98] = digits[0]
+    out = to_mnist(shifted)
+    cy, cx = centre_of_mass(out)
+    assert abs(cy - 13.5) <= 1 and abs(cx - 13.5) <= 1
+
+
+def test_aspect_ratio_is_kept():
+    wide = np.zeros((100, 300), np.uint8)
+    wide[40:60, 20:280] = 255  # a 20×260 bar
+    out = to_mnist(wide)
+    cols = np.flatnonzero(out.max(axis=0) > 0.1)
+    rows = np.flatnonzero(out.max(axis=1) > 0.1)
+    assert 19 <= len(cols) <= 21
+    assert len(rows) <= 3
+
+
+def test_real_mnist_digits_survive_the_round_trip(digits):
+    # MNIST digits are already in MNIST form, so preprocessing them again gives back
+    # the same digit up to resampling: high correlation once sub-pixel shifts are blurred away.
+    def blur(a):
+        return ndimage.gaussian_filter(a, 1.0)
+
+    corr = [np.corrcoef(blur(to_mnist((x * 255).astype(np.uint8))).ravel(), blur(x).ravel())[0, 1]
+            for x in digits[:100]]
+    assert np.mean(corr) > 0.88
+    assert np.min(corr) > 0.6
+
+
+@pytest.mark.parametrize("image", [
+    np.zeros((280, 280, 4), np.uint8),  # empty canvas
+    np.full((100, 100), 255, np.uint8),  # white page
+    np.zeros((50, 50), np.float32),  # black
+])
+def test_blank_input_raises_a_clear_error(image):
+    with pytest.raises(BlankImageError, match="blank"):
+        to_mnist(image)
+
+
+def test_near_blank_speck_is_blank():
+    img = np.zeros((280, 280, 4), np.uint8)
+    img[100, 100] = (255, 255, 255, 255)
+    with pytest.raises(BlankImageError):
+        to_mnist(img)
+
+
+@pytest.mark.parametrize("bad", [np.zeros((5,)), np.zeros((10, 10, 7)), np.array([["a"]])])
+def test_unusable_arrays_raise_value_error(bad):
+    with pytest.raises(ValueError):
+        to_mnist(bad)
+
+
+def test_read_image_decodes_png_bytes_and_refuses_garbage():
+    buf = io.BytesIO()
+    Image.fromarray(canvas_stroke()).save(buf, format="PNG")
+    rgba = read_image(buf.getvalue())
+    assert rgba.shape == (280, 280, 4)
+    assert to_mnist(rgba).max() > 0.9
+    with pytest.raises(ValueError, match="not a readable image"):
+        read_image(b"definitely not a png")
+    with pytest.raises(ValueError, match="empty"):
+        read_image(b"")

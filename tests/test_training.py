@@ -1,0 +1,107 @@
+import math
+import threading
+
+import numpy as np
+import pytest
+
+from denoiser.models import ModelConfig, build_model
+from denoiser.training import DivergenceGuard, NoiseSpec, NoisyDigits, train
+
+
+def test_short_training_lowers_validation_loss(digits):
+    result = train(ModelConfig("dense", code_size=32), digits, epochs=4, batch_size=32,
+                   validation_split=0.2)
+    val = result.history["val_loss"]
+    assert len(val) == 4 and result.epochs_run == 4
+    assert val[-1] < val[0] - 0.01
+    assert not result.stopped and not result.diverged
+
+
+def test_fresh_noise_every_epoch_but_fixed_per_epoch(digits):
+    data = NoisyDigits(digits[:64], NoiseSpec("gaussian", 0.5), batch_size=32, seed=1)
+    first = data[0][0].copy()
+    assert np.array_equal(first, data[0][0])  # re-reading a batch in an epoch is stable
+    data.on_epoch_end()
+    assert not np.array_equal(first, data[0][0])
+    assert len(data) == 2
+
+
+def test_progress_reports_every_batch_and_epoch(digits):
+    reports = []
+    train(ModelConfig("dense"), digits[:128], epochs=2, batch_size=32, validation_split=0.25,
+          on_progress=reports.append)
+    batches = [r for r in reports if not r.epoch_end]
+    epochs = [r for r in reports if r.epoch_end]
+    assert len(batches) == 2 * 3 and len(epochs) == 2
+    assert epochs[-1].fraction == pytest.approx(1.0)
+    assert epochs[0].val_loss is not None and epochs[0].eta_s > 0
+
+
+def test_stop_request_ends_after_the_current_batch_and_keeps_weights(digits):
+    stop = threading.Event()
+    seen = []
+
+    def on_progress(p):
+        seen.append(p)
+        if p.batch == 2 and not p.epoch_end:
+            stop.set()
+
+    result = train(ModelConfig("dense"), digits, epochs=50, batch_size=16,
+                   stop_event=stop, on_progress=on_progress)
+    assert result.stopped and "stopped" in result.message
+    assert result.epochs_run == 1
+    assert max(p.batch for p in seen if not p.epoch_end) == 2
+    out = result.model.predict_on_batch(digits[:2])
+    assert np.isfinite(out).all()
+
+
+def test_divergence_stops_and_keeps_the_last_good_weights(digits):
+    # Adam at learning rate 10 saturates the sigmoid output: the loss grows instead of falling.
+    result = train(ModelConfig("dense", optimizer="adam", learning_rate=10.0), digits,
+                   epochs=20, batch_size=16)
+    assert result.diverged
+    assert "diverged" in result.message and "lower learning rate" in result.message
+    fresh = build_model(ModelConfig("dense", optimizer="adam", learning_rate=10.0))
+    assert len(fresh.get_weights()) == len(result.model.get_weights())
+    assert result.epochs_run < 20
+    weights = result.model.get_weights()
+    assert all(np.isfinite(w).all() for w in weights)
+    assert math.isfinite(float(np.mean(result.model.predict_on_batch(digits[:4]))))
+
+
+def test_blind_noise_spec_and_bad_specs():
+    assert "blind" in NoiseSpec("blind").describe()
+    with pytest.raises(ValueError, match="blind"):
+        NoiseSpec("rain")
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        NoiseSpec("gaussian", 3.0)
+
+
+def test_bad_training_arguments_are_refused(digits):
+    with pytest.raises(ValueError, match="shape"):
+        train(ModelConfig(), np.zeros((10, 32, 32)), epochs=1)
+    with pytest.raises(ValueError, match="epochs"):
+        train(ModelConfig(), digits, epochs=0)
+    with pytest.raises(ValueError, match="validation_split"):
+        train(ModelConfig(), digits, epochs=1, validation_split=1.5)
+
+
+def test_nan_loss_is_caught_and_weights_restored():
+    model = build_model(ModelConfig("dense"))
+    guard = DivergenceGuard()
+    guard.set_model(model)
+    guard.on_train_begin()
+    before = [w.copy() for w in model.get_weights()]
+    model.set_weights([w + 1.0 for w in before])  # what a bad step would do
+    guard.on_train_batch_end(0, {"loss": 0.7})
+    assert not guard.diverged
+    guard.on_train_batch_end(1, {"loss": float("nan")})
+    assert guard.diverged and "nan" in guard.message and model.stop_training
+    assert all(np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
+
+
+def test_nan_training_data_is_refused_up_front(digits):
+    bad = digits[:32].copy()
+    bad[0, 0, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        train(ModelConfig("dense"), bad, epochs=1)
