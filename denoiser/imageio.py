@@ -50,6 +50,12 @@ def digits_from_file(path: str | Path) -> np.ndarray:
     return to_mnist(rgba)[None]
 
 
+def enlarge(image: np.ndarray, scale: int = 4) -> np.ndarray:
+    """A (H, W) image in [0, 1] as uint8, each pixel repeated ``scale``×``scale`` (crisp pixels)."""
+    pixels = np.round(np.clip(np.asarray(image, np.float32), 0, 1) * 255).astype(np.uint8)
+    return np.kron(pixels, np.ones((scale, scale), np.uint8)) if scale > 1 else pixels
+
+
 def png_bytes(image: np.ndarray, scale: int = 1) -> bytes:
     """Encode a (H, W) image in [0, 1] as an 8-bit grayscale PNG, enlarged ``scale`` times."""
     if not 1 <= int(scale) <= 32:

@@ -187,3 +187,19 @@ def encoder_of(model: keras.Model) -> keras.Model | None:
     except ValueError:
         return None
     return keras.Model(model.inputs, code.output, name=f"{model.name}_encoder")
+
+
+def decoder_of(model: keras.Model) -> keras.Model | None:
+    """The decoder (code → image) of a bottleneck model, sharing its layers; None without a code.
+
+    The layers after ``code`` are applied in order, which holds for the
+    chain-shaped ``dense`` and ``conv`` models.
+    """
+    names = [layer.name for layer in model.layers]
+    if "code" not in names:
+        return None
+    code = model.get_layer("code")
+    x = inputs = keras.Input(shape=code.output.shape[1:], name="code_in")
+    for layer in model.layers[names.index("code") + 1 :]:
+        x = layer(x)
+    return keras.Model(inputs, x, name=f"{model.name}_decoder")

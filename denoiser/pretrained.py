@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import os
@@ -14,7 +15,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from .models import ModelConfig, encoder_of
+from .models import ModelConfig, decoder_of, encoder_of
 
 #: Where the shipped models and their manifest live.
 PRETRAINED_DIR = Path(__file__).resolve().parent.parent / "pretrained"
@@ -109,6 +110,15 @@ class Denoiser:
 
     def __post_init__(self) -> None:
         self.encoder = encoder_of(self.model)
+
+    @functools.cached_property
+    def decoder(self) -> keras.Model | None:
+        """Code → image half of a bottleneck model (None for models without a code)."""
+        return decoder_of(self.model)
+
+    @property
+    def has_code(self) -> bool:
+        return self.encoder is not None
 
     def denoise(self, images: np.ndarray) -> np.ndarray:
         """Denoise one digit (28, 28) or a batch (N, 28, 28); returns float32 of the same shape in [0, 1]."""

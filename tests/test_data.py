@@ -29,7 +29,7 @@ def test_explicit_path_comes_first_and_reports_itself(tmp_path, monkeypatch):
     d = load_mnist(write_npz(tmp_path / "m.npz"))
     assert d.source == "file" and d.x_train.shape == (20, 28, 28) and d.x_test.shape == (5, 28, 28)
     assert "20 training and 5 test digits" in d.description
-    assert d.x_train.dtype == np.float32 and 0 <= d.x_train.min() and d.x_train.max() <= 1
+    assert d.x_train.dtype == np.float32 and d.x_train.min() >= 0 and d.x_train.max() <= 1
 
 
 def test_environment_variable_names_a_file(tmp_path, monkeypatch):

@@ -1,0 +1,557 @@
+"""denoiser — a Streamlit app that teaches image denoising with autoencoders.
+
+Run with ``streamlit run app.py``. The page is laid out here; all the work is
+done by the ``denoiser`` package.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import streamlit as st  # noqa: E402
+
+from denoiser import NOISE_KINDS, add_noise, load_mnist, to_mnist  # noqa: E402
+from denoiser.classical import CLASSICAL  # noqa: E402
+from denoiser.data import MNIST_CREDIT  # noqa: E402
+from denoiser.imageio import enlarge  # noqa: E402
+from denoiser.metrics import psnr, ssim  # noqa: E402
+from denoiser.preprocess import BlankImageError, read_image  # noqa: E402
+from denoiser.pretrained import ModelFileError, list_pretrained, load_pretrained  # noqa: E402
+
+VIEWS = ["Denoise", "Train", "Explore", "Learn"]
+KINDS = list(NOISE_KINDS)
+SOURCES = ["Test digits", "Draw", "Upload"]
+MAX_RUNS = 5  # trained runs kept per browser session
+SCALE = 4  # screen pixels per digit pixel
+
+st.set_page_config(page_title="denoiser · autoencoders on MNIST", page_icon="🧹", layout="wide")
+
+
+# ---------------------------------------------------------------- shared, loaded once per process
+@st.cache_resource(show_spinner="Loading MNIST digits…")
+def get_digits():
+    return load_mnist()
+
+
+@st.cache_resource(show_spinner=False)
+def shipped_names() -> tuple[list[str], str]:
+    try:
+        return list_pretrained(), ""
+    except ModelFileError as err:
+        return [], str(err)
+
+
+@st.cache_resource(show_spinner="Loading model…")
+def shipped_model(name: str):
+    return load_pretrained(name)
+
+
+# ---------------------------------------------------------------- per-session state
+#: Widget values that must survive while their widget is not on the page (another view).
+PERSISTENT = ("noise_kind", "amount", "digit", "model_name", "filters", "show_diff", "source", "count")
+
+
+def keep_widget_values() -> None:
+    """Streamlit forgets a widget's value when a run does not draw it; keep a copy and restore it."""
+    for key in PERSISTENT:
+        if key in st.session_state:
+            st.session_state[f"_{key}"] = st.session_state[key]
+        elif f"_{key}" in st.session_state:
+            st.session_state[key] = st.session_state[f"_{key}"]
+
+
+def init_state() -> None:
+    """Fill session state once, from the query string where it names a setting."""
+    if "initialised" in st.session_state:
+        keep_widget_values()
+        return
+    q = st.query_params
+    st.session_state.initialised = True
+    st.session_state.runs = {}  # run name -> TrainingJob
+    st.session_state.dropped_runs = 0
+    st.session_state.noise_seed = 0
+    st.session_state.sample_seed = 0
+    st.session_state.canvas_key = 0
+    st.session_state.view = q.get("view") if q.get("view") in VIEWS else "Denoise"
+    st.session_state.noise_kind = q.get("noise") if q.get("noise") in KINDS else "gaussian"
+    try:
+        st.session_state.amount = min(1.0, max(0.0, round(float(q.get("amount", 0.5)) * 20) / 20))
+    except ValueError:
+        st.session_state.amount = 0.5
+    digit = q.get("digit", "any")
+    st.session_state.digit = digit if digit in [str(d) for d in range(10)] else "any"
+    st.session_state.requested_model = q.get("model")
+    keep_widget_values()
+
+
+def sync_query_params(model_name: str | None) -> None:
+    state = st.session_state
+    params = {"view": state.view or "Denoise", "noise": state.get("noise_kind", state.get("_noise_kind")),
+              "amount": f"{state.get('amount', state.get('_amount', 0.5)):g}",
+              "digit": state.get("digit", state.get("_digit", "any"))}
+    if model_name:
+        params["model"] = model_name
+    if dict(st.query_params) != params:
+        st.query_params.from_dict(params)
+
+
+def model_choices() -> dict[str, str]:
+    """Model label -> description, shipped models first, then this session's finished runs."""
+    names, _ = shipped_names()
+    choices = {name: "" for name in names}
+    for name, job in st.session_state.runs.items():
+        if job.result is not None and not job.result.diverged:
+            choices[name] = "session"
+    return choices
+
+
+def get_model(name: str):
+    """A shipped or session model by name; None (with a message shown) if it cannot be loaded."""
+    if name in st.session_state.runs:
+        return st.session_state.runs[name].denoiser()
+    try:
+        return shipped_model(name)
+    except ModelFileError as err:
+        st.error(f"Model **{name}** cannot be used: {err}. The other models still work.")
+        return None
+
+
+# ---------------------------------------------------------------- drawing the results
+def image_row(label: str, images: np.ndarray, captions: list[str]) -> None:
+    st.markdown(f"**{label}**")
+    st.image([enlarge(img, SCALE) for img in images], caption=captions, width=28 * SCALE)
+
+
+def metric_captions(clean: np.ndarray, images: np.ndarray) -> tuple[list[str], float, float]:
+    p, s = psnr(clean, images), ssim(clean, images)
+    return [f"{a:.1f} dB · {b:.2f}" for a, b in zip(p, s)], float(p.mean()), float(s.mean())
+
+
+def show_results(clean: np.ndarray, labels: list[str], model, filters: list[str],
+                 show_diff: bool) -> None:
+    noisy = add_noise(clean, st.session_state.noise_kind, st.session_state.amount,
+                      seed=st.session_state.noise_seed)
+    rows = [("Noisy", noisy)]
+    if model is not None:
+        rows.append((f"Denoised by {model.name}", model.denoise(noisy)))
+    rows += [(f"Filter: {name}", CLASSICAL[name](noisy)) for name in filters]
+    table = []
+    for label, images in rows:
+        captions, mean_psnr, mean_ssim = metric_captions(clean, images)
+        image_row(label, images, captions)
+        table.append({"row": label, "mean PSNR (dB)": round(mean_psnr, 2),
+                      "mean SSIM": round(mean_ssim, 3)})
+        if show_diff and label.startswith("Denoised"):
+            image_row("|denoised − clean|", np.abs(images - clean),
+                      [f"max {d.max():.2f}" for d in np.abs(images - clean)])
+    image_row("Clean", clean, labels)
+    st.caption("Under each image: PSNR (higher is better) · SSIM (1 = identical to the clean digit).")
+    st.dataframe(pd.DataFrame(table), hide_index=True, width="content")
+
+
+# ---------------------------------------------------------------- views
+def sidebar_controls() -> tuple[str | None, list[str], bool]:
+    sb = st.sidebar
+    sb.header("Noise")
+    sb.selectbox("Kind", KINDS, key="noise_kind",
+                 help="How the clean digit is corrupted: " + "; ".join(
+                     f"{k}: {v}" for k, v in NOISE_KINDS.items()))
+    sb.slider("Amount", 0.0, 1.0, step=0.05, key="amount",
+              help="Noise strength from 0 (none) to 1; 0.5 Gaussian is the tutorial's setting.")
+    if sb.button("New noise", help="Draw a fresh random noise pattern (otherwise it stays fixed)."):
+        st.session_state.noise_seed += 1
+    sb.header("Model")
+    choices = model_choices()
+    names = list(choices)
+    _, manifest_error = shipped_names()
+    if manifest_error:
+        sb.error(f"Shipped models unavailable: {manifest_error}")
+    if not names:
+        sb.warning("No model available: the noisy and clean rows are still shown.")
+        return None, [], False
+    requested = st.session_state.pop("requested_model", None)
+    if requested in names:
+        st.session_state.model_name = requested
+    if st.session_state.get("model_name") not in names:
+        st.session_state.model_name = names[0]
+    sb.selectbox("Denoiser", names, key="model_name",
+                 format_func=lambda n: f"{n} (trained here)" if choices[n] == "session" else n,
+                 help="The autoencoder that cleans the noisy digits; 'blind' handles any noise.")
+    filters = sb.multiselect("Compare with classical filters", list(CLASSICAL), key="filters",
+                             help="Add rows for non-learned denoisers, with their own metrics.")
+    show_diff = sb.checkbox("Show |denoised − clean|", key="show_diff",
+                            help="A row showing where the model's output differs from the clean digit.")
+    return st.session_state.model_name, filters, show_diff
+
+
+def digits_from_test(data) -> tuple[np.ndarray, list[str]]:
+    c1, c2, c3 = st.columns([2, 2, 1])
+    count = c1.slider("How many digits", 1, 16, 8, key="count",
+                      help="Number of test digits to show side by side.")
+    c2.selectbox("Digit class", ["any", *map(str, range(10))], key="digit",
+                 help="Sample only this digit, or any digit.")
+    c3.write("")
+    if c3.button("New sample", help="Pick other test digits."):
+        st.session_state.sample_seed += 1
+    pool = np.arange(len(data.y_test))
+    if st.session_state.digit != "any":
+        pool = pool[data.y_test == int(st.session_state.digit)]
+    rng = np.random.default_rng(st.session_state.sample_seed)
+    idx = rng.choice(pool, size=min(count, len(pool)), replace=False)
+    return data.x_test[idx], [f"digit {data.y_test[i]}" for i in idx]
+
+
+def digit_from_canvas() -> np.ndarray | None:
+    left, right = st.columns([3, 2])
+    with left:
+        drawn = st.session_state.get("canvas_override")  # seam for tests: an RGBA array
+        if drawn is None:
+            from streamlit_drawable_canvas import st_canvas
+
+            result = st_canvas(stroke_width=22, stroke_color="#FFFFFF", background_color="#000000",
+                               height=280, width=280, drawing_mode="freedraw",
+                               return_image_data=True, key=f"canvas-{st.session_state.canvas_key}")
+            drawn = result.image_data
+        if st.button("Clear drawing", help="Empty the canvas and start again."):
+            st.session_state.canvas_key += 1
+            st.session_state.pop("canvas_override", None)
+            st.rerun()
+    with right:
+        if drawn is None:
+            st.info("Draw a digit with the mouse (white on black).")
+            return None
+        try:
+            digit = to_mnist(np.asarray(drawn))
+        except BlankImageError:
+            st.info("The canvas is blank: draw a digit with the mouse.")
+            return None
+        st.markdown("**What the model receives (28×28)**")
+        st.image(enlarge(digit, 6), width=28 * 6)
+    return digit
+
+
+def digit_from_upload() -> np.ndarray | None:
+    upload = st.file_uploader("A photo or scan of one digit", type=["png", "jpg", "jpeg"],
+                              help="Any size; it is cropped, scaled and centred like MNIST.")
+    if upload is None:
+        return None
+    try:
+        digit = to_mnist(read_image(upload.getvalue()))
+    except (BlankImageError, ValueError) as err:
+        st.error(f"Cannot use this file: {err}")
+        return None
+    st.image(enlarge(digit, 6), caption="What the model receives (28×28)", width=28 * 6)
+    return digit
+
+
+def view_denoise(data) -> None:
+    model_name, filters, show_diff = sidebar_controls()
+    model = get_model(model_name) if model_name else None
+    if model is not None and model.description:
+        st.caption(f"**{model.name}** — {model.description}")
+    source = st.radio("Digits", SOURCES, horizontal=True, key="source",
+                      help="Sample real MNIST test digits, draw your own, or upload an image.")
+    if source == "Test digits":
+        clean, labels = digits_from_test(data)
+    else:
+        digit = digit_from_canvas() if source == "Draw" else digit_from_upload()
+        if digit is None:
+            return
+        clean, labels = digit[None], ["your digit"]
+    show_results(clean, labels, model, filters, show_diff)
+
+
+def train_form(data) -> None:
+    from denoiser.jobs import TrainingJob
+    from denoiser.models import LOSSES, OPTIMIZERS, ModelConfig
+    from denoiser.training import NoiseSpec
+
+    with st.form("train"):
+        st.markdown("**Architecture and the tutorial's four hyperparameters**")
+        c1, c2, c3 = st.columns(3)
+        arch = c1.selectbox("Architecture", ["dense", "conv", "unet"], key="t_arch",
+                            help="dense: the tutorial's fully connected autoencoder; conv: convolutions; "
+                                 "unet: convolutions with skip connections.")
+        code = c2.select_slider("Code size", [2, 4, 8, 16, 32, 64, 128, 256], value=32, key="t_code",
+                                help="dense: numbers in the bottleneck; smaller = more compression.")
+        layers = c3.slider("Number of layers", 1, 4, 1, key="t_layers",
+                           help="dense: encoder layers including the code (1 = 784 → code → 784).")
+        c1, c2, c3 = st.columns(3)
+        nodes = c1.select_slider("Nodes per layer", [64, 128, 256, 512, 1024], value=256,
+                                 key="t_nodes",
+                                 help="dense: width of the first hidden layer; each deeper one halves it.")
+        loss = c2.radio("Loss", LOSSES, key="t_loss", horizontal=True,
+                        help="What training minimises: binary cross-entropy or mean squared error.")
+        filters = c3.select_slider("Filters (conv, unet)", [4, 8, 16, 24, 32], value=8, key="t_filters",
+                                   help="conv/unet: channels at full resolution; more = slower, stronger.")
+        st.markdown("**Optimisation**")
+        c1, c2, c3 = st.columns(3)
+        optimizer = c1.selectbox("Optimizer", OPTIMIZERS, key="t_opt",
+                                 help="adam adapts step sizes; adadelta at Keras' default rate barely moves.")
+        lr = c2.select_slider("Learning rate", [1e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 1e-1, 1.0], value=1e-3,
+                              key="t_lr", format_func=lambda v: f"{v:g}",
+                              help="Step size of each update; too high diverges, too low learns nothing.")
+        epochs = c3.slider("Epochs", 1, 50, 5, key="t_epochs",
+                           help="Passes over the training digits, each with a fresh noise draw.")
+        c1, c2, c3 = st.columns(3)
+        batch = c1.select_slider("Batch size", [16, 32, 64, 128, 256, 512], value=128, key="t_batch",
+                                 help="Digits per weight update.")
+        kind = c2.selectbox("Training noise", [*KINDS, "blind"], key="t_noise",
+                            help="The noise the model learns to remove; blind = random kind and amount.")
+        amount = c3.slider("Training noise amount", 0.0, 1.0, 0.5, 0.05, key="t_amount",
+                           help="Strength of the training noise (ignored for blind).")
+        n_max = len(data.x_train)
+        size = st.slider("Training digits", min(100, n_max), n_max, min(2000, n_max), step=100,
+                         key="t_size", help="How many training digits to learn from (10% are held out "
+                                             "for the validation loss).")
+        submitted = st.form_submit_button("Start training", type="primary",
+                                          help="Train this model in the background; watch it learn below.")
+    if not submitted:
+        return
+    active = st.session_state.get("active_job")
+    if active is not None and active.running:
+        st.warning("A training run is still going: stop it first.")
+        return
+    try:
+        config = ModelConfig(arch, code_size=code, layers=layers, nodes=nodes, filters=filters, loss=loss,
+                             optimizer=optimizer, learning_rate=lr)
+        job = TrainingJob(config, NoiseSpec(kind, amount), epochs, batch, data.x_train[:size],
+                          preview_clean=data.x_test[:8], x_eval=data.x_test[:500],
+                          name=f"run {len(st.session_state.runs) + st.session_state.dropped_runs + 1}")
+    except ValueError as err:
+        st.error(f"Cannot train with these settings: {err}")
+        return
+    runs = st.session_state.runs
+    while len(runs) >= MAX_RUNS:
+        oldest = next(iter(runs))
+        runs.pop(oldest)
+        st.session_state.dropped_runs += 1
+        st.info(f"Only the last {MAX_RUNS} runs are kept: {oldest} was dropped.")
+    runs[job.name] = job.start()
+    st.session_state.active_job = job
+
+
+@st.fragment(run_every=1.0)
+def live_training() -> None:
+    job = st.session_state.get("active_job")
+    if job is None:
+        st.info("Set the hyperparameters above and press **Start training**.")
+        return
+    p = job.progress
+    if job.running:
+        if p is None:
+            st.progress(0.0, text=f"{job.name}: starting…")
+        else:
+            eta = "" if p.eta_s is None else f" · about {p.eta_s:.0f} s left"
+            st.progress(min(1.0, p.fraction),
+                        text=f"{job.name}: epoch {p.epoch}/{p.epochs} · batch {p.batch}/{p.batches}{eta}")
+        if st.button("Stop", help="End training after the current batch and keep the model."):
+            job.stop()
+    else:
+        message = job.error or (job.result.message if job.result else "")
+        state = {"finished": st.success, "stopped": st.warning}.get(job.status, st.error)
+        state(f"{job.name} {job.status}" + (f": {message}" if message else "") +
+              ("" if job.status in ("failed", "diverged") else " — pick it in **Denoise** to try it."))
+    history = pd.DataFrame({"training loss": job.history["loss"],
+                            "validation loss": job.history["val_loss"]},
+                           index=pd.RangeIndex(1, len(job.history["loss"]) + 1, name="epoch"))
+    left, right = st.columns(2)
+    with left:
+        st.markdown("**Loss per epoch**")
+        if len(history):
+            st.line_chart(history, x_label="epoch", y_label="loss", height=260)
+        else:
+            st.caption("The curves appear after the first epoch.")
+    with right:
+        st.markdown("**Validation digits, denoised after each epoch**")
+        image_row("Noisy", job.preview_noisy, [""] * len(job.preview_noisy))
+        for epoch, out in list(enumerate(job.previews, 1))[-3:]:
+            image_row(f"After epoch {epoch}", out, [""] * len(out))
+    if not job.running and job.status in ("finished", "stopped") and st.session_state.get("_shown") != job.id:
+        st.session_state._shown = job.id
+        st.rerun(scope="app")  # refresh the run table and the model list
+
+
+def runs_table() -> None:
+    runs = st.session_state.runs
+    if not runs:
+        return
+    st.subheader("Your runs")
+    if st.session_state.dropped_runs:
+        st.caption(f"Only the last {MAX_RUNS} runs are kept in this session.")
+    rows, curves = [], {}
+    for name, job in runs.items():
+        val = [v for v in job.history["val_loss"] if v == v]
+        rows.append({"run": name, "status": job.status, "settings": job.summary(),
+                     "epochs": len(job.history["loss"]),
+                     "final val loss": round(val[-1], 5) if val else None,
+                     "PSNR (Gaussian 0.5)": round(job.metrics["psnr"], 2) if job.metrics else None,
+                     "SSIM": round(job.metrics["ssim"], 3) if job.metrics else None})
+        val_loss = job.history["val_loss"]
+        if val_loss:
+            curves[name] = pd.Series(val_loss, index=range(1, len(val_loss) + 1))
+    st.dataframe(pd.DataFrame(rows), hide_index=True)
+    if curves:
+        st.markdown("**Validation loss of every run**")
+        st.line_chart(pd.DataFrame(curves), x_label="epoch", y_label="validation loss", height=260)
+    done = [n for n, j in runs.items() if j.result is not None and not j.result.diverged]
+    if done:
+        c1, c2 = st.columns([2, 1])
+        pick = c1.selectbox("Download a run", done, key="download_pick",
+                            help="Save a trained model as a .keras file to load in Keras.")
+        c2.write("")
+        c2.download_button("Download .keras", data=lambda: model_bytes(runs[pick]),
+                           file_name=f"{pick.replace(' ', '-')}.keras", mime="application/octet-stream",
+                           help="The model file, loadable with keras.saving.load_model.")
+
+
+def model_bytes(job) -> bytes:
+    import tempfile
+    from pathlib import Path
+
+    from denoiser.pretrained import save_model
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "model.keras"
+        save_model(job.result.model, path)
+        return path.read_bytes()
+
+
+def view_train(data) -> None:
+    st.markdown("Train your own denoising autoencoder on "
+                f"{'up to ' + format(len(data.x_train), ',')} training digits and watch it learn. "
+                "Start small: a dense model with 2,000 digits and 5 epochs takes seconds.")
+    train_form(data)
+    live_training()
+    runs_table()
+
+
+def view_explore(data) -> None:
+    choices = model_choices()
+    st.subheader("Noise sweep")
+    st.markdown("How quality falls as noise grows, for models and classical filters on the same digits.")
+    with st.form("sweep"):
+        c1, c2 = st.columns(2)
+        names = c1.multiselect("Models", list(choices), default=list(choices)[:2], key="sweep_models",
+                               help="Autoencoders to measure.")
+        filters = c2.multiselect("Classical filters", list(CLASSICAL), default=["median"],
+                                 key="sweep_filters", help="Non-learned denoisers to measure.")
+        c1, c2 = st.columns(2)
+        kind = c1.selectbox("Noise kind", KINDS, key="sweep_kind", help="The noise to sweep.")
+        n = c2.slider("Test digits", 20, 500, 100, 20, key="sweep_n",
+                      help="Digits per point: more is smoother but slower.")
+        go = st.form_submit_button("Run sweep", help="Measure PSNR and SSIM at amounts 0.1 to 0.9.")
+    if go:
+        from denoiser.evaluation import evaluate_table
+
+        methods = {"noisy input": lambda a: a}
+        for name in names:
+            model = get_model(name)
+            if model is not None:
+                methods[name] = model.denoise
+        methods.update({f"filter: {f}": CLASSICAL[f] for f in filters})
+        amounts = [round(a, 1) for a in np.arange(0.1, 0.95, 0.1)]
+        with st.spinner("Measuring…"):
+            rows = evaluate_table(methods, data.x_test[:n], [kind], amounts, seed=0)
+        st.session_state.sweep = pd.DataFrame(rows)
+    sweep = st.session_state.get("sweep")
+    if sweep is not None:
+        c1, c2 = st.columns(2)
+        for col, metric, label in ((c1, "psnr", "PSNR (dB)"), (c2, "ssim", "SSIM")):
+            table = sweep.pivot(index="amount", columns="method", values=metric)
+            col.markdown(f"**{label} against noise amount** ({sweep['kind'].iloc[0]})")
+            col.line_chart(table, x_label="noise amount", y_label=label, height=300)
+
+    st.subheader("Latent space")
+    coded = [n for n in choices if (m := get_model(n)) is not None and m.has_code]
+    if not coded:
+        st.info("No model with a bottleneck code is available (the U-Nets have none).")
+        return
+    c1, c2 = st.columns(2)
+    name = c1.selectbox("Model with a code", coded, key="latent_model",
+                        help="Codes of test digits, projected to 2-D with PCA and coloured by digit.")
+    count = c2.slider("Digits to plot", 100, min(2000, len(data.x_test)), min(1000, len(data.x_test)), 100,
+                      key="latent_n", help="How many test digits to encode.")
+    from denoiser.latent import interpolate, pca_2d
+
+    model = get_model(name)
+    coords, explained = pca_2d(model.encode(data.x_test[:count]))
+    points = pd.DataFrame({"PC 1": coords[:, 0], "PC 2": coords[:, 1],
+                           "digit": data.y_test[:count].astype(str)})
+    st.scatter_chart(points, x="PC 1", y="PC 2", color="digit", height=420)
+    st.caption(f"The two axes explain {explained.sum():.0%} of the codes' variance. "
+               "Digits the model finds alike sit close together.")
+    st.markdown("**Walk from one digit to another through the code**")
+    c1, c2, c3 = st.columns(3)
+    a = c1.selectbox("From digit", range(10), index=3, key="interp_a", help="Start of the walk.")
+    b = c2.selectbox("To digit", range(10), index=8, key="interp_b", help="End of the walk.")
+    steps = c3.slider("Steps", 3, 12, 8, key="interp_steps", help="Images along the way.")
+    first_a = data.x_test[np.flatnonzero(data.y_test == a)[0]]
+    first_b = data.x_test[np.flatnonzero(data.y_test == b)[0]]
+    path = interpolate(model, first_a, first_b, steps)
+    st.image([enlarge(img, SCALE) for img in path], width=28 * SCALE,
+             caption=[f"{t:.0%}" for t in np.linspace(0, 1, steps)])
+
+
+def view_learn() -> None:
+    st.markdown(LESSON)
+
+
+LESSON = """
+### What is an autoencoder?
+A neural network trained to output its own input through a narrow middle layer, the **code**.
+The encoder squeezes 784 pixels into a few numbers; the decoder rebuilds the image from them.
+
+### Why does it remove noise?
+Train it with *noisy* digits in and *clean* digits out. The code is too small to keep every
+pixel, so the network learns to keep what digits have in common (strokes) and drop what they
+don't (noise). [See it on the tutorial's noise](?view=Denoise&noise=gaussian&amount=0.5&model=seed-dense).
+
+### The four hyperparameters
+- **Code size** — fewer numbers, more compression: blurrier digits, but less noise gets through.
+  Try code sizes 4 and 128 in [Train](?view=Train).
+- **Number of layers** — deeper encoders and decoders can model curvier strokes.
+- **Nodes per layer** — the width of the hidden layers; each encoder layer halves it.
+- **Loss** — binary cross-entropy suits pixels in [0, 1]; MSE directly targets PSNR.
+
+### Why the tutorial's optimiser fails under Keras 3
+The tutorial compiles with `optimizer='adadelta'`. In Keras 3 that means a learning rate of
+0.001 (the original Adadelta used 1.0), so in 100 epochs the weights barely move: the model
+stays worse than a 3×3 median filter. The shipped **seed-dense** model is the same network
+trained with Adam — [compare it with the median filter](?view=Denoise&model=seed-dense).
+
+### Beyond the tutorial
+Convolutional models share weights across the image, and a **U-Net** passes details around its
+bottleneck through skip connections. The default **blind** U-Net was trained on all five noise
+kinds at random strengths — [try salt-and-pepper](?view=Denoise&noise=salt_pepper&amount=0.3).
+"""
+
+
+# ---------------------------------------------------------------- page
+def main() -> None:
+    init_state()
+    data = get_digits()
+    st.title("denoiser")
+    st.caption("Image denoising with autoencoders, on handwritten MNIST digits. " + data.description
+               + ".")
+    st.segmented_control("View", VIEWS, key="view", label_visibility="collapsed",
+                         help="Denoise digits, train your own model, explore models, or read the lesson.")
+    view = st.session_state.view or "Denoise"
+    if view == "Denoise":
+        view_denoise(data)
+    elif view == "Train":
+        view_train(data)
+    elif view == "Explore":
+        view_explore(data)
+    else:
+        view_learn()
+    sync_query_params(st.session_state.get("_model_name", st.session_state.get("model_name")))
+    st.divider()
+    st.caption(f"Data: {MNIST_CREDIT}.")
+
+
+main()

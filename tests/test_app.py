@@ -1,0 +1,185 @@
+"""The Streamlit app, driven headless with streamlit.testing.v1.AppTest."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+from streamlit.testing.v1 import AppTest
+
+from denoiser.pretrained import PRETRAINED_DIR, list_pretrained
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+needs_models = pytest.mark.skipif(not (PRETRAINED_DIR / "manifest.json").exists(),
+                                  reason="no shipped models in pretrained/")
+
+
+def app(query: dict | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=120)
+    for key, value in (query or {}).items():
+        at.query_params[key] = value
+    return at.run()
+
+
+def image_bytes(at: AppTest) -> list[bytes]:
+    """The raw bytes of every image on the page, in order (via the media file manager)."""
+    from streamlit.runtime import Runtime
+
+    mgr = Runtime.instance().media_file_mgr if Runtime.exists() else None
+    out = []
+    for el in at.get("imgs"):
+        for img in el.proto.imgs:
+            url = img.url
+            if mgr is not None:
+                file_id = url.split("/")[-1].split(".")[0]
+                out.append(mgr._storage.get_file(file_id).content)
+            else:
+                out.append(url.encode())
+    return out
+
+
+def rows(at: AppTest) -> list[str]:
+    return [m.value for m in at.markdown if m.value.startswith("**")]
+
+
+def no_exception(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+
+
+@pytest.mark.parametrize("view", ["Denoise", "Train", "Explore", "Learn"])
+def test_every_view_renders_without_exception(view):
+    at = app({"view": view})
+    no_exception(at)
+    assert at.segmented_control[0].value == view
+
+
+@needs_models
+def test_first_render_already_shows_denoised_digits_with_metrics():
+    at = app()
+    no_exception(at)
+    labels = rows(at)
+    assert "**Noisy**" in labels and "**Clean**" in labels
+    assert any(label.startswith("**Denoised by blind") for label in labels)
+    table = at.dataframe[0].value
+    assert list(table["row"]) == ["Noisy", "Denoised by blind"]
+    noisy, denoised = table["mean PSNR (dB)"]
+    assert denoised > noisy + 5
+
+
+@needs_models
+def test_amount_slider_changes_noisy_images_and_metrics():
+    at = app()
+    before = at.dataframe[0].value.copy()
+    imgs_before = image_bytes(at)
+    at.sidebar.slider(key="amount").set_value(0.2).run()
+    no_exception(at)
+    after = at.dataframe[0].value
+    assert after["mean PSNR (dB)"][0] > before["mean PSNR (dB)"][0] + 3  # less noise, higher PSNR
+    assert image_bytes(at)[0] != imgs_before[0]
+    assert at.query_params["amount"] == ["0.2"]
+
+
+@needs_models
+def test_noise_draw_is_stable_across_reruns_until_new_noise():
+    at = app()
+    first = at.dataframe[0].value["mean PSNR (dB)"][0]
+    at.sidebar.checkbox(key="show_diff").check().run()
+    assert at.dataframe[0].value["mean PSNR (dB)"][0] == first
+    at.sidebar.button[0].click().run()  # New noise
+    assert at.dataframe[0].value["mean PSNR (dB)"][0] != first
+
+
+@needs_models
+def test_picking_another_model_changes_the_denoised_output():
+    at = app()
+    first = at.dataframe[0].value["mean PSNR (dB)"][1]
+    other = [n for n in list_pretrained() if n != "blind"][0]
+    at.sidebar.selectbox(key="model_name").set_value(other).run()
+    no_exception(at)
+    table = at.dataframe[0].value
+    assert table["row"][1] == f"Denoised by {other}"
+    assert table["mean PSNR (dB)"][1] != first
+
+
+@needs_models
+def test_classical_filter_rows_can_be_added():
+    at = app()
+    at.sidebar.multiselect(key="filters").set_value(["median", "wavelet"]).run()
+    assert list(at.dataframe[0].value["row"]) == ["Noisy", "Denoised by blind", "Filter: median",
+                                                  "Filter: wavelet"]
+
+
+@needs_models
+def test_query_parameters_set_the_initial_state():
+    at = app({"view": "Denoise", "noise": "salt_pepper", "amount": "0.3", "digit": "7",
+              "model": "conv"})
+    no_exception(at)
+    assert at.sidebar.selectbox(key="noise_kind").value == "salt_pepper"
+    assert at.sidebar.slider(key="amount").value == pytest.approx(0.3)
+    assert at.sidebar.selectbox(key="model_name").value == "conv"
+    assert at.selectbox(key="digit").value == "7"
+    assert all(c == "digit 7" for c in at.get("imgs")[-1].proto.imgs[0].caption.split(",")[:1])
+
+
+def test_bad_query_parameters_fall_back_to_defaults():
+    at = app({"view": "Nope", "noise": "<script>", "amount": "lots", "digit": "12"})
+    no_exception(at)
+    assert at.segmented_control[0].value == "Denoise"
+    assert at.sidebar.selectbox(key="noise_kind").value == "gaussian"
+
+
+def canvas_digit() -> np.ndarray:
+    img = Image.new("RGBA", (280, 280), (0, 0, 0, 255))
+    ImageDraw.Draw(img).line([(140, 40), (140, 240)], fill=(255, 255, 255, 255), width=22)
+    return np.asarray(img)
+
+
+@needs_models
+def test_drawn_digit_is_preprocessed_and_denoised():
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.session_state["canvas_override"] = canvas_digit()  # the canvas seam
+    at.run()
+    at.radio(key="source").set_value("Draw").run()
+    no_exception(at)
+    assert "**What the model receives (28×28)**" in rows(at)
+    assert list(at.dataframe[0].value["row"]) == ["Noisy", "Denoised by blind"]
+
+
+def test_blank_canvas_says_so():
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.session_state["canvas_override"] = np.zeros((280, 280, 4), np.uint8)
+    at.run()
+    at.radio(key="source").set_value("Draw").run()
+    no_exception(at)
+    assert any("blank" in i.value for i in at.info)
+
+
+def test_training_one_epoch_finishes_and_becomes_selectable():
+    at = app({"view": "Train"})
+    at.slider(key="t_epochs").set_value(1)
+    at.slider(key="t_size").set_value(300)
+    at.button[0].click().run()  # the form's Start training
+    no_exception(at)
+    job = at.session_state["active_job"]
+    job.join(120)
+    assert job.status == "finished" and len(job.history["val_loss"]) == 1
+    assert len(job.previews) == 1
+    at.run()
+    assert at.dataframe[0].value["run"][0] == "run 1"
+    at.segmented_control[0].set_value("Denoise").run()
+    no_exception(at)
+    assert "run 1 (trained here)" in at.sidebar.selectbox(key="model_name").options
+    at.sidebar.selectbox(key="model_name").set_value("run 1").run()
+    no_exception(at)
+    assert at.dataframe[0].value["row"][1] == "Denoised by run 1"
+
+
+def test_stop_ends_training_early_and_keeps_the_model():
+    at = app({"view": "Train"})
+    at.slider(key="t_epochs").set_value(50)
+    at.button[0].click().run()
+    job = at.session_state["active_job"]
+    job.stop()
+    job.join(120)
+    assert job.status == "stopped" and len(job.history["loss"]) < 50
+    assert job.denoiser() is not None
