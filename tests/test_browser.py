@@ -1,0 +1,180 @@
+"""The real app in real Chromium (Debian's package), driven by Playwright."""
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROME_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+               "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_streamlit(script: Path, port: int, env: dict | None = None) -> subprocess.Popen:
+    cmd = [sys.executable, "-m", "streamlit", "run", str(script), "--server.port", str(port),
+           "--server.address", "127.0.0.1", "--server.headless", "true",
+           "--browser.gatherUsageStats", "false"]
+    return subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **(env or {})},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+
+
+def wait_healthy(port: int, timeout: float = 60) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=1) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    raise TimeoutError(f"streamlit did not start on port {port}")
+
+
+@pytest.fixture(scope="module")
+def server():
+    port = free_port()
+    proc = start_streamlit(ROOT / "app.py", port, {"DENOISER_OFFLINE": "1"})
+    try:
+        wait_healthy(port)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROME_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, server):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    yield page
+    context.close()
+
+
+def open_app(page, url: str) -> None:
+    page.goto(url)
+    page.get_by_text("Clean", exact=True).first.wait_for()
+    page.wait_for_function("document.querySelectorAll('[data-testid=\"stImage\"] img').length > 0")
+
+
+def image_sources(page) -> list[str]:
+    return page.eval_on_selector_all('[data-testid="stImage"] img', "els => els.map(e => e.src)")
+
+
+def assert_no_exception(page) -> None:
+    assert page.locator('[data-testid="stException"]').count() == 0
+
+
+def test_page_loads_with_images_and_no_exception(page, server):
+    open_app(page, server)
+    assert len(image_sources(page)) >= 8
+    assert page.get_by_text("Denoised by blind").count() == 1
+    assert_no_exception(page)
+    (ROOT / "build").mkdir(exist_ok=True)
+    page.screenshot(path=str(ROOT / "build" / "browser-denoise.png"), full_page=True)
+
+
+def test_moving_the_slider_changes_the_images(page, server):
+    open_app(page, server)
+    before = image_sources(page)
+    thumb = page.locator('[data-testid="stSidebar"] [role="slider"]').first
+    thumb.focus()
+    for _ in range(4):
+        thumb.press("ArrowLeft")
+    page.wait_for_function(
+        "before => { const now = Array.from(document.querySelectorAll('[data-testid=\"stImage\"] img'))"
+        ".map(e => e.src); return now.length > 0 && now[0] !== before[0]; }", arg=before)
+    assert "amount=0.3" in page.url
+    assert_no_exception(page)
+
+
+def test_a_stroke_drawn_with_the_mouse_is_denoised(page, server):
+    open_app(page, server)
+    page.get_by_text("Draw", exact=True).click()
+    canvas = page.locator("canvas").last
+    canvas.wait_for()
+    box = canvas.bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + 40
+    page.mouse.move(x, y)
+    page.mouse.down()
+    for i in range(1, 21):
+        page.mouse.move(x + (i % 3), y + i * 10)
+    page.mouse.up()
+    page.get_by_text("What the model receives (28×28)").wait_for()
+    page.get_by_text("Denoised by blind").wait_for()
+    assert page.get_by_text("your digit").count() >= 1
+    assert_no_exception(page)
+
+
+def test_uploading_a_png_works(page, server, tmp_path):
+    img = Image.new("L", (300, 300), 255)
+    ImageDraw.Draw(img).ellipse((80, 50, 220, 250), outline=0, width=25)  # a dark 0 on paper
+    path = tmp_path / "zero.png"
+    img.save(path)
+    open_app(page, server)
+    page.get_by_text("Upload", exact=True).click()
+    page.locator('input[type="file"]').set_input_files(str(path))
+    page.get_by_text("What the model receives (28×28)").wait_for()
+    page.get_by_text("Denoised by blind").wait_for()
+    assert_no_exception(page)
+
+
+def test_one_epoch_training_completes_and_shows_its_curve(page, server):
+    page.goto(server + "/?view=Train")
+    page.get_by_role("button", name="Start training").wait_for()
+    epochs = page.get_by_role("slider", name="Epochs")
+    epochs.focus()
+    epochs.press("Home")
+    page.get_by_role("button", name="Start training").click()
+    page.get_by_text("run 1 finished").wait_for(timeout=120_000)
+    page.get_by_text("Validation loss of every run").wait_for()  # the page has refreshed
+    charts = '[data-testid="stVegaLiteChart"]'
+    page.locator(f"{charts} canvas, {charts} svg").first.wait_for()
+    assert page.locator('[data-testid="stVegaLiteChart"]').count() == 2  # this run, and all runs
+    assert_no_exception(page)
+    page.screenshot(path=str(ROOT / "build" / "browser-train.png"), full_page=True)
+
+
+def test_drawn_canvas_pixels_reach_the_model_preview(page, server):
+    # The 28×28 preview must show ink where the stroke was drawn (not an empty image).
+    open_app(page, server)
+    page.get_by_text("Draw", exact=True).click()
+    canvas = page.locator("canvas").last
+    canvas.wait_for()
+    box = canvas.bounding_box()
+    page.mouse.move(box["x"] + 60, box["y"] + 140)
+    page.mouse.down()
+    page.mouse.move(box["x"] + 220, box["y"] + 140, steps=15)
+    page.mouse.up()
+    page.get_by_text("What the model receives (28×28)").wait_for()
+    preview = page.locator('[data-testid="stImage"] img').first
+    png = preview.screenshot()
+    arr = np.asarray(Image.open(__import__("io").BytesIO(png)).convert("L"))
+    assert arr.max() > 200 and arr.mean() < 120  # white stroke on black
