@@ -19,7 +19,7 @@ from denoiser.classical import CLASSICAL  # noqa: E402
 from denoiser.data import MNIST_CREDIT  # noqa: E402
 from denoiser.imageio import enlarge  # noqa: E402
 from denoiser.metrics import psnr, ssim  # noqa: E402
-from denoiser.preprocess import BlankImageError, read_image  # noqa: E402
+from denoiser.preprocess import BlankImageError, digit_from_bytes  # noqa: E402
 from denoiser.pretrained import ModelFileError, list_pretrained, load_pretrained  # noqa: E402
 
 VIEWS = ["Denoise", "Train", "Explore", "Learn"]
@@ -257,8 +257,8 @@ def digit_from_upload() -> np.ndarray | None:
     if upload is None:
         return None
     try:
-        digit = to_mnist(read_image(upload.getvalue()))
-    except (BlankImageError, ValueError) as err:
+        digit = digit_from_bytes(upload.getvalue())
+    except ValueError as err:  # unreadable, too large or blank: say so, keep the page working
         st.error(f"Cannot use this file: {err}")
         return None
     st.image(enlarge(digit, 6), caption="What the model receives (28×28)", width=28 * 6)

@@ -14,7 +14,9 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 #: Largest image (in pixels) that :func:`read_image` will decode.
-MAX_PIXELS = 40_000_000
+MAX_PIXELS = 25_000_000
+#: Decoded images are shrunk to fit this many pixels a side.
+MAX_SIDE = 1024
 
 _INK_THRESHOLD = 0.1  # ink level (0..1) below which a pixel counts as background
 _MIN_INK_PIXELS = 4  # fewer inked pixels than this means "blank"
@@ -35,8 +37,8 @@ def read_image(source: str | Path | bytes) -> np.ndarray:
     Returns
     -------
     ndarray
-        float32 array of shape (H, W, 4) in [0, 1]; EXIF rotation applied, first
-        frame only for animations.
+        float32 array of shape (H, W, 4) in [0, 1], at most ``MAX_SIDE`` pixels
+        a side; EXIF rotation applied, first frame only for animations.
 
     Raises
     ------
@@ -46,24 +48,40 @@ def read_image(source: str | Path | bytes) -> np.ndarray:
     data = Path(source).read_bytes() if isinstance(source, (str, Path)) else bytes(source)
     if not data:
         raise ValueError("the file is empty, not an image")
+    too_large = f"image is larger than the {MAX_PIXELS:,}-pixel limit"
     try:
-        with Image.open(io.BytesIO(data)) as img:
-            width, height = img.size
-            if width * height > MAX_PIXELS:
-                raise ValueError(
-                    f"image is {width}×{height} pixels, larger than the {MAX_PIXELS:,}-pixel limit"
-                )
-            img.seek(0)
+        img = Image.open(io.BytesIO(data))  # reads the header only
+    except Image.DecompressionBombError:
+        raise ValueError(too_large) from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as err:
+        raise ValueError(f"not a readable image ({type(err).__name__})") from None
+    with img:
+        if img.width * img.height > MAX_PIXELS:  # refused before decoding a single pixel
+            raise ValueError(f"{too_large} ({img.width}×{img.height})")
+        try:
+            img.seek(0)  # first frame of an animation
+            img.draft("RGB", (MAX_SIDE, MAX_SIDE))  # JPEG: decode at reduced size
             img = ImageOps.exif_transpose(img)
-            if img.mode in ("I;16", "I;16B", "I;16L", "I"):
+            if img.mode.startswith("I"):  # 16/32-bit grayscale
                 arr = np.asarray(img, dtype=np.float64)
-                gray = arr / (65535.0 if arr.max() > 255 else 255.0)
-                alpha = np.ones_like(gray)
-                return np.dstack([gray, gray, gray, alpha]).astype(np.float32)
-            rgba = img.convert("RGBA")
-            return np.asarray(rgba, dtype=np.float32) / 255.0
-    except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError) as err:
-        raise ValueError(f"not a readable image: {err}") from None
+                img = Image.fromarray(np.round(arr / (65535.0 if arr.max() > 255 else 255.0) * 255)
+                                      .astype(np.uint8), mode="L")
+            img = img.convert("RGBA")
+            img.thumbnail((MAX_SIDE, MAX_SIDE))  # a digit needs no more detail than this
+            return np.asarray(img, dtype=np.float32) / 255.0
+        except (OSError, SyntaxError, ValueError, EOFError) as err:
+            raise ValueError(f"not a readable image ({type(err).__name__}: {err})") from None
+
+
+def digit_from_bytes(data: bytes) -> np.ndarray:
+    """Decode an uploaded image file and preprocess it into a 28×28 MNIST digit.
+
+    Raises
+    ------
+    ValueError
+        (or its subclass :class:`BlankImageError`) with a message fit to show a user.
+    """
+    return to_mnist(read_image(data))
 
 
 def _to_float(image: np.ndarray | Image.Image) -> np.ndarray:

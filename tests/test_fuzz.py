@@ -1,0 +1,65 @@
+"""Property-based fuzzing: odd shapes, dtypes and values give a result or a ValueError, nothing else."""
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import array_shapes, arrays
+
+from denoiser import NOISE_KINDS, add_noise, to_mnist
+from denoiser.models import ModelConfig, build_model
+from denoiser.pretrained import Denoiser
+
+DTYPES = st.sampled_from([np.uint8, np.uint16, np.int32, np.float32, np.float64, np.bool_])
+FLOATS = st.floats(allow_nan=True, allow_infinity=True, width=32)
+
+
+def any_array(max_side=40, max_dims=4):
+    return DTYPES.flatmap(lambda dt: arrays(
+        dt, array_shapes(min_dims=0, max_dims=max_dims, min_side=0, max_side=max_side),
+        elements=FLOATS if np.issubdtype(dt, np.floating) else None))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(image=any_array())
+def test_to_mnist_returns_a_digit_or_raises_value_error(image):
+    try:
+        out = to_mnist(image)
+    except ValueError:
+        return
+    assert out.shape == (28, 28) and out.dtype == np.float32
+    assert np.isfinite(out).all() and out.min() >= 0 and out.max() <= 1
+
+
+@settings(max_examples=150, deadline=None)
+@given(images=any_array(max_side=12), kind=st.sampled_from([*NOISE_KINDS, "bogus"]),
+       amount=st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.integers(-3, 3)),
+       seed=st.integers(0, 2**32 - 1))
+def test_add_noise_keeps_shape_and_range_or_raises_value_error(images, kind, amount, seed):
+    try:
+        out = add_noise(images, kind, amount, seed=seed)
+    except ValueError:
+        assert kind == "bogus" or not 0 <= amount <= 1 or not np.isfinite(np.asarray(images, float)).all()
+        return
+    assert out.shape == np.shape(images) and out.dtype == np.float32
+    assert out.size == 0 or (out.min() >= 0 and out.max() <= 1)
+
+
+@pytest.fixture(scope="module")
+def small_model():
+    return Denoiser(build_model(ModelConfig("dense", code_size=8), compile=False), name="fuzz")
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(images=st.one_of(any_array(max_side=30, max_dims=3),
+                        DTYPES.flatmap(lambda dt: arrays(dt, st.tuples(st.integers(0, 5), st.just(28),
+                                                                       st.just(28)),
+                                                         elements=FLOATS if np.issubdtype(dt, np.floating)
+                                                         else None))))
+def test_denoise_returns_digits_or_raises_value_error(small_model, images):
+    try:
+        out = small_model.denoise(images)
+    except ValueError:
+        return
+    assert out.shape == np.shape(images) and out.dtype == np.float32
+    assert np.isfinite(out).all() and (out.size == 0 or (out.min() >= 0 and out.max() <= 1))
