@@ -20,7 +20,7 @@ from denoiser.data import MNIST_CREDIT  # noqa: E402
 from denoiser.imageio import enlarge  # noqa: E402
 from denoiser.metrics import psnr, ssim  # noqa: E402
 from denoiser.preprocess import BlankImageError, digit_from_bytes  # noqa: E402
-from denoiser.pretrained import ModelFileError, list_pretrained, load_pretrained  # noqa: E402
+from denoiser.pretrained import ModelFileError, list_pretrained, load_pretrained, model_dir  # noqa: E402
 
 VIEWS = ["Denoise", "Train", "Explore", "Learn"]
 KINDS = list(NOISE_KINDS)
@@ -38,16 +38,25 @@ def get_digits():
 
 
 @st.cache_resource(show_spinner=False)
-def shipped_names() -> tuple[list[str], str]:
+def _shipped_names(directory: str) -> tuple[list[str], str]:
     try:
-        return list_pretrained(), ""
+        return list_pretrained(directory), ""
     except ModelFileError as err:
         return [], str(err)
 
 
+def shipped_names() -> tuple[list[str], str]:
+    """Names of the shipped models (and an error message if the manifest is unreadable)."""
+    return _shipped_names(str(model_dir()))
+
+
 @st.cache_resource(show_spinner="Loading model…")
+def _shipped_model(name: str, directory: str):
+    return load_pretrained(name, directory)  # shared by all sessions: only ever read
+
+
 def shipped_model(name: str):
-    return load_pretrained(name)
+    return _shipped_model(name, str(model_dir()))
 
 
 # ---------------------------------------------------------------- per-session state

@@ -236,9 +236,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _default_dir() -> Path:
-    from .pretrained import PRETRAINED_DIR
+    from .pretrained import model_dir
 
-    return PRETRAINED_DIR
+    return model_dir()
 
 
 def main(argv: list[str] | None = None) -> int:

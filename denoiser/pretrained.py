@@ -20,6 +20,13 @@ from .models import ModelConfig, decoder_of, encoder_of
 #: Where the shipped models and their manifest live.
 PRETRAINED_DIR = Path(__file__).resolve().parent.parent / "pretrained"
 MANIFEST = "manifest.json"
+#: Environment variable naming another model directory (read at each call).
+MODELS_VAR = "DENOISER_MODELS"
+
+
+def model_dir(directory: str | Path | None = None) -> Path:
+    """The model directory: ``directory``, else ``$DENOISER_MODELS``, else the shipped ``pretrained/``."""
+    return Path(directory or os.environ.get(MODELS_VAR) or PRETRAINED_DIR)
 
 
 class ModelFileError(ValueError):
@@ -68,9 +75,9 @@ def save_bytes(data: bytes, path: str | Path) -> None:
     _atomic_write(Path(path), lambda tmp: tmp.write_bytes(data))
 
 
-def read_manifest(directory: str | Path = PRETRAINED_DIR) -> dict:
+def read_manifest(directory: str | Path | None = None) -> dict:
     """The manifest of a model directory: ``{"default": name, "models": {name: entry}}``."""
-    path = Path(directory) / MANIFEST
+    path = model_dir(directory) / MANIFEST
     if not path.exists():
         return {"default": None, "models": {}}
     try:
@@ -85,7 +92,7 @@ def read_manifest(directory: str | Path = PRETRAINED_DIR) -> dict:
 _manifest_lock = threading.Lock()
 
 
-def register(name: str, entry: dict, directory: str | Path = PRETRAINED_DIR,
+def register(name: str, entry: dict, directory: str | Path | None = None,
              default: bool = False) -> None:
     """Add or replace one model's manifest entry (written atomically)."""
     with _manifest_lock:
@@ -94,7 +101,7 @@ def register(name: str, entry: dict, directory: str | Path = PRETRAINED_DIR,
         if default or not manifest.get("default"):
             manifest["default"] = name
         text = json.dumps(manifest, indent=2, sort_keys=False) + "\n"
-        save_bytes(text.encode(), Path(directory) / MANIFEST)
+        save_bytes(text.encode(), model_dir(directory) / MANIFEST)
 
 
 @dataclass
@@ -175,7 +182,7 @@ def load_model_file(path: str | Path, expected_sha256: str | None = None) -> ker
         raise ModelFileError(f"cannot load model file {path.name}: {err}") from None
 
 
-def list_pretrained(directory: str | Path = PRETRAINED_DIR) -> list[str]:
+def list_pretrained(directory: str | Path | None = None) -> list[str]:
     """Names of the models in the manifest, the default first."""
     manifest = read_manifest(directory)
     names = list(manifest["models"])
@@ -186,7 +193,7 @@ def list_pretrained(directory: str | Path = PRETRAINED_DIR) -> list[str]:
     return names
 
 
-def load_pretrained(name: str | None = None, directory: str | Path = PRETRAINED_DIR) -> Denoiser:
+def load_pretrained(name: str | None = None, directory: str | Path | None = None) -> Denoiser:
     """Load a shipped model by name (None = the default), verifying its checksum.
 
     Raises
@@ -194,7 +201,7 @@ def load_pretrained(name: str | None = None, directory: str | Path = PRETRAINED_
     ModelFileError
         If the name is unknown or the file is missing, changed or unsafe.
     """
-    directory = Path(directory)
+    directory = model_dir(directory)
     manifest = read_manifest(directory)
     name = name or manifest.get("default")
     models = manifest["models"]
