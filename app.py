@@ -347,7 +347,8 @@ def train_form(data) -> None:
                              optimizer=optimizer, learning_rate=lr)
         job = TrainingJob(config, NoiseSpec(kind, amount), epochs, batch, data.x_train[:size],
                           preview_clean=data.x_test[:8], x_eval=data.x_test[:500],
-                          name=f"run {len(st.session_state.runs) + st.session_state.dropped_runs + 1}")
+                          name=f"run {len(st.session_state.runs) + st.session_state.dropped_runs + 1}",
+                          alive=session_alive())
     except ValueError as err:
         st.error(f"Cannot train with these settings: {err}")
         return
@@ -439,6 +440,18 @@ def runs_table() -> None:
         c2.download_button("Download .keras", data=lambda: model_bytes(runs[pick]),
                            file_name=f"{pick.replace(' ', '-')}.keras", mime="application/octet-stream",
                            help="The model file, loadable with keras.saving.load_model.")
+
+
+def session_alive():
+    """A function telling whether this browser session is still open (so training can end with it)."""
+    from streamlit.runtime import Runtime, exists
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    if ctx is None or not exists():
+        return None
+    runtime, session_id = Runtime.instance(), ctx.session_id
+    return lambda: runtime.is_active_session(session_id)
 
 
 def model_bytes(job) -> bytes:

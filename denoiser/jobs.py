@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import keras
@@ -36,6 +37,7 @@ class TrainingJob:
     preview_clean: np.ndarray  # fixed validation digits denoised after every epoch
     x_eval: np.ndarray | None = None
     name: str = ""
+    alive: Callable[[], bool] | None = None  # training stops once this returns False
     id: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
     progress: Progress | None = None
     history: dict[str, list[float]] = field(default_factory=lambda: {"loss": [], "val_loss": []})
@@ -122,7 +124,8 @@ class TrainingJob:
         try:
             result = train(self.config, self.x_train, epochs=self.epochs, batch_size=self.batch_size,
                            noise=self.noise, validation_split=0.1 if len(self.x_train) >= 10 else 0.0,
-                           stop_event=self._stop, on_progress=self._on_progress, callbacks=[preview])
+                           stop_event=self._stop, alive=self.alive, on_progress=self._on_progress,
+                           callbacks=[preview])
             if self.x_eval is not None and len(self.x_eval) and not result.diverged:
                 model = Denoiser(result.model, self.name, self.config)
                 self.metrics = evaluate_denoiser(model.denoise, self.x_eval, "gaussian", 0.5, seed=0)

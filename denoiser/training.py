@@ -135,15 +135,20 @@ def _as_float(value) -> float | None:
 
 
 class StopRequest(keras.callbacks.Callback):
-    """Ends training cleanly after the current batch once ``event`` is set; weights are kept."""
+    """Ends training cleanly after the current batch once ``event`` is set; weights are kept.
 
-    def __init__(self, event: threading.Event) -> None:
+    ``alive``, if given, is asked after every batch too: training stops once it
+    returns False (e.g. the browser tab that started it was closed).
+    """
+
+    def __init__(self, event: threading.Event, alive: Callable[[], bool] | None = None) -> None:
         super().__init__()
         self.event = event
+        self.alive = alive
         self.stopped = False
 
     def on_train_batch_end(self, batch, logs=None) -> None:
-        if self.event.is_set():
+        if self.event.is_set() or (self.alive is not None and not self.alive()):
             self.stopped = True
             self.model.stop_training = True
 
@@ -217,6 +222,7 @@ def train(
     validation_split: float = 0.1,
     seed: int = 0,
     stop_event: threading.Event | None = None,
+    alive: Callable[[], bool] | None = None,
     on_progress: Callable[[Progress], None] | None = None,
     callbacks: list[keras.callbacks.Callback] | None = None,
     model: keras.Model | None = None,
@@ -242,6 +248,8 @@ def train(
         Seeds the split, shuffling, noise and weights.
     stop_event : threading.Event, optional
         Set it to end training after the current batch (weights kept).
+    alive : callable, optional
+        Asked after every batch; training stops once it returns False.
     on_progress : callable, optional
         Called with a :class:`Progress` after every batch and epoch.
     callbacks : list, optional
@@ -287,7 +295,7 @@ def train(
         model.compile(optimizer=model.optimizer.__class__.from_config(opt_config), loss=config.loss)
 
     guard = DivergenceGuard()
-    stopper = StopRequest(stop_event or threading.Event())
+    stopper = StopRequest(stop_event or threading.Event(), alive)
     cbs = [guard, *(callbacks or [])]
     if on_progress is not None:
         cbs.append(ProgressCallback(on_progress, epochs, len(data)))

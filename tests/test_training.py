@@ -105,3 +105,15 @@ def test_nan_training_data_is_refused_up_front(digits):
     bad[0, 0, 0] = np.nan
     with pytest.raises(ValueError, match="NaN"):
         train(ModelConfig("dense"), bad, epochs=1)
+
+
+def test_training_ends_when_its_owner_goes_away(digits):
+    calls = []
+
+    def alive():
+        calls.append(1)
+        return len(calls) < 3  # the browser tab closes during the third batch
+
+    result = train(ModelConfig("dense"), digits, epochs=20, batch_size=16, alive=alive)
+    assert result.stopped and result.epochs_run == 1
+    assert len(calls) == 3

@@ -1,0 +1,71 @@
+import threading
+
+import numpy as np
+import pytest
+
+from denoiser.jobs import TrainingJob
+from denoiser.models import ModelConfig
+from denoiser.training import NoiseSpec
+
+
+def job(digits, epochs=2, **kwargs) -> TrainingJob:
+    return TrainingJob(ModelConfig("dense", code_size=16), NoiseSpec("gaussian", 0.5), epochs, 32,
+                       digits[:200], preview_clean=digits[200:206], x_eval=digits[300:340], **kwargs)
+
+
+def test_job_trains_in_the_background_and_reports(digits):
+    j = job(digits).start()
+    assert j.status in ("training", "finished")
+    j.join(60)
+    assert j.status == "finished" and not j.running
+    assert len(j.history["loss"]) == 2 and len(j.history["val_loss"]) == 2
+    assert len(j.previews) == 2 and j.previews[-1].shape == (6, 28, 28)
+    assert j.progress.epoch_end and j.progress.fraction == pytest.approx(1.0)
+    assert set(j.metrics) == {"psnr", "ssim"}
+    model = j.denoiser()
+    assert model.name == j.name and model.denoise(digits[:2]).shape == (2, 28, 28)
+    with pytest.raises(RuntimeError, match="already started"):
+        j.start()
+
+
+def test_stop_keeps_the_model(digits):
+    j = job(digits, epochs=200)
+    j.start()
+    j.stop()
+    j.join(60)
+    assert j.status == "stopped" and j.denoiser() is not None
+    assert len(j.history["loss"]) < 200
+
+
+def test_failures_are_reported_not_raised(digits):
+    j = job(digits)
+    j.x_train = np.zeros((10, 5, 5), np.float32)  # shape the model cannot take
+    j.start().join(60)
+    assert j.status == "failed" and "shape" in j.error and j.denoiser() is None
+
+
+def test_absurd_job_settings_are_refused(digits):
+    with pytest.raises(ValueError, match="epochs"):
+        job(digits, epochs=10_000)
+
+
+def rss_mb() -> float:
+    with open("/proc/self/statm") as fh:
+        return int(fh.read().split()[1]) * 4096 / 2**20
+
+
+def test_ten_start_stop_cycles_leak_no_threads_and_little_memory(digits):
+    def cycle():
+        j = job(digits, epochs=50)
+        j.start()
+        j.stop()
+        j.join(60)
+        assert j.status in ("stopped", "finished")
+
+    for _ in range(2):  # warm up: TensorFlow's own pools and caches
+        cycle()
+    threads, rss = threading.active_count(), rss_mb()
+    for _ in range(10):
+        cycle()
+    assert threading.active_count() <= threads
+    assert rss_mb() - rss < 150, f"RSS grew by {rss_mb() - rss:.0f} MB over 10 cycles"
