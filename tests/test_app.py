@@ -183,3 +183,26 @@ def test_stop_ends_training_early_and_keeps_the_model():
     job.join(120)
     assert job.status == "stopped" and len(job.history["loss"]) < 50
     assert job.denoiser() is not None
+
+
+@needs_models
+def test_explore_sweep_and_latent_space():
+    at = app({"view": "Explore"})
+    no_exception(at)
+    at.multiselect(key="sweep_models").set_value(["blind"])
+    at.slider(key="sweep_n").set_value(20)
+    at.button[0].click().run()  # Run sweep
+    no_exception(at)
+    sweep = at.session_state["sweep"]
+    assert set(sweep["method"]) == {"noisy input", "blind", "filter: median"}
+    assert len(sweep) == 3 * 9
+    noisy = sweep[sweep.method == "noisy input"].sort_values("amount")["psnr"].to_numpy()
+    assert (np.diff(noisy) < 0).all()  # more noise, lower PSNR
+    ours = sweep[sweep.method == "blind"].set_index("amount")["psnr"]
+    assert (ours > sweep[sweep.method == "noisy input"].set_index("amount")["psnr"]).all()
+    # Latent space: a model with a code is offered, the walk shows the chosen number of steps.
+    assert at.selectbox(key="latent_model").value in ("conv", "dense-best", "seed-dense")
+    at.slider(key="interp_steps").set_value(5).run()
+    no_exception(at)
+    walk = at.get("imgs")[-1].proto.imgs
+    assert [img.caption for img in walk] == ["0%", "25%", "50%", "75%", "100%"]

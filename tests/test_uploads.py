@@ -32,6 +32,14 @@ def png_claiming(width: int, height: int) -> bytes:
             + chunk(b"IDAT", zlib.compress(b"\x00" * (width + 1))) + chunk(b"IEND", b""))
 
 
+def exif_rotated() -> bytes:
+    """A JPEG stored sideways (a horizontal bar) whose EXIF says: rotate 90° clockwise to display."""
+    stored = digit_one().transpose(Image.Transpose.ROTATE_90)
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    return encode(stored.convert("RGB"), "JPEG", exif=exif.tobytes())
+
+
 def is_digit(out: np.ndarray) -> bool:
     return out.shape == (28, 28) and out.dtype == np.float32 and out.max() > 0.5 and out[0, 0] == 0
 
@@ -48,6 +56,7 @@ GOOD = {
     "animated gif": lambda: encode(digit_one().convert("P"), "GIF", save_all=True,
                                    append_images=[Image.new("L", (200, 260), 255).convert("P")],
                                    duration=100),
+    "exif-rotated photo": exif_rotated,
     "rgba canvas": lambda: encode(digit_one(mode="RGBA", ink=(255, 255, 255, 255),
                                             paper=(0, 0, 0, 0)), "PNG"),
 }
@@ -62,11 +71,7 @@ def test_real_images_in_many_formats_become_digits(name):
 
 
 def test_exif_rotation_is_applied():
-    upright = digit_one()  # a vertical bar
-    stored = upright.transpose(Image.Transpose.ROTATE_90)  # stored sideways: horizontal on disk
-    exif = Image.Exif()
-    exif[0x0112] = 6  # "rotate 90° clockwise to display"
-    out = digit_from_bytes(encode(stored.convert("RGB"), "JPEG", exif=exif.tobytes()))
+    out = digit_from_bytes(exif_rotated())
     rows = np.flatnonzero(out.max(axis=1) > 0.2)
     cols = np.flatnonzero(out.max(axis=0) > 0.2)
     assert len(rows) > 2 * len(cols)  # upright after EXIF: the bar is vertical again

@@ -1,0 +1,153 @@
+"""Load test: N browser sessions move sliders and sample digits while one more session trains.
+
+Usage: python benchmarks/load_test.py [--users 8] [--seconds 60]
+
+Starts ``streamlit run app.py`` on a free loopback port and drives headless Chromium (one
+browser context per user, so each is its own Streamlit session). Reports: exceptions seen on any
+page, the single-user median slider latency, the p50/p95 slider latency under load, the server's
+RSS before and after, and whether the trainer's run leaked into any other session. Exits 1 if a
+target is missed (0 exceptions, p95 ≤ 3× single-user median, no leak).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.test_browser import CHROME_ARGS, CHROMIUM, free_port, start_streamlit, wait_healthy  # noqa: E402
+
+IMAGES = '[data-testid="stImage"] img'
+SLIDER = '[data-testid="stSidebar"] [role="slider"]'
+# True once the 16 noisy and denoised images have all been replaced.
+CHANGED = """([sel, before]) => {
+  const now = Array.from(document.querySelectorAll(sel)).map(e => e.src);
+  return now.length === before.length && now.filter((s, k) => s !== before[k]).length >= 16;
+}"""
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+async def open_denoise(context, url: str):
+    page = await context.new_page()
+    page.set_default_timeout(60_000)
+    await page.goto(url)
+    await page.get_by_text("Denoised by").first.wait_for()
+    return page
+
+
+async def slider_trip(page, key: str) -> float:
+    before = await page.eval_on_selector_all(IMAGES, "els => els.map(e => e.src)")
+    start = time.perf_counter()
+    await page.locator(SLIDER).first.press(key)
+    await page.wait_for_function(CHANGED, arg=[IMAGES, before], polling="raf")
+    return (time.perf_counter() - start) * 1000
+
+
+async def user(context, url: str, until: float, latencies: list[float], seed: int) -> int:
+    page = await open_denoise(context, url)
+    await page.locator(SLIDER).first.focus()
+    i = seed
+    while time.time() < until:
+        key = "ArrowLeft" if (i // 4) % 2 == 0 else "ArrowRight"
+        latencies.append(await slider_trip(page, key))
+        if i % 5 == 0:  # sample new digits now and then
+            await page.get_by_role("button", name="New sample").click()
+            await page.wait_for_timeout(300)
+            await page.locator(SLIDER).first.focus()
+        i += 1
+    exceptions = await page.locator('[data-testid="stException"]').count()
+    # Isolation: this session must not see the trainer's run.
+    await page.goto(url + "/?view=Train")
+    await page.get_by_role("button", name="Start training").wait_for()
+    leaked = await page.get_by_text("Your runs").count()
+    await page.close()
+    return exceptions + 1000 * leaked
+
+
+async def trainer(context, url: str) -> tuple[str, int]:
+    page = await context.new_page()
+    page.set_default_timeout(120_000)
+    await page.goto(url + "/?view=Train")
+    await page.get_by_role("button", name="Start training").click()
+    await page.get_by_text("run 1 finished").wait_for(timeout=600_000)
+    exceptions = await page.locator('[data-testid="stException"]').count()
+    await page.close()
+    return "finished", exceptions
+
+
+async def run(args) -> dict:
+    from playwright.async_api import async_playwright
+
+    port = free_port()
+    proc = start_streamlit(ROOT / "app.py", port, {"DENOISER_OFFLINE": "1"})
+    url = f"http://127.0.0.1:{port}"
+    report = {"machine": f"{platform.machine()}, {os.cpu_count()} CPUs", "users": args.users,
+              "seconds": args.seconds}
+    try:
+        wait_healthy(port)
+        async with async_playwright() as p:
+            browser = await p.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                              args=CHROME_ARGS)
+            # Single-user baseline.
+            ctx = await browser.new_context()
+            page = await open_denoise(ctx, url)
+            await page.locator(SLIDER).first.focus()
+            single = [await slider_trip(page, "ArrowLeft" if (i // 4) % 2 == 0 else "ArrowRight")
+                      for i in range(12)][2:]
+            await ctx.close()
+            report["rss_before_mb"] = round(rss_mb(proc.pid))
+            until = time.time() + args.seconds
+            latencies: list[float] = []
+            contexts = [await browser.new_context() for _ in range(args.users + 1)]
+            results = await asyncio.gather(
+                trainer(contexts[-1], url),
+                *(user(contexts[i], url, until, latencies, i) for i in range(args.users)))
+            report["rss_after_mb"] = round(rss_mb(proc.pid))
+            await browser.close()
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    trained, trainer_exceptions = results[0]
+    user_results = results[1:]
+    report.update({
+        "single_user_median_ms": round(statistics.median(single), 1),
+        "slider_moves": len(latencies),
+        "load_p50_ms": round(statistics.median(latencies), 1),
+        "load_p95_ms": round(sorted(latencies)[int(0.95 * (len(latencies) - 1))], 1),
+        "exceptions": sum(r % 1000 for r in user_results) + trainer_exceptions,
+        "leaked_runs": sum(r // 1000 for r in user_results),
+        "trainer": trained,
+    })
+    report["p95_over_single_median"] = round(report["load_p95_ms"] / report["single_user_median_ms"], 2)
+    report["ok"] = (report["exceptions"] == 0 and report["leaked_runs"] == 0
+                    and report["p95_over_single_median"] <= 3.0)
+    return report
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--users", type=int, default=8)
+    parser.add_argument("--seconds", type=int, default=60)
+    args = parser.parse_args()
+    report = asyncio.run(run(args))
+    print(json.dumps(report, indent=2))
+    sys.exit(0 if report["ok"] else 1)
+
+
+if __name__ == "__main__":
+    main()

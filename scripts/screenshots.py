@@ -1,0 +1,61 @@
+"""Save screenshots of the running app (for the README) into docs/.
+
+Usage: python scripts/screenshots.py
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.test_browser import CHROME_ARGS, CHROMIUM, free_port, start_streamlit, wait_healthy  # noqa: E402
+
+
+def main() -> None:
+    from playwright.sync_api import sync_playwright
+
+    out = ROOT / "docs"
+    out.mkdir(exist_ok=True)
+    port = free_port()
+    proc = start_streamlit(ROOT / "app.py", port, {"DENOISER_OFFLINE": "1"})
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_healthy(port)
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROME_ARGS)
+            page = browser.new_page(viewport={"width": 1500, "height": 1250})
+            page.set_default_timeout(120_000)
+            page.goto(url + "/?view=Denoise&noise=gaussian&amount=0.5&model=blind&digit=any")
+            page.get_by_text("Denoised by blind").wait_for()
+            page.get_by_text("Compare with classical filters").wait_for()
+            page.locator('[data-testid="stSidebar"] [data-testid="stMultiSelect"]').click()
+            page.get_by_role("option", name="median").click()
+            page.keyboard.press("Escape")
+            page.get_by_text("Filter: median").wait_for()
+            page.wait_for_timeout(1500)
+            page.screenshot(path=str(out / "screenshot-denoise.png"))
+            print("saved docs/screenshot-denoise.png")
+
+            page.set_viewport_size({"width": 1500, "height": 1900})
+            page.goto(url + "/?view=Train")
+            slider = page.get_by_role("slider", name="Epochs")
+            slider.focus()
+            for _ in range(5):
+                slider.press("ArrowLeft")  # 10 → 5 epochs
+            page.get_by_role("button", name="Start training").click()
+            page.get_by_text("run 1 finished").wait_for(timeout=300_000)
+            page.get_by_text("Validation loss of every run").wait_for()
+            page.wait_for_timeout(1500)
+            page.screenshot(path=str(out / "screenshot-train.png"))
+            print("saved docs/screenshot-train.png")
+            browser.close()
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+if __name__ == "__main__":
+    main()
