@@ -109,9 +109,9 @@ def sync_query_params(model_name: str | None) -> None:
 
 
 def model_choices() -> dict[str, str]:
-    """Model label -> description, shipped models first, then this session's finished runs."""
+    """Model name -> "shipped" or "session": shipped models first, then this session's finished runs."""
     names, _ = shipped_names()
-    choices = {name: "" for name in names}
+    choices = {name: "shipped" for name in names}
     for name, job in st.session_state.runs.items():
         if job.result is not None and not job.result.diverged:
             choices[name] = "session"

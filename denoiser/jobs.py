@@ -55,6 +55,7 @@ class TrainingJob:
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
+        self._denoiser: Denoiser | None = None
         shown = self.noise if self.noise.kind != "blind" else NoiseSpec("gaussian", 0.5)
         self.preview_noisy = shown.apply(self.preview_clean, seed=7)
         self.name = self.name or f"run-{self.id}"
@@ -101,8 +102,10 @@ class TrainingJob:
         """The trained model as a :class:`Denoiser` (None until training ends)."""
         if self.result is None:
             return None
-        return Denoiser(self.result.model, name=self.name, config=self.config,
-                        description=f"trained in this session: {self.summary()}")
+        if self._denoiser is None:
+            self._denoiser = Denoiser(self.result.model, name=self.name, config=self.config,
+                                      description=f"trained in this session: {self.summary()}")
+        return self._denoiser
 
     def summary(self) -> str:
         c = self.config
