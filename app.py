@@ -149,7 +149,8 @@ def line_chart(table: pd.DataFrame, x_title: str, y_title: str, height: int = 28
 
 def image_row(label: str, images: np.ndarray, captions: list[str], scale: int = SCALE) -> None:
     st.markdown(f"**{label}**")
-    st.image([enlarge(img, scale) for img in images], caption=captions, width=28 * scale)
+    st.image([enlarge(img, scale) for img in images], caption=captions, width=28 * scale,
+             output_format="PNG")
 
 
 def metric_captions(clean: np.ndarray, images: np.ndarray) -> tuple[list[str], float, float]:
@@ -256,7 +257,7 @@ def digit_from_canvas() -> np.ndarray | None:
             st.info("The canvas is blank: draw a digit with the mouse.")
             return None
         st.markdown("**What the model receives (28×28)**")
-        st.image(enlarge(digit, 6), width=28 * 6)
+        st.image(enlarge(digit, 6), width=28 * 6, output_format="PNG")
     return digit
 
 
@@ -270,7 +271,8 @@ def digit_from_upload() -> np.ndarray | None:
     except ValueError as err:  # unreadable, too large or blank: say so, keep the page working
         st.error(f"Cannot use this file: {err}")
         return None
-    st.image(enlarge(digit, 6), caption="What the model receives (28×28)", width=28 * 6)
+    st.image(enlarge(digit, 6), caption="What the model receives (28×28)", width=28 * 6,
+             output_format="PNG")
     return digit
 
 
@@ -502,8 +504,8 @@ def view_explore(data) -> None:
         amounts = [round(a, 1) for a in np.arange(0.1, 0.95, 0.1)]
         with st.spinner("Measuring…"):
             rows = evaluate_table(methods, data.x_test[:n], [kind], amounts, seed=0)
-        st.session_state.sweep = pd.DataFrame(rows)
-    sweep = st.session_state.get("sweep")
+        st.session_state.sweep_result = pd.DataFrame(rows)
+    sweep = st.session_state.get("sweep_result")
     if sweep is not None:
         c1, c2 = st.columns(2)
         for col, metric, label in ((c1, "psnr", "PSNR (dB)"), (c2, "ssim", "SSIM")):
@@ -539,7 +541,7 @@ def view_explore(data) -> None:
     first_a = data.x_test[np.flatnonzero(data.y_test == a)[0]]
     first_b = data.x_test[np.flatnonzero(data.y_test == b)[0]]
     path = interpolate(model, first_a, first_b, steps)
-    st.image([enlarge(img, SCALE) for img in path], width=28 * SCALE,
+    st.image([enlarge(img, SCALE) for img in path], width=28 * SCALE, output_format="PNG",
              caption=[f"{t:.0%}" for t in np.linspace(0, 1, steps)])
 
 

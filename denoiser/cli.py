@@ -134,6 +134,10 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     kinds = list(args.kinds)
     rows = evaluate_table(methods, x, kinds, args.amounts, seed=args.seed, with_ssim=not args.no_ssim)
     report = {"data": digits.description, "digits": len(x), "seed": args.seed, "results": rows}
+    if args.save:
+        from .pretrained import save_bytes
+
+        save_bytes((json.dumps(report, indent=2) + "\n").encode(), args.save)
     if args.json:
         print(json.dumps(report, indent=2))
     else:
@@ -222,6 +226,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--seed", type=int, default=0, help="seed of the noise draw")
     e.add_argument("--no-ssim", action="store_true", help="PSNR only (faster)")
     e.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    e.add_argument("--save", help="also write the JSON report to this file")
     e.add_argument("--dir", default=str(_default_dir()), help="model directory")
     e.set_defaults(func=_cmd_evaluate)
 

@@ -21,21 +21,9 @@ def app(query: dict | None = None) -> AppTest:
     return at.run()
 
 
-def image_bytes(at: AppTest) -> list[bytes]:
-    """The raw bytes of every image on the page, in order (via the media file manager)."""
-    from streamlit.runtime import Runtime
-
-    mgr = Runtime.instance().media_file_mgr if Runtime.exists() else None
-    out = []
-    for el in at.get("imgs"):
-        for img in el.proto.imgs:
-            url = img.url
-            if mgr is not None:
-                file_id = url.split("/")[-1].split(".")[0]
-                out.append(mgr._storage.get_file(file_id).content)
-            else:
-                out.append(url.encode())
-    return out
+def image_urls(at: AppTest) -> list[str]:
+    """The media URL of every image on the page, in order (URLs are content hashes)."""
+    return [img.url for el in at.get("image") for img in el.proto.imgs]
 
 
 def rows(at: AppTest) -> list[str]:
@@ -70,13 +58,13 @@ def test_first_render_already_shows_denoised_digits_with_metrics():
 def test_amount_slider_changes_noisy_images_and_metrics():
     at = app()
     before = at.dataframe[0].value.copy()
-    imgs_before = image_bytes(at)
+    imgs_before = image_urls(at)
     at.sidebar.slider(key="amount").set_value(0.2).run()
     no_exception(at)
     after = at.dataframe[0].value
     assert after["mean PSNR (dB)"][0] > before["mean PSNR (dB)"][0] + 3  # less noise, higher PSNR
-    assert image_bytes(at)[0] != imgs_before[0]
-    assert at.query_params["amount"] == ["0.2"]
+    assert image_urls(at)[0] != imgs_before[0]
+    assert at.query_params["amount"] == "0.2"
 
 
 @needs_models
@@ -118,7 +106,7 @@ def test_query_parameters_set_the_initial_state():
     assert at.sidebar.slider(key="amount").value == pytest.approx(0.3)
     assert at.sidebar.selectbox(key="model_name").value == "conv"
     assert at.selectbox(key="digit").value == "7"
-    assert all(c == "digit 7" for c in at.get("imgs")[-1].proto.imgs[0].caption.split(",")[:1])
+    assert all(c == "digit 7" for c in at.get("image")[-1].proto.imgs[0].caption.split(",")[:1])
 
 
 def test_bad_query_parameters_fall_back_to_defaults():
@@ -193,7 +181,7 @@ def test_explore_sweep_and_latent_space():
     at.slider(key="sweep_n").set_value(20)
     at.button[0].click().run()  # Run sweep
     no_exception(at)
-    sweep = at.session_state["sweep"]
+    sweep = at.session_state["sweep_result"]
     assert set(sweep["method"]) == {"noisy input", "blind", "filter: median"}
     assert len(sweep) == 3 * 9
     noisy = sweep[sweep.method == "noisy input"].sort_values("amount")["psnr"].to_numpy()
@@ -204,5 +192,5 @@ def test_explore_sweep_and_latent_space():
     assert at.selectbox(key="latent_model").value in ("conv", "dense-best", "seed-dense")
     at.slider(key="interp_steps").set_value(5).run()
     no_exception(at)
-    walk = at.get("imgs")[-1].proto.imgs
+    walk = at.get("image")[-1].proto.imgs
     assert [img.caption for img in walk] == ["0%", "25%", "50%", "75%", "100%"]

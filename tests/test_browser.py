@@ -1,5 +1,6 @@
 """The real app in real Chromium (Debian's package), driven by Playwright."""
 
+import io
 import os
 import shutil
 import socket
@@ -115,19 +116,22 @@ def test_moving_the_slider_changes_the_images(page, server):
     assert_no_exception(page)
 
 
-def test_a_stroke_drawn_with_the_mouse_is_denoised(page, server):
-    open_app(page, server)
+def draw_stroke(page, start: tuple[float, float], end: tuple[float, float]) -> None:
+    """Open the Draw source and drag the mouse across the canvas (coordinates in canvas pixels)."""
     page.get_by_text("Draw", exact=True).click()
     canvas = page.locator("canvas").last
     canvas.wait_for()
     box = canvas.bounding_box()
-    x, y = box["x"] + box["width"] / 2, box["y"] + 40
-    page.mouse.move(x, y)
+    page.mouse.move(box["x"] + start[0], box["y"] + start[1])
     page.mouse.down()
-    for i in range(1, 21):
-        page.mouse.move(x + (i % 3), y + i * 10)
+    page.mouse.move(box["x"] + end[0], box["y"] + end[1], steps=20)
     page.mouse.up()
     page.get_by_text("What the model receives (28×28)").wait_for()
+
+
+def test_a_stroke_drawn_with_the_mouse_is_denoised(page, server):
+    open_app(page, server)
+    draw_stroke(page, (140, 40), (145, 240))
     page.get_by_text("Denoised by blind").wait_for()
     assert page.get_by_text("your digit").count() >= 1
     assert_no_exception(page)
@@ -165,16 +169,8 @@ def test_one_epoch_training_completes_and_shows_its_curve(page, server):
 def test_drawn_canvas_pixels_reach_the_model_preview(page, server):
     # The 28×28 preview must show ink where the stroke was drawn (not an empty image).
     open_app(page, server)
-    page.get_by_text("Draw", exact=True).click()
-    canvas = page.locator("canvas").last
-    canvas.wait_for()
-    box = canvas.bounding_box()
-    page.mouse.move(box["x"] + 60, box["y"] + 140)
-    page.mouse.down()
-    page.mouse.move(box["x"] + 220, box["y"] + 140, steps=15)
-    page.mouse.up()
-    page.get_by_text("What the model receives (28×28)").wait_for()
+    draw_stroke(page, (60, 140), (220, 140))
     preview = page.locator('[data-testid="stImage"] img').first
     png = preview.screenshot()
-    arr = np.asarray(Image.open(__import__("io").BytesIO(png)).convert("L"))
+    arr = np.asarray(Image.open(io.BytesIO(png)).convert("L"))
     assert arr.max() > 200 and arr.mean() < 120  # white stroke on black
