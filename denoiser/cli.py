@@ -54,7 +54,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     digits = load_mnist(args.data)
     x_train = digits.x_train[: args.max_digits] if args.max_digits else digits.x_train
     print(f"data: {digits.description}; training on {len(x_train):,}", file=sys.stderr)
-    model = None
+    model = start = None
     if args.init:
         start = load_pretrained(args.init, args.out)
         if start.config.architecture != config.architecture or start.config.filters != config.filters:
@@ -93,6 +93,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
             "batch_size": args.batch_size,
             "cosine_decay": args.cosine,
             "init": args.init,
+            "continued_from": start.info.get("training") if args.init else None,
             "seed": args.seed,
             "seconds": round(result.seconds, 1),
             "final_loss": result.history["loss"][-1],

@@ -20,12 +20,13 @@ def run_cli(*args):
                           text=True, cwd=ROOT, env=env, timeout=300)
 
 
-def test_evaluate_json_lists_every_method_and_noise(tiny_model_dir, capsys):
+def test_evaluate_json_lists_every_method_and_noise(tiny_model_dir, capsys, tmp_path):
     code = main(["evaluate", "--dir", str(tiny_model_dir), "--sample", "--limit", "40",
                  "--filters", "median", "--kinds", "gaussian", "salt_pepper",
-                 "--amounts", "0.3", "0.6", "--json"])
+                 "--amounts", "0.3", "0.6", "--json", "--save", str(tmp_path / "r.json")])
     assert code == 0
     report = json.loads(capsys.readouterr().out)
+    assert json.loads((tmp_path / "r.json").read_text()) == report
     assert report["digits"] == 40 and "offline sample" in report["data"]
     rows = report["results"]
     methods = {r["method"] for r in rows}
