@@ -1,0 +1,32 @@
+"""The README's promises: its two commands, CI running the same test command, credits, figures."""
+
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+README = (ROOT / "README.md").read_text()
+START = "pip install -r requirements.txt && streamlit run app.py"
+TEST = "pip install -r requirements-dev.txt && python -m pytest"
+
+
+def test_readme_gives_the_two_commands_and_ci_runs_the_test_command():
+    assert START in README and TEST in README
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert TEST in ci.splitlines()[-1]
+
+
+def test_readme_credits_mnist_and_its_licence():
+    assert "Yann LeCun" in README and "Corinna Cortes" in README and "CC BY-SA 3.0" in README
+
+
+def test_every_image_the_readme_shows_exists():
+    images = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", README)
+    assert images, "the README shows no screenshot"
+    for path in images:
+        assert (ROOT / path).is_file(), path
+
+
+def test_requirements_pin_the_stack():
+    reqs = (ROOT / "requirements.txt").read_text()
+    for pin in ("tensorflow==2.21", "keras==3.15", "streamlit==1.67", "streamlit-drawable-canvas==0.13"):
+        assert pin in reqs, pin
