@@ -568,9 +568,12 @@ don't (noise). [See it on the tutorial's noise](?view=Denoise&noise=gaussian&amo
 
 ### Why the tutorial's optimiser fails under Keras 3
 The tutorial compiles with `optimizer='adadelta'`. In Keras 3 that means a learning rate of
-0.001 (the original Adadelta used 1.0), so in 100 epochs the weights barely move: the model
-stays worse than a 3×3 median filter. The shipped **seed-dense** model is the same network
-trained with Adam — [compare it with the median filter](?view=Denoise&model=seed-dense).
+0.001 (the original Adadelta used 1.0), so in 100 epochs the weights barely move. Measured on
+the 10,000 MNIST test digits at Gaussian 0.5: the tutorial's recipe reaches **11.5 dB** PSNR
+(SSIM 0.14) — worse than a plain 3×3 median filter (**14.2 dB**) and not far above the noisy
+input (9.4 dB). The same network trained with Adam, the shipped **seed-dense**, reaches
+**17.4 dB** (SSIM 0.74) — [compare it with the median filter](?view=Denoise&model=seed-dense),
+or train both optimisers yourself in [Train](?view=Train).
 
 ### Beyond the tutorial
 Convolutional models share weights across the image, and a **U-Net** passes details around its
