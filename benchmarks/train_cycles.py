@@ -1,0 +1,96 @@
+"""Start and stop trainings in the real app, and close tabs mid-training; watch the server.
+
+Usage: python benchmarks/train_cycles.py [--cycles 10]
+
+Each cycle starts a training in a browser session and either presses Stop or closes the tab.
+After each cycle the server's RSS and thread count are read from /proc. A leak shows as threads
+that never go away or RSS that keeps growing. Prints a JSON report; exits 1 on a thread leak.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.test_browser import CHROME_ARGS, CHROMIUM, free_port, start_streamlit, wait_healthy  # noqa: E402
+
+
+def proc_status(pid: int) -> dict[str, float]:
+    fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines())
+    return {"rss_mb": round(int(fields["VmRSS"].split()[0]) / 1024, 1),
+            "threads": int(fields["Threads"])}
+
+
+def settle(pid: int, threads_at_most: int, timeout: float = 30) -> dict[str, float]:
+    """Wait until the server is back to at most ``threads_at_most`` threads (or time out)."""
+    start = time.time()
+    status = proc_status(pid)
+    while status["threads"] > threads_at_most and time.time() < start + timeout:
+        time.sleep(0.5)
+        status = proc_status(pid)
+    return {**status, "settled_after_s": round(time.time() - start, 1)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cycles", type=int, default=10)
+    args = parser.parse_args()
+    from playwright.sync_api import sync_playwright
+
+    port = free_port()
+    proc = start_streamlit(ROOT / "app.py", port, {"DENOISER_OFFLINE": "1"})
+    url = f"http://127.0.0.1:{port}/?view=Train"
+    report = {"machine": f"{platform.machine()}, {os.cpu_count()} CPUs", "cycles": []}
+    try:
+        wait_healthy(port)
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROME_ARGS)
+            warm = browser.new_page()
+            warm.goto(url)
+            warm.get_by_role("button", name="Start training").wait_for(timeout=120_000)
+            warm.close()
+            time.sleep(2)
+            baseline = proc_status(proc.pid)
+            report["before"] = baseline
+            for i in range(args.cycles):
+                how = "stop" if i % 2 == 0 else "close tab"
+                page = browser.new_page()
+                page.set_default_timeout(120_000)
+                page.goto(url)
+                epochs = page.get_by_role("slider", name="Epochs")
+                epochs.focus()
+                epochs.press("End")  # 50 epochs: it is still training when we stop
+                page.get_by_role("button", name="Start training").click()
+                page.get_by_text("epoch 1/50").wait_for()
+                if how == "stop":
+                    page.get_by_role("button", name="Stop").click()
+                    page.get_by_text("run 1 stopped").wait_for()
+                page.close()
+                status = settle(proc.pid, report["cycles"][0]["threads"] if report["cycles"]
+                                else baseline["threads"])
+                report["cycles"].append({"cycle": i + 1, "how": how, **status})
+                print(report["cycles"][-1], file=sys.stderr, flush=True)
+            browser.close()
+        report["after"] = proc_status(proc.pid)
+    finally:
+        proc.kill()
+        proc.wait(10)
+    rss = [c["rss_mb"] for c in report["cycles"]]
+    report["rss_growth_first_to_last_mb"] = round(rss[-1] - rss[0], 1)
+    # The first training starts TensorFlow's thread pools for good; count growth after that.
+    stops = [c["threads"] for c in report["cycles"] if c["how"] == "stop"]
+    report["thread_leak"] = max(stops) > stops[0]
+    print(json.dumps(report, indent=2))
+    sys.exit(1 if report["thread_leak"] else 0)
+
+
+if __name__ == "__main__":
+    main()
