@@ -27,9 +27,9 @@ from tests.test_browser import CHROME_ARGS, CHROMIUM, free_port, start_streamlit
 
 # "changing": images a slider move must replace (the app: 8 noisy + 8 denoised digits).
 APP = {"script": ROOT / "app.py", "ready": "Denoised by", "changing": 16,
-       "slider": '[data-testid="stSidebar"] [role="slider"]'}
+       "slider": '[data-testid="stSidebar"] input[type="range"]'}
 BARE = {"script": ROOT / "benchmarks" / "bare_app.py", "ready": "Clean", "changing": 1,
-        "slider": '[role="slider"]'}
+        "slider": 'input[type="range"]'}
 IMAGES = '[data-testid="stImage"] img'
 
 

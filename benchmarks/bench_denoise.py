@@ -11,9 +11,12 @@ import json
 import os
 import platform
 import statistics
+import sys
 import time
+from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
 
@@ -54,7 +57,7 @@ def main() -> None:
         results["models"][name] = {"keras_predict_on_batch_ms": round(bare, 1),
                                    "denoise_ms": round(ours, 1), "ratio": round(ours / bare, 3)}
         print(f"{name:>14}: bare Keras {bare:8.1f} ms   denoise() {ours:8.1f} ms   "
-              f"ratio {ours / bare:.3f}", flush=True)
+              f"ratio {ours / bare:.3f}", file=sys.stderr, flush=True)
     print(json.dumps(results, indent=2))
 
 

@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 from tests.test_browser import CHROME_ARGS, CHROMIUM, free_port, start_streamlit, wait_healthy  # noqa: E402
 
 IMAGES = '[data-testid="stImage"] img'
-SLIDER = '[data-testid="stSidebar"] [role="slider"]'
+SLIDER = '[data-testid="stSidebar"] input[type="range"]'
 # True once the 16 noisy and denoised images have all been replaced.
 CHANGED = """([sel, before]) => {
   const now = Array.from(document.querySelectorAll(sel)).map(e => e.src);

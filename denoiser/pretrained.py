@@ -51,6 +51,9 @@ def _atomic_write(path: Path, write) -> None:
         write(Path(tmp))
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the usual file mode
         os.replace(tmp, path)
     finally:
         with contextlib.suppress(FileNotFoundError):
@@ -117,6 +120,7 @@ class Denoiser:
 
     def __post_init__(self) -> None:
         self.encoder = encoder_of(self.model)
+        self._compiled: dict[int, object] = {}
 
     @functools.cached_property
     def decoder(self) -> keras.Model | None:
@@ -145,11 +149,17 @@ class Denoiser:
         return self._run(self.encoder, batch).reshape(len(batch), -1)
 
     def _run(self, model: keras.Model, batch: np.ndarray) -> np.ndarray:
+        call = self._compiled.get(id(model))
+        if call is None:  # one graph for every batch size: no retracing as sizes change
+            import tensorflow as tf
+
+            spec = tf.TensorSpec((None, *model.input_shape[1:]), tf.float32)
+            call = tf.function(lambda x: model(x, training=False), input_signature=[spec])
+            self._compiled[id(model)] = call
         if len(batch) <= self.batch_size:
-            return np.asarray(model.predict_on_batch(batch))
-        parts = [np.asarray(model.predict_on_batch(batch[i : i + self.batch_size]))
-                 for i in range(0, len(batch), self.batch_size)]
-        return np.concatenate(parts)
+            return call(batch).numpy()
+        return np.concatenate([call(batch[i : i + self.batch_size]).numpy()
+                               for i in range(0, len(batch), self.batch_size)])
 
 
 def _check_digits(images: np.ndarray) -> np.ndarray:

@@ -5,20 +5,20 @@ set -euo pipefail
 : "${DENOISER_MNIST:?set DENOISER_MNIST to a Keras-layout mnist.npz (the full 10k test split)}"
 mkdir -p docs
 all=$([ $# -eq 0 ] && echo 1 || echo 0)
-want() { [ "$all" = 1 ] || [[ " $* " == *" $1 "* ]]; }
 ARGS=" $* "
-if want eval $ARGS; then  # shipped models and classical filters, Gaussian noise, full test set
+want() { [ "$all" = 1 ] || [[ "$ARGS" == *" $1 "* ]]; }
+if want eval; then  # shipped models and classical filters, Gaussian noise, full test set
   python -m denoiser evaluate --kinds gaussian --amounts 0.1 0.3 0.5 0.7 \
     --save docs/eval-gaussian.json > docs/eval-gaussian.md
   python -m denoiser evaluate --dir build/reference --filters --kinds gaussian --amounts 0.5 \
     --save docs/eval-reference.json > docs/eval-reference.md || true
 fi
-if want sweep $ARGS; then  # the blind model against noisy input and every filter, all kinds and amounts
+if want sweep; then  # the blind model against noisy input and every filter, all kinds and amounts
   python -m denoiser evaluate --models blind --kinds gaussian salt_pepper speckle poisson masking \
     --amounts 0.1 0.2 0.3 0.4 0.5 0.6 0.7 0.8 0.9 --no-ssim --limit 2000 \
     --save docs/eval-blind-sweep.json > docs/eval-blind-sweep.md
 fi
-if want bench $ARGS; then python benchmarks/bench_denoise.py --model blind > docs/bench-denoise.json; fi
-if want app $ARGS; then python benchmarks/bench_app.py > docs/bench-app.json; fi
-if want load $ARGS; then python benchmarks/load_test.py > docs/load-test.json || true; fi
-if want shots $ARGS; then python scripts/screenshots.py; fi
+if want bench; then python benchmarks/bench_denoise.py --model blind > docs/bench-denoise.json; fi
+if want app; then python benchmarks/bench_app.py > docs/bench-app.json; fi
+if want load; then python benchmarks/load_test.py > docs/load-test.json || true; fi
+if want shots; then python scripts/screenshots.py; fi

@@ -26,8 +26,8 @@ def main() -> None:
         cfg, tr = entry["config"], entry["training"]
         arch = cfg["architecture"]
         if arch == "dense":
-            arch += (f" (code {cfg['code_size']}, {cfg['layers']} layer(s), {cfg['nodes']} nodes, "
-                     f"{cfg['loss']})")
+            nodes = f", {cfg['nodes']} nodes" if cfg["layers"] > 1 else ""
+            arch += f" (code {cfg['code_size']}, {cfg['layers']} layer(s){nodes}, {cfg['loss']})"
         else:
             arch += f" (width {cfg['filters']})"
         m = entry["metrics"].get("gaussian@0.5", {})

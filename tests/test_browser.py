@@ -96,7 +96,7 @@ def assert_no_exception(page) -> None:
 def test_page_loads_with_images_and_no_exception(page, server):
     open_app(page, server)
     assert len(image_sources(page)) >= 8
-    assert page.get_by_text("Denoised by blind").count() == 1
+    assert page.get_by_text("Denoised by blind").count() >= 1
     assert_no_exception(page)
     (ROOT / "build").mkdir(exist_ok=True)
     page.screenshot(path=str(ROOT / "build" / "browser-denoise.png"), full_page=True)
@@ -105,14 +105,14 @@ def test_page_loads_with_images_and_no_exception(page, server):
 def test_moving_the_slider_changes_the_images(page, server):
     open_app(page, server)
     before = image_sources(page)
-    thumb = page.locator('[data-testid="stSidebar"] [role="slider"]').first
+    thumb = page.locator('[data-testid="stSidebar"] input[type="range"]').first
     thumb.focus()
     for _ in range(4):
         thumb.press("ArrowLeft")
     page.wait_for_function(
         "before => { const now = Array.from(document.querySelectorAll('[data-testid=\"stImage\"] img'))"
         ".map(e => e.src); return now.length > 0 && now[0] !== before[0]; }", arg=before)
-    assert "amount=0.3" in page.url
+    page.wait_for_function("() => window.location.search.includes('amount=0.3')")  # shareable link
     assert_no_exception(page)
 
 
@@ -132,7 +132,7 @@ def draw_stroke(page, start: tuple[float, float], end: tuple[float, float]) -> N
 def test_a_stroke_drawn_with_the_mouse_is_denoised(page, server):
     open_app(page, server)
     draw_stroke(page, (140, 40), (145, 240))
-    page.get_by_text("Denoised by blind").wait_for()
+    page.get_by_text("Denoised by blind").first.wait_for()
     assert page.get_by_text("your digit").count() >= 1
     assert_no_exception(page)
 
@@ -146,7 +146,7 @@ def test_uploading_a_png_works(page, server, tmp_path):
     page.get_by_text("Upload", exact=True).click()
     page.locator('input[type="file"]').set_input_files(str(path))
     page.get_by_text("What the model receives (28×28)").wait_for()
-    page.get_by_text("Denoised by blind").wait_for()
+    page.get_by_text("Denoised by blind").first.wait_for()
     assert_no_exception(page)
 
 
