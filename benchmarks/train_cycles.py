@@ -13,6 +13,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import sys
 import time
 from pathlib import Path
@@ -69,10 +70,10 @@ def main() -> None:
                 epochs.focus()
                 epochs.press("End")  # 50 epochs: it is still training when we stop
                 page.get_by_role("button", name="Start training").click()
-                page.get_by_text("epoch 1/50").wait_for()
-                if how == "stop":
+                page.get_by_text(re.compile(r"epoch \d+/50|run 1 finished")).first.wait_for()
+                if how == "stop" and page.get_by_role("button", name="Stop").count():
                     page.get_by_role("button", name="Stop").click()
-                    page.get_by_text("run 1 stopped").wait_for()
+                    page.get_by_text(re.compile(r"run 1 (stopped|finished)")).wait_for()
                 page.close()
                 status = settle(proc.pid, report["cycles"][0]["threads"] if report["cycles"]
                                 else baseline["threads"])
