@@ -19,17 +19,13 @@ from skimage.restoration import (
     estimate_sigma,
 )
 
+from .arrays import as_images
+
 
 def _batch(images: np.ndarray) -> tuple[np.ndarray, bool]:
-    x = np.asarray(images)
-    if x.dtype == object or not (np.issubdtype(x.dtype, np.number) or x.dtype == bool):
-        raise ValueError(f"images must be a numeric array, got dtype {x.dtype}")
+    x = as_images(images)
     if x.ndim not in (2, 3):
         raise ValueError(f"images must have shape (H, W) or (N, H, W), got {x.shape}")
-    x = x.astype(np.float32)
-    if not np.isfinite(x).all():
-        raise ValueError("images contain NaN or infinite values")
-    x = np.clip(x, 0.0, 1.0)
     return (x[None], True) if x.ndim == 2 else (x, False)
 
 

@@ -10,6 +10,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from .arrays import as_images
+
 #: The noise kinds and what ``amount`` means for each.
 NOISE_KINDS: dict[str, str] = {
     "gaussian": "adds amount·N(0,1) to every pixel (the tutorial's noise)",
@@ -35,16 +37,6 @@ def _check_kind(kind: str) -> str:
         valid = ", ".join(NOISE_KINDS)
         raise ValueError(f"unknown noise kind {kind!r}; valid kinds: {valid}")
     return kind
-
-
-def _check_images(images: np.ndarray) -> np.ndarray:
-    x = np.asarray(images)
-    if x.dtype == object or not (np.issubdtype(x.dtype, np.number) or x.dtype == bool):
-        raise ValueError(f"images must be a numeric array, got dtype {x.dtype}")
-    x = x.astype(np.float32, copy=True)
-    if x.size and not np.all(np.isfinite(x)):
-        raise ValueError("images contain NaN or infinite values")
-    return np.clip(x, 0.0, 1.0)
 
 
 def _apply(x: np.ndarray, kind: str, amount: np.ndarray | float, rng: np.random.Generator) -> np.ndarray:
@@ -100,7 +92,7 @@ def add_noise(
     """
     _check_kind(kind)
     amount = _check_amount(amount)
-    x = _check_images(images)
+    x = as_images(images)
     if amount == 0.0 or x.size == 0:
         return x
     rng = np.random.default_rng(seed)
@@ -137,7 +129,7 @@ def add_random_noise(
     low, high = (_check_amount(a) for a in amount_range)
     if low > high:
         raise ValueError(f"amount_range must be (low, high) with low <= high, got {amount_range!r}")
-    x = _check_images(images)
+    x = as_images(images)
     if x.ndim < 2:
         raise ValueError(f"images must have shape (N, H, W), got {x.shape}")
     rng = np.random.default_rng(seed)

@@ -15,6 +15,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from .arrays import as_images
 from .models import ModelConfig, decoder_of, encoder_of
 
 #: Where the shipped models and their manifest live.
@@ -163,15 +164,10 @@ class Denoiser:
 
 
 def _check_digits(images: np.ndarray) -> np.ndarray:
-    x = np.asarray(images)
-    if x.dtype == object or not (np.issubdtype(x.dtype, np.number) or x.dtype == bool):
-        raise ValueError(f"images must be a numeric array, got dtype {x.dtype}")
+    x = as_images(images)
     if x.shape[-2:] != (28, 28) or x.ndim not in (2, 3):
         raise ValueError(f"images must have shape (28, 28) or (N, 28, 28), got {x.shape}")
-    x = x.astype(np.float32, copy=False)
-    if not np.isfinite(x).all():
-        raise ValueError("images contain NaN or infinite values")
-    return np.clip(x, 0.0, 1.0)
+    return x
 
 
 def load_model_file(path: str | Path, expected_sha256: str | None = None) -> keras.Model:
