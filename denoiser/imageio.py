@@ -60,11 +60,8 @@ def png_bytes(image: np.ndarray, scale: int = 1) -> bytes:
     """Encode a (H, W) image in [0, 1] as an 8-bit grayscale PNG, enlarged ``scale`` times."""
     if not 1 <= int(scale) <= 32:
         raise ValueError(f"scale must be in [1, 32], got {scale!r}")
-    img = Image.fromarray(np.round(np.clip(image, 0, 1) * 255).astype(np.uint8), mode="L")
-    if scale > 1:
-        img = img.resize((img.width * scale, img.height * scale), Image.Resampling.NEAREST)
     buf = io.BytesIO()
-    img.save(buf, format="PNG")
+    Image.fromarray(enlarge(image, int(scale)), mode="L").save(buf, format="PNG")
     return buf.getvalue()
 
 

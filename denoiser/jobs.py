@@ -83,10 +83,6 @@ class TrainingJob:
         return self._thread is not None and self._thread.is_alive()
 
     @property
-    def done(self) -> bool:
-        return self._thread is not None and not self._thread.is_alive()
-
-    @property
     def status(self) -> str:
         if self.error:
             return "failed"
