@@ -60,9 +60,9 @@ def _cmd_train(args: argparse.Namespace) -> int:
         if start.config.architecture != config.architecture or start.config.filters != config.filters:
             raise CLIError(f"--init {args.init} is a {start.config.architecture} model; "
                            "give the same --arch and --filters")
-        from .models import make_optimizer
+        from .models import loss_function, make_optimizer
         model = start.model
-        model.compile(optimizer=make_optimizer(config), loss=config.loss)
+        model.compile(optimizer=make_optimizer(config), loss=loss_function(config.loss))
     result = train(config, x_train, epochs=args.epochs, batch_size=args.batch_size, noise=noise,
                    validation_split=args.val_split, seed=args.seed, model=model,
                    cosine_decay=args.cosine, on_progress=_progress_printer())

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import keras
 import numpy as np
 
-from .models import ModelConfig, build_model
+from .models import ModelConfig, build_model, loss_function
 from .noise import NOISE_KINDS, add_noise, add_random_noise
 
 BLIND = "blind"
@@ -157,8 +157,9 @@ class DivergenceGuard(keras.callbacks.Callback):
     """Stops when training diverges and restores the last good weights.
 
     Divergence is a NaN or infinite loss, or an epoch's running loss that grows
-    past ``factor`` times the first batch's loss (a too-high learning rate that
-    saturates the output instead of producing NaN).
+    by more than ``factor - 1`` times the first batch's magnitude (1.5× a positive
+    loss; for the negative ``psnr`` loss, a rise of half its first value) — a
+    too-high learning rate that saturates the output instead of producing NaN.
     """
 
     def __init__(self, factor: float = 1.5, min_batches: int = 10) -> None:
@@ -182,7 +183,8 @@ class DivergenceGuard(keras.callbacks.Callback):
             self._first = loss
         if not math.isfinite(loss):
             reason = f"the loss became {loss}"
-        elif self._first and batch + 1 >= self.min_batches and loss > self.factor * self._first:
+        elif (self._first and batch + 1 >= self.min_batches
+              and loss > self._first + (self.factor - 1) * abs(self._first)):
             reason = f"the loss grew from {self._first:.4g} to {loss:.4g}"
         else:
             return
@@ -292,7 +294,8 @@ def train(
     if cosine_decay:
         schedule = keras.optimizers.schedules.CosineDecay(config.learning_rate, epochs * len(data))
         opt_config = model.optimizer.get_config() | {"learning_rate": schedule}
-        model.compile(optimizer=model.optimizer.__class__.from_config(opt_config), loss=config.loss)
+        model.compile(optimizer=model.optimizer.__class__.from_config(opt_config),
+                      loss=loss_function(config.loss))
 
     guard = DivergenceGuard()
     stopper = StopRequest(stop_event or threading.Event(), alive)

@@ -49,7 +49,7 @@ def test_bottleneck_models_expose_their_encoder():
 
 @pytest.mark.parametrize("kwargs, match", [
     ({"architecture": "transformer"}, "dense, conv, unet"),
-    ({"loss": "hinge"}, "binary_crossentropy, mse"),
+    ({"loss": "hinge"}, "binary_crossentropy, mse, psnr"),
     ({"optimizer": "rmsprop"}, "adam, adadelta, sgd"),
     ({"code_size": 0}, r"code_size must be in \[1, 784\]"),
     ({"layers": 50}, r"layers must be in \[1, 5\]"),
@@ -67,3 +67,15 @@ def test_config_round_trips_through_dict():
     assert ModelConfig.from_dict(cfg.to_dict()) == cfg
     with pytest.raises(ValueError, match="unknown config keys: bogus"):
         ModelConfig.from_dict({**cfg.to_dict(), "bogus": 1})
+
+
+def test_psnr_loss_is_minus_each_images_psnr():
+    from denoiser.metrics import psnr
+    from denoiser.models import psnr_loss
+
+    rng = np.random.default_rng(0)
+    clean = rng.random((5, 28, 28)).astype(np.float32)
+    guess = np.clip(clean + rng.normal(0, 0.1, clean.shape), 0, 1).astype(np.float32)
+    loss = np.asarray(psnr_loss(clean, guess))
+    assert loss.shape == (5,)
+    np.testing.assert_allclose(-loss, psnr(clean, guess), atol=0.01)  # 1e-5 floor: tiny offset

@@ -117,3 +117,23 @@ def test_training_ends_when_its_owner_goes_away(digits):
     result = train(ModelConfig("dense"), digits, epochs=20, batch_size=16, alive=alive)
     assert result.stopped and result.epochs_run == 1
     assert len(calls) == 3
+
+
+def test_divergence_guard_reads_negative_losses_by_their_size():
+    model = build_model(ModelConfig("dense", loss="psnr"))
+    guard = DivergenceGuard(min_batches=1)
+    guard.set_model(model)
+    guard.on_train_begin()
+    guard.on_train_batch_end(0, {"loss": -12.0})  # 12 dB
+    guard.on_train_batch_end(1, {"loss": -11.0})  # a little worse: normal noise in training
+    assert not guard.diverged
+    guard.on_train_batch_end(2, {"loss": -3.0})  # 3 dB: the output has collapsed
+    assert guard.diverged and "-12 to -3" in guard.message
+
+
+def test_psnr_loss_trains_and_raises_validation_psnr(digits):
+    result = train(ModelConfig("dense", loss="psnr"), digits, epochs=3, batch_size=32,
+                   validation_split=0.2)
+    val = result.history["val_loss"]
+    assert not result.diverged, result.message
+    assert val[-1] < val[0] - 0.5  # at least half a dB better
