@@ -17,6 +17,7 @@ import streamlit as st  # noqa: E402
 from denoiser import NOISE_KINDS, add_noise, load_mnist, to_mnist  # noqa: E402
 from denoiser.classical import CLASSICAL  # noqa: E402
 from denoiser.data import MNIST_CREDIT  # noqa: E402
+from denoiser.grid import digit_grid  # noqa: E402
 from denoiser.imageio import enlarge  # noqa: E402
 from denoiser.metrics import psnr, ssim  # noqa: E402
 from denoiser.preprocess import BlankImageError, digit_from_bytes  # noqa: E402
@@ -147,12 +148,6 @@ def line_chart(table: pd.DataFrame, x_title: str, y_title: str, height: int = 28
     st.altair_chart(chart, width="stretch")
 
 
-def image_row(label: str, images: np.ndarray, captions: list[str], scale: int = SCALE) -> None:
-    st.markdown(f"**{label}**")
-    st.image([enlarge(img, scale) for img in images], caption=captions, width=28 * scale,
-             output_format="PNG")
-
-
 def metric_captions(clean: np.ndarray, images: np.ndarray) -> tuple[list[str], float, float]:
     p, s = psnr(clean, images), ssim(clean, images)
     return [f"{a:.1f} dB · {b:.2f}" for a, b in zip(p, s)], float(p.mean()), float(s.mean())
@@ -166,18 +161,22 @@ def show_results(clean: np.ndarray, labels: list[str], model, filters: list[str]
     if model is not None:
         rows.append((f"Denoised by {model.name}", model.denoise(noisy)))
     rows += [(f"Filter: {name}", CLASSICAL[name](noisy)) for name in filters]
-    table = []
+    grid, table = [], []
     for label, images in rows:
         captions, mean_psnr, mean_ssim = metric_captions(clean, images)
-        image_row(label, images, captions)
+        grid.append((label, images, captions))
         table.append({"row": label, "mean PSNR (dB)": round(mean_psnr, 2),
                       "mean SSIM": round(mean_ssim, 3)})
         if show_diff and label.startswith("Denoised"):
-            image_row("|denoised − clean|", np.abs(images - clean),
-                      [f"max {d.max():.2f}" for d in np.abs(images - clean)])
-    image_row("Clean", clean, labels)
-    st.caption("Under each image: PSNR (higher is better) · SSIM (1 = identical to the clean digit).")
-    st.dataframe(pd.DataFrame(table), hide_index=True, width="content")
+            diff = np.abs(images - clean)
+            grid.append(("|denoised − clean|", diff, [f"max {d.max():.2f}" for d in diff]))
+    grid.append(("Clean", clean, labels))
+    # One picture for the whole grid: one file for the browser to fetch per update.
+    st.image(digit_grid(grid, scale=SCALE), output_format="PNG",
+             caption=f"Rows: {', '.join(row[0] for row in grid)}. Clean: {', '.join(labels)}. "
+                     "Under each image: PSNR in dB (higher is better) · SSIM (1 = identical to "
+                     "the clean digit).")
+    st.table(pd.DataFrame(table), hide_index=True, width="content")
 
 
 # ---------------------------------------------------------------- views
@@ -402,10 +401,11 @@ def live_panel() -> None:
             st.caption("The curves appear after the first epoch.")
     with right:
         st.markdown("**Validation digits, denoised after each epoch**")
-        image_row("Noisy", job.preview_noisy, [""] * len(job.preview_noisy), scale=2)
-        for epoch, out in list(enumerate(job.previews, 1))[-4:]:
-            image_row(f"After epoch {epoch}", out, [""] * len(out), scale=2)
-        image_row("Clean", job.preview_clean, [""] * len(job.preview_clean), scale=2)
+        blank = [""] * len(job.preview_clean)
+        rows = [("Noisy", job.preview_noisy, blank)]
+        rows += [(f"After epoch {epoch}", out, blank) for epoch, out in list(enumerate(job.previews, 1))[-4:]]
+        rows.append(("Clean", job.preview_clean, blank))
+        st.image(digit_grid(rows, scale=2, per_line=len(blank)), output_format="PNG")
     if not job.running and job.status in ("finished", "stopped") and st.session_state.get("_shown") != job.id:
         st.session_state._shown = job.id
         st.rerun(scope="app")  # refresh the run table and the model list

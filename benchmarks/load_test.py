@@ -30,10 +30,13 @@ from tests.test_browser import CHROME_ARGS, CHROMIUM, free_port, start_streamlit
 
 IMAGES = '[data-testid="stImage"] img'
 SLIDER = '[data-testid="stSidebar"] input[type="range"]'
-# True once the 16 noisy and denoised images have all been replaced.
+# True once the result grid (one picture of the noisy, denoised and clean rows) has been
+# replaced and the new picture has loaded.
 CHANGED = """([sel, before]) => {
-  const now = Array.from(document.querySelectorAll(sel)).map(e => e.src);
-  return now.length === before.length && now.filter((s, k) => s !== before[k]).length >= 16;
+  const els = Array.from(document.querySelectorAll(sel));
+  const now = els.map(e => e.src);
+  return now.length === before.length && now.some((s, k) => s !== before[k])
+         && els.every(e => e.complete && e.naturalWidth > 0);
 }"""
 
 
@@ -49,7 +52,7 @@ async def open_denoise(context, url: str):
     page.set_default_timeout(60_000)
     await page.goto(url)
     await page.get_by_text("Denoised by").first.wait_for()
-    await page.wait_for_function(f"document.querySelectorAll('{IMAGES}').length >= 24")
+    await page.wait_for_function(f"document.querySelectorAll('{IMAGES}').length >= 1")
     return page
 
 

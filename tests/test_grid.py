@@ -1,0 +1,54 @@
+import numpy as np
+import pytest
+
+from denoiser.grid import BACKGROUND, digit_grid
+
+
+def rows(n: int, captions: bool = True):
+    rng = np.random.default_rng(0)
+    clean = rng.random((n, 28, 28)).astype(np.float32)
+    cap = [f"{i} dB" for i in range(n)] if captions else [""] * n
+    return [("Noisy", 1 - clean, cap), ("Clean", clean, cap)]
+
+
+def test_one_picture_holds_every_digit_pixel_for_pixel():
+    picture = digit_grid(rows(3), scale=2)
+    assert picture.dtype == np.uint8 and picture.ndim == 2
+    clean = rows(3)[1][1]
+    expected = np.round(clean[2] * 255).astype(np.uint8)
+    # the third clean digit, enlarged 2×, appears somewhere in the picture
+    block = np.kron(expected, np.ones((2, 2), np.uint8))
+    hits = [(y, x) for y in range(picture.shape[0] - 55) for x in range(picture.shape[1] - 55)
+            if picture[y, x] == block[0, 0] and np.array_equal(picture[y:y + 56, x:x + 56], block)]
+    assert len(hits) == 1
+
+
+def test_many_digits_wrap_into_bands_and_labels_are_drawn():
+    one_band = digit_grid(rows(8), per_line=8)
+    two_bands = digit_grid(rows(16), per_line=8)
+    assert two_bands.shape[1] == one_band.shape[1]
+    assert two_bands.shape[0] > 2 * one_band.shape[0]
+    # text is drawn: the label strip above the first row is not blank
+    assert (one_band[:20, :60] < BACKGROUND).any()
+
+
+def test_blank_captions_take_no_caption_lines():
+    assert digit_grid(rows(4, captions=False)).shape[0] < digit_grid(rows(4)).shape[0]
+
+
+def test_a_long_label_widens_a_narrow_grid():
+    label = "Denoised by a model with a very long name"
+    picture = digit_grid([(label, np.zeros((1, 28, 28)), [""])], scale=1)
+    assert picture.shape[1] > 28
+
+
+@pytest.mark.parametrize("bad, match", [
+    ([], "at least one row"),
+    ([("a", np.zeros((2, 28, 28)), ["x"])], "expected 2 images and captions"),
+    ([("a", np.zeros((2, 28, 28)), ["x", "y"]), ("b", np.zeros((3, 28, 28)), ["", "", ""])],
+     "row 'b'"),
+    ([("a", np.full((1, 28, 28), np.nan), [""])], "NaN"),
+])
+def test_bad_rows_are_refused_clearly(bad, match):
+    with pytest.raises(ValueError, match=match):
+        digit_grid(bad)
