@@ -7,6 +7,7 @@ done by the ``denoiser`` package.
 from __future__ import annotations
 
 import os
+import threading
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -16,7 +17,7 @@ import streamlit as st  # noqa: E402
 
 from denoiser import NOISE_KINDS, add_noise, load_mnist, to_mnist  # noqa: E402
 from denoiser.classical import CLASSICAL  # noqa: E402
-from denoiser.data import MNIST_CREDIT  # noqa: E402
+from denoiser.data import MNIST_CREDIT, OFFLINE_VAR  # noqa: E402
 from denoiser.grid import digit_grid  # noqa: E402
 from denoiser.imageio import enlarge  # noqa: E402
 from denoiser.metrics import psnr, ssim  # noqa: E402
@@ -34,8 +35,33 @@ st.set_page_config(page_title="denoiser · autoencoders on MNIST", page_icon="�
 
 # ---------------------------------------------------------------- shared, loaded once per process
 @st.cache_resource(show_spinner="Loading MNIST digits…")
+def _digit_store() -> dict:
+    """Digits for new sessions: whatever is on disk now (no download, no TensorFlow import)."""
+    return {"digits": load_mnist(allow_download=False), "download": None, "lock": threading.Lock()}
+
+
 def get_digits():
-    return load_mnist()
+    """This session's digits; fixed for the session, so a background download never reshuffles them."""
+    if "digits" not in st.session_state:
+        st.session_state.digits = _digit_store()["digits"]
+    return st.session_state.digits
+
+
+def fetch_full_mnist_in_background() -> None:
+    """Once per process, after a page is drawn: with only the shipped sample at hand, let Keras
+    download full MNIST in a background thread (online users); sessions opened later use it."""
+    store = _digit_store()
+    with store["lock"]:
+        if store["download"] is not None or store["digits"].source != "sample" or os.environ.get(OFFLINE_VAR):
+            return
+
+        def download() -> None:
+            digits = load_mnist(allow_download=True)
+            if digits.source != "sample":
+                store["digits"] = digits
+
+        store["download"] = threading.Thread(target=download, name="mnist-download", daemon=True)
+        store["download"].start()
 
 
 @st.cache_resource(show_spinner=False)
@@ -53,7 +79,9 @@ def shipped_names() -> tuple[list[str], str]:
 
 @st.cache_resource(show_spinner="Loading model…")
 def _shipped_model(name: str, directory: str):
-    return load_pretrained(name, directory)  # shared by all sessions: only ever read
+    # Shared by all sessions, only ever read. Lazy: small batches run on numpy, so the first
+    # page needs no TensorFlow; Keras loads when a view needs it (codes, large sweeps).
+    return load_pretrained(name, directory, lazy=True)
 
 
 def shipped_model(name: str):
@@ -293,7 +321,8 @@ def view_denoise(data) -> None:
 
 
 def train_form(data) -> None:
-    from denoiser.jobs import TrainingJob
+    with st.spinner("Loading TensorFlow…"):  # a few seconds, once per server process
+        from denoiser.jobs import TrainingJob
     from denoiser.models import LOSSES, OPTIMIZERS, ModelConfig
     from denoiser.training import NoiseSpec
 
@@ -527,7 +556,8 @@ def view_explore(data) -> None:
     from denoiser.latent import interpolate, pca_2d
 
     model = get_model(name)
-    coords, explained = pca_2d(model.encode(data.x_test[:count]))
+    with st.spinner("Encoding digits (the first time also loads TensorFlow)…"):
+        coords, explained = pca_2d(model.encode(data.x_test[:count]))
     points = pd.DataFrame({"PC 1": coords[:, 0], "PC 2": coords[:, 1],
                            "digit": data.y_test[:count].astype(str)})
     st.scatter_chart(points, x="PC 1", y="PC 2", color="digit", height=420)
@@ -603,6 +633,7 @@ def main() -> None:
     sync_query_params(st.session_state.get("_model_name", st.session_state.get("model_name")))
     st.divider()
     st.caption(f"Data: {MNIST_CREDIT}.")
+    fetch_full_mnist_in_background()
 
 
 main()

@@ -79,6 +79,26 @@ def load_sample() -> Digits:
     return load_npz(SAMPLE_PATH, source="sample")
 
 
+def keras_cache_paths() -> list[Path]:
+    """Where ``keras.datasets.mnist.load_data()`` keeps its download (``$KERAS_HOME`` or ``~/.keras``)."""
+    homes = [Path(os.environ["KERAS_HOME"])] if os.environ.get("KERAS_HOME") else [Path.home() / ".keras"]
+    homes.append(Path("/tmp/.keras"))  # Keras' fall-back when the home directory is read-only
+    return [home / "datasets" / "mnist.npz" for home in homes]
+
+
+def _load_keras_cache() -> Digits | None:
+    """Keras' earlier MNIST download, read directly (no TensorFlow import); None if absent or unreadable."""
+    for path in keras_cache_paths():
+        if path.is_file():
+            try:
+                digits = load_npz(path, source="keras")
+            except ValueError:
+                continue
+            return Digits(digits.x_train, digits.y_train, digits.x_test, digits.y_test, "keras",
+                          "keras.datasets.mnist")
+    return None
+
+
 def _load_keras() -> Digits:
     import socket
 
@@ -98,7 +118,8 @@ def load_mnist(path: str | Path | None = None, allow_download: bool | None = Non
     """Load MNIST from the first source that works.
 
     Sources, in order: ``path`` (or the ``DENOISER_MNIST`` environment
-    variable), a Keras-layout ``mnist.npz``; ``keras.datasets.mnist.load_data()``,
+    variable), a Keras-layout ``mnist.npz``; Keras' cached MNIST download, if
+    an earlier ``load_data()`` left one; ``keras.datasets.mnist.load_data()``,
     which downloads and caches MNIST when online; the offline sample shipped
     with the package.
 
@@ -109,6 +130,7 @@ def load_mnist(path: str | Path | None = None, allow_download: bool | None = Non
         not a silent fall-back.
     allow_download : bool, optional
         Try Keras' download; by default yes unless ``DENOISER_OFFLINE`` is set.
+        ``False`` also keeps TensorFlow from being imported (fast start-up).
 
     Returns
     -------
@@ -118,6 +140,9 @@ def load_mnist(path: str | Path | None = None, allow_download: bool | None = Non
     path = path or os.environ.get(ENV_VAR) or None
     if path:
         return load_npz(path)
+    cached = _load_keras_cache()
+    if cached is not None:
+        return cached
     if allow_download is None:
         allow_download = not os.environ.get(OFFLINE_VAR)
     if allow_download:

@@ -1,4 +1,9 @@
-"""Model files: atomic saving, a checksummed manifest, and safe loading into :class:`Denoiser`."""
+"""Model files: atomic saving, a checksummed manifest, and safe loading into :class:`Denoiser`.
+
+Importing this module does not import TensorFlow: a model opened with
+``load_pretrained(..., lazy=True)`` denoises small batches with numpy
+(:mod:`denoiser.inference`) and loads its Keras model only when needed.
+"""
 
 from __future__ import annotations
 
@@ -9,14 +14,18 @@ import json
 import os
 import tempfile
 import threading
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import keras
 import numpy as np
 
 from .arrays import as_images
-from .models import ModelConfig, decoder_of, encoder_of
+from .config import ModelConfig
+from .inference import NumpyModel, UnsupportedModel, read_keras_file
+
+if TYPE_CHECKING:
+    import keras
 
 #: Where the shipped models and their manifest live.
 PRETRAINED_DIR = Path(__file__).resolve().parent.parent / "pretrained"
@@ -108,28 +117,69 @@ def register(name: str, entry: dict, directory: str | Path | None = None,
         save_bytes(text.encode(), model_dir(directory) / MANIFEST)
 
 
-@dataclass
 class Denoiser:
-    """A trained denoiser: ``denoise(images)`` maps noisy digits in [0, 1] to clean ones."""
+    """A trained denoiser: ``denoise(images)`` maps noisy digits in [0, 1] to clean ones.
 
-    model: keras.Model
-    name: str = "model"
-    config: ModelConfig = field(default_factory=ModelConfig)
-    description: str = ""
-    info: dict = field(default_factory=dict)
-    batch_size: int = 2048
+    Parameters
+    ----------
+    model : keras.Model, optional
+        The Keras model; or give ``loader`` to load it on first use.
+    name, description : str
+    config : ModelConfig
+    info : dict
+        The model's manifest entry.
+    batch_size : int
+        Digits per Keras call on large batches.
+    loader : callable, optional
+        Returns the Keras model; called once, when first needed.
+    fast : NumpyModel, optional
+        The same model evaluated with numpy; used for batches up to
+        ``fast_max`` digits (the app's interactive path), so those need no TensorFlow.
+    """
 
-    def __post_init__(self) -> None:
-        self.encoder = encoder_of(self.model)
+    fast_max = 256
+
+    def __init__(self, model: keras.Model | None = None, name: str = "model",
+                 config: ModelConfig | None = None, description: str = "", info: dict | None = None,
+                 batch_size: int = 2048, *, loader: Callable[[], keras.Model] | None = None,
+                 fast: NumpyModel | None = None) -> None:
+        if model is None and loader is None:
+            raise ValueError("Denoiser needs a model or a loader")
+        self._model, self._loader, self.fast = model, loader, fast
+        self.name, self.description = name, description
+        self.config = config or ModelConfig()
+        self.info = info or {}
+        self.batch_size = batch_size
+        self._lock = threading.Lock()
         self._compiled: dict[int, object] = {}
+
+    @property
+    def model(self) -> keras.Model:
+        """The Keras model (loaded on first use when opened lazily)."""
+        if self._model is None:
+            with self._lock:
+                if self._model is None:
+                    self._model = self._loader()
+        return self._model
+
+    @functools.cached_property
+    def encoder(self) -> keras.Model | None:
+        """Image → code half of a bottleneck model (None for models without a code)."""
+        from .models import encoder_of
+
+        return encoder_of(self.model)
 
     @functools.cached_property
     def decoder(self) -> keras.Model | None:
         """Code → image half of a bottleneck model (None for models without a code)."""
+        from .models import decoder_of
+
         return decoder_of(self.model)
 
     @property
     def has_code(self) -> bool:
+        if self._model is None and self.fast is not None:
+            return "code" in self.fast.layer_names
         return self.encoder is not None
 
     def denoise(self, images: np.ndarray) -> np.ndarray:
@@ -137,13 +187,16 @@ class Denoiser:
         x = _check_digits(images)
         single = x.ndim == 2
         batch = x[None] if single else x
-        out = self._run(self.model, batch)
+        if self.fast is not None and len(batch) <= self.fast_max:
+            out = self.fast(batch)
+        else:
+            out = self._run(self.model, batch)
         out = np.clip(out.reshape(batch.shape), 0.0, 1.0)
         return out[0] if single else out
 
     def encode(self, images: np.ndarray) -> np.ndarray:
         """Codes of digits (N, 28, 28) as (N, D); ValueError for models without a bottleneck."""
-        if self.encoder is None:
+        if not self.has_code or self.encoder is None:
             raise ValueError(f"model {self.name!r} ({self.config.architecture}) has no bottleneck code")
         x = _check_digits(images)
         batch = x[None] if x.ndim == 2 else x
@@ -170,9 +223,7 @@ def _check_digits(images: np.ndarray) -> np.ndarray:
     return x
 
 
-def load_model_file(path: str | Path, expected_sha256: str | None = None) -> keras.Model:
-    """Load a ``.keras`` file with ``safe_mode=True``, checking its SHA-256 if given."""
-    path = Path(path)
+def _check_file(path: Path, expected_sha256: str | None) -> None:
     if not path.is_file():
         raise ModelFileError(f"model file {path.name} is missing")
     if expected_sha256 is not None:
@@ -182,6 +233,14 @@ def load_model_file(path: str | Path, expected_sha256: str | None = None) -> ker
                 f"model file {path.name} does not match its manifest checksum "
                 f"(expected {expected_sha256[:12]}…, got {actual[:12]}…): it was changed or damaged"
             )
+
+
+def load_model_file(path: str | Path, expected_sha256: str | None = None) -> keras.Model:
+    """Load a ``.keras`` file with ``safe_mode=True``, checking its SHA-256 if given."""
+    import keras
+
+    path = Path(path)
+    _check_file(path, expected_sha256)
     try:
         return keras.saving.load_model(path, compile=False, safe_mode=True)
     except Exception as err:  # noqa: BLE001 - any failure here means the file is unusable
@@ -199,8 +258,12 @@ def list_pretrained(directory: str | Path | None = None) -> list[str]:
     return names
 
 
-def load_pretrained(name: str | None = None, directory: str | Path | None = None) -> Denoiser:
+def load_pretrained(name: str | None = None, directory: str | Path | None = None,
+                    lazy: bool = False) -> Denoiser:
     """Load a shipped model by name (None = the default), verifying its checksum.
+
+    With ``lazy=True`` the file is checked and read with numpy only; the Keras
+    model (and TensorFlow) is loaded when first needed — large batches, codes.
 
     Raises
     ------
@@ -217,7 +280,17 @@ def load_pretrained(name: str | None = None, directory: str | Path | None = None
         known = ", ".join(models) or "none"
         raise ModelFileError(f"no model named {name!r}; available: {known}")
     entry = models[name]
-    model = load_model_file(directory / entry["file"], entry.get("sha256"))
+    path, sha = directory / entry["file"], entry.get("sha256")
     config = ModelConfig.from_dict(entry["config"])
-    return Denoiser(model, name=name, config=config, description=entry.get("description", ""),
-                    info=entry)
+    meta = {"name": name, "config": config, "description": entry.get("description", ""), "info": entry}
+    if lazy:
+        _check_file(path, sha)
+        try:
+            fast = read_keras_file(path)
+        except UnsupportedModel:
+            fast = None  # a layer numpy cannot run: Keras does it all
+        except ValueError as err:
+            raise ModelFileError(f"cannot load model file {path.name}: {err}") from None
+        if fast is not None:
+            return Denoiser(loader=lambda: load_model_file(path, sha), fast=fast, **meta)
+    return Denoiser(load_model_file(path, sha), **meta)

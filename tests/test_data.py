@@ -47,7 +47,12 @@ def test_unreadable_path_is_an_error_not_a_silent_fallback(tmp_path):
         load_mnist(tmp_path / "wrong.npz")
 
 
-def test_keras_download_is_tried_before_the_sample(monkeypatch):
+@pytest.fixture
+def no_keras_cache(tmp_path, monkeypatch):
+    monkeypatch.setattr(data_mod, "keras_cache_paths", lambda: [tmp_path / "none" / "mnist.npz"])
+
+
+def test_keras_download_is_tried_before_the_sample(monkeypatch, no_keras_cache):
     monkeypatch.delenv("DENOISER_MNIST", raising=False)
     calls = []
 
@@ -65,7 +70,18 @@ def test_keras_download_is_tried_before_the_sample(monkeypatch):
     assert load_mnist(allow_download=True) is keras_digits
 
 
-def test_offline_flag_skips_the_download(monkeypatch):
+def test_keras_cache_is_read_without_downloading_or_importing_keras(tmp_path, monkeypatch):
+    monkeypatch.delenv("DENOISER_MNIST", raising=False)
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    (tmp_path / "datasets").mkdir()
+    write_npz(tmp_path / "datasets" / "mnist.npz", n=40)
+    monkeypatch.setattr(data_mod, "_load_keras", lambda: pytest.fail("must not download"))
+    d = load_mnist(allow_download=False)
+    assert d.source == "keras" and len(d.x_train) == 40
+    assert "Keras' MNIST download" in d.description
+
+
+def test_offline_flag_skips_the_download(monkeypatch, no_keras_cache):
     monkeypatch.delenv("DENOISER_MNIST", raising=False)
     monkeypatch.setenv("DENOISER_OFFLINE", "1")
     monkeypatch.setattr(data_mod, "_load_keras", lambda: pytest.fail("must not download"))

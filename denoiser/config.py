@@ -1,0 +1,99 @@
+"""Model configurations: small dataclasses saved with every model (no TensorFlow needed)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass
+
+ARCHITECTURES: dict[str, str] = {
+    "dense": "the tutorial's fully connected autoencoder: 784 → … → code → … → 784",
+    "conv": "a convolutional autoencoder (keras-io denoising example): 28→14→7→14→28",
+    "unet": "a small U-Net: conv encoder/decoder with skip connections at every scale",
+}
+LOSSES = ("binary_crossentropy", "mse", "psnr")
+OPTIMIZERS = ("adam", "adadelta", "sgd")
+
+#: Valid ranges for numeric settings: name -> (low, high).
+LIMITS: dict[str, tuple[float, float]] = {
+    "code_size": (1, 784),
+    "layers": (1, 5),
+    "nodes": (1, 4096),
+    "filters": (1, 256),
+    "learning_rate": (1e-6, 10.0),
+}
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Everything needed to rebuild a model's architecture and optimiser.
+
+    Parameters
+    ----------
+    architecture : {"dense", "conv", "unet"}
+    code_size : int
+        Nodes in the dense code layer (the bottleneck).
+    layers : int
+        Dense encoder layers, the code layer included (1 = 784 → code → 784).
+    nodes : int
+        Nodes in the first hidden dense layer; each deeper layer halves it
+        (never below ``code_size``) and the decoder mirrors the encoder.
+    filters : int
+        Width (channels at full resolution) of ``conv`` and ``unet``.
+    loss : {"binary_crossentropy", "mse", "psnr"}
+        ``psnr`` is minus each image's PSNR (see :func:`psnr_loss`).
+    optimizer : {"adam", "adadelta", "sgd"}
+    learning_rate : float
+    """
+
+    architecture: str = "dense"
+    code_size: int = 32
+    layers: int = 1
+    nodes: int = 128
+    filters: int = 32
+    loss: str = "binary_crossentropy"
+    optimizer: str = "adam"
+    learning_rate: float = 1e-3
+
+    def __post_init__(self) -> None:
+        if self.architecture not in ARCHITECTURES:
+            raise ValueError(
+                f"unknown architecture {self.architecture!r}; valid: {', '.join(ARCHITECTURES)}"
+            )
+        if self.loss not in LOSSES:
+            raise ValueError(f"unknown loss {self.loss!r}; valid: {', '.join(LOSSES)}")
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"unknown optimizer {self.optimizer!r}; valid: {', '.join(OPTIMIZERS)}")
+        for name, (low, high) in LIMITS.items():
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ValueError(f"{name} must be a number in [{low:g}, {high:g}], got {value!r}")
+            if name != "learning_rate" and int(value) != value:
+                raise ValueError(f"{name} must be a whole number in [{low:g}, {high:g}], got {value!r}")
+            if not low <= value <= high:
+                raise ValueError(f"{name} must be in [{low:g}, {high:g}], got {value!r}")
+
+    @classmethod
+    def tutorial(cls) -> ModelConfig:
+        """The seed tutorial's model exactly: 784 → 32 → 784, BCE, Adadelta at Keras' default rate."""
+        return cls("dense", code_size=32, layers=1, loss="binary_crossentropy",
+                   optimizer="adadelta", learning_rate=1e-3)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> ModelConfig:
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise ValueError(f"unknown config keys: {', '.join(sorted(unknown))}")
+        return cls(**data)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), sort_keys=True)
+
+    def dense_sizes(self) -> list[int]:
+        """Encoder layer sizes of the dense model, ending with the code layer."""
+        hidden = [max(self.nodes // 2**i, self.code_size) for i in range(self.layers - 1)]
+        return hidden + [self.code_size]

@@ -1,0 +1,108 @@
+"""The numpy path (denoiser.inference) must give Keras' outputs and keep TensorFlow unimported."""
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+
+from denoiser import add_noise, list_pretrained
+from denoiser.inference import UnsupportedModel, denoise_numpy, read_keras_file
+from denoiser.models import ModelConfig, build_model
+from denoiser.pretrained import ModelFileError, load_pretrained, register, save_model
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def noisy(sample):
+    return add_noise(sample.x_test[:40], "gaussian", 0.5, seed=3)
+
+
+@pytest.mark.parametrize("name", list_pretrained())
+def test_numpy_equals_keras_on_every_shipped_model(name, noisy):
+    keras_model = load_pretrained(name)
+    fast = load_pretrained(name, lazy=True)
+    assert fast.fast is not None  # every shipped model runs on the numpy path
+    np.testing.assert_allclose(fast.denoise(noisy), keras_model.denoise(noisy), atol=1e-5)
+    np.testing.assert_allclose(fast.denoise(noisy[0]), keras_model.denoise(noisy[0]), atol=1e-5)
+
+
+@pytest.mark.parametrize("config", [
+    ModelConfig("dense", code_size=12, layers=3, nodes=64),
+    ModelConfig("conv", filters=5),
+    ModelConfig("unet", filters=3),
+], ids=["dense", "conv", "unet"])
+def test_numpy_equals_keras_on_fresh_random_models(config, tmp_path, noisy):
+    keras.utils.set_random_seed(1)
+    model = build_model(config)
+    # random, non-trivial biases too, so every weight's place is checked
+    model.set_weights([w + np.random.default_rng(i).normal(0, 0.05, w.shape).astype(np.float32)
+                       for i, w in enumerate(model.get_weights())])
+    save_model(model, tmp_path / "m.keras")
+    numpy_model = read_keras_file(tmp_path / "m.keras")
+    np.testing.assert_allclose(denoise_numpy(numpy_model, noisy),
+                               np.clip(model.predict_on_batch(noisy), 0, 1), atol=1e-5)
+
+
+def test_unsupported_layers_fall_back_to_keras(tmp_path, noisy):
+    inputs = keras.Input(shape=(28, 28), name="noisy")
+    x = keras.layers.Flatten()(inputs)
+    x = keras.layers.BatchNormalization()(x)
+    x = keras.layers.Dense(784, activation="sigmoid")(x)
+    model = keras.Model(inputs, keras.layers.Reshape((28, 28))(x))
+    sha = save_model(model, tmp_path / "bn.keras")
+    with pytest.raises(UnsupportedModel, match="BatchNormalization"):
+        read_keras_file(tmp_path / "bn.keras")
+    register("bn", {"file": "bn.keras", "config": ModelConfig().to_dict(), "sha256": sha}, tmp_path)
+    loaded = load_pretrained("bn", tmp_path, lazy=True)
+    assert loaded.fast is None
+    np.testing.assert_allclose(loaded.denoise(noisy[:4]), model.predict_on_batch(noisy[:4]), atol=1e-5)
+
+
+def test_lazy_loading_still_checks_the_file(tiny_model_dir, tmp_path):
+    work = tmp_path / "models"
+    shutil.copytree(tiny_model_dir, work)
+    with open(work / "tiny-dense.keras", "r+b") as fh:
+        fh.seek(300)
+        byte = fh.read(1)
+        fh.seek(300)
+        fh.write(bytes([byte[0] ^ 0xFF]))
+    with pytest.raises(ModelFileError, match="checksum"):
+        load_pretrained("tiny-dense", work, lazy=True)
+    (work / "tiny-conv.keras").write_bytes(b"not a zip")
+    manifest = (work / "manifest.json").read_text()
+    (work / "manifest.json").write_text(manifest.replace('"sha256"', '"sha256_unchecked"'))
+    with pytest.raises(ModelFileError, match="cannot load model file tiny-conv.keras"):
+        load_pretrained("tiny-conv", work, lazy=True)
+
+
+def test_large_batches_and_codes_use_keras(tiny_model_dir, digits):
+    lazy = load_pretrained("tiny-conv", tiny_model_dir, lazy=True)
+    assert lazy.has_code and lazy._model is None  # answered from the file, no Keras load yet
+    small = lazy.denoise(digits[:8])
+    assert lazy._model is None
+    big = lazy.denoise(digits[: lazy.fast_max + 1])
+    assert lazy._model is not None
+    np.testing.assert_allclose(big[:8], small, atol=1e-5)
+    assert lazy.encode(digits[:3]).shape == (3, 7 * 7 * 8)
+
+
+def test_the_interactive_path_never_imports_tensorflow():
+    code = ("import sys, numpy as np\n"
+            "from denoiser.pretrained import load_pretrained\n"
+            "from denoiser import load_mnist, add_noise\n"
+            "from denoiser.grid import digit_grid\n"
+            "d = load_mnist(allow_download=False)\n"
+            "m = load_pretrained(lazy=True)\n"
+            "out = m.denoise(add_noise(d.x_test[:8], seed=0))\n"
+            "digit_grid([('x', out, [''] * 8)])\n"
+            "assert out.shape == (8, 28, 28)\n"
+            "print('tensorflow' in sys.modules, 'keras' in sys.modules)\n")
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["False", "False"]
