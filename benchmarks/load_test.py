@@ -29,7 +29,6 @@ from playwright.async_api import TimeoutError as PlaywrightTimeout  # noqa: E402
 from tests.test_browser import CHROME_ARGS, CHROMIUM, free_port, start_streamlit, wait_healthy  # noqa: E402
 
 IMAGES = '[data-testid="stImage"] img'
-SLIDER = '[data-testid="stSidebar"] input[type="range"]'
 # True once the result grid (one picture of the noisy, denoised and clean rows) has been
 # replaced and the new picture has loaded.
 CHANGED = """([sel, before]) => {
@@ -66,7 +65,7 @@ async def until_images_change(page, action) -> float:
 
 
 async def slider_trip(page, key: str) -> float:
-    return await until_images_change(page, lambda: page.locator(SLIDER).first.press(key))
+    return await until_images_change(page, lambda: page.get_by_role("slider", name="Amount").press(key))
 
 
 async def user(context, url: str, until: float, latencies: list[float], seed: int,
@@ -76,7 +75,7 @@ async def user(context, url: str, until: float, latencies: list[float], seed: in
     while time.time() < until:
         key = "ArrowLeft" if (i // 4) % 2 == 0 else "ArrowRight"
         try:
-            await page.locator(SLIDER).first.focus()
+            await page.get_by_role("slider", name="Amount").focus()
             latencies.append(await slider_trip(page, key))
             if i % 5 == 0:  # sample new digits now and then
                 await until_images_change(
@@ -120,7 +119,7 @@ async def run(args) -> dict:
             # Single-user baseline.
             ctx = await browser.new_context()
             page = await open_denoise(ctx, url)
-            await page.locator(SLIDER).first.focus()
+            await page.get_by_role("slider", name="Amount").focus()
             single = [await slider_trip(page, "ArrowLeft" if (i // 4) % 2 == 0 else "ArrowRight")
                       for i in range(12)][2:]
             await ctx.close()

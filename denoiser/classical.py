@@ -7,17 +7,12 @@ of the same shape in [0, 1]. BM3D joins the list only when the optional
 
 from __future__ import annotations
 
+import importlib.util
 import warnings
 from collections.abc import Callable
 
 import numpy as np
 from scipy import ndimage
-from skimage.restoration import (
-    denoise_nl_means,
-    denoise_tv_chambolle,
-    denoise_wavelet,
-    estimate_sigma,
-)
 
 from .arrays import as_images
 
@@ -59,6 +54,8 @@ def gaussian_blur(images: np.ndarray) -> np.ndarray:
 @_per_image
 def nl_means(img: np.ndarray) -> np.ndarray:
     """Non-local means, its strength set from the estimated noise level."""
+    from skimage.restoration import denoise_nl_means, estimate_sigma  # imported when first used
+
     sigma = float(estimate_sigma(img))
     return denoise_nl_means(img, h=0.8 * sigma, sigma=sigma, patch_size=3, patch_distance=5,
                             fast_mode=True)
@@ -67,12 +64,16 @@ def nl_means(img: np.ndarray) -> np.ndarray:
 @_per_image
 def total_variation(img: np.ndarray) -> np.ndarray:
     """Total-variation denoising (Chambolle), weight 0.15."""
+    from skimage.restoration import denoise_tv_chambolle
+
     return denoise_tv_chambolle(img, weight=0.15)
 
 
 @_per_image
 def wavelet(img: np.ndarray) -> np.ndarray:
     """Wavelet shrinkage (BayesShrink, soft thresholds, db1)."""
+    from skimage.restoration import denoise_wavelet
+
     return denoise_wavelet(img, method="BayesShrink", mode="soft", wavelet="db1", rescale_sigma=True)
 
 
@@ -85,17 +86,18 @@ CLASSICAL: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "wavelet": wavelet,
 }
 
-try:  # optional: BM3D is free for non-commercial use only, so it is never required
-    import bm3d as _bm3d
+if importlib.util.find_spec("bm3d") is not None:  # pragma: no cover - depends on the environment
+    # optional: BM3D is free for non-commercial use only, so it is never required
 
     @_per_image
     def bm3d(img: np.ndarray) -> np.ndarray:
         """BM3D (optional extra), σ estimated from the image."""
+        import bm3d as _bm3d
+        from skimage.restoration import estimate_sigma
+
         return _bm3d.bm3d(img, sigma_psd=max(float(estimate_sigma(img)), 1e-3))
 
     CLASSICAL["bm3d"] = bm3d
-except ImportError:  # pragma: no cover - depends on the environment
-    pass
 
 
 def apply_filter(name: str, images: np.ndarray) -> np.ndarray:

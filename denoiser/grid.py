@@ -7,6 +7,7 @@ move fast even with many rows and digits.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Sequence
 from functools import lru_cache
 
@@ -96,3 +97,10 @@ def digit_grid(rows: Sequence[Row], scale: int = 4, per_line: int = 8,
                 draw.text((center, top + LABEL_H + side + 2), captions[k], fill=INK, font=font,
                           anchor="ma")
     return np.asarray(picture)
+
+
+def digit_grid_png(rows: Sequence[Row], **kwargs) -> bytes:
+    """:func:`digit_grid` encoded as PNG bytes, with fast compression (it runs on every slider move)."""
+    buf = io.BytesIO()
+    Image.fromarray(digit_grid(rows, **kwargs), "L").save(buf, format="PNG", compress_level=1)
+    return buf.getvalue()

@@ -106,7 +106,7 @@ def test_page_loads_with_images_and_no_exception(page, server):
 def test_moving_the_slider_changes_the_images(page, server):
     open_app(page, server)
     before = image_sources(page)
-    thumb = page.locator('[data-testid="stSidebar"] input[type="range"]').first
+    thumb = page.get_by_role("slider", name="Amount")
     thumb.focus()
     for _ in range(4):
         thumb.press("ArrowLeft")

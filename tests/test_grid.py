@@ -1,7 +1,10 @@
+import io
+
 import numpy as np
 import pytest
+from PIL import Image
 
-from denoiser.grid import BACKGROUND, digit_grid
+from denoiser.grid import BACKGROUND, digit_grid, digit_grid_png
 
 
 def rows(n: int, captions: bool = True):
@@ -52,3 +55,9 @@ def test_a_long_label_widens_a_narrow_grid():
 def test_bad_rows_are_refused_clearly(bad, match):
     with pytest.raises(ValueError, match=match):
         digit_grid(bad)
+
+
+def test_png_bytes_decode_to_the_same_picture():
+    picture = digit_grid(rows(5), scale=3)
+    decoded = np.asarray(Image.open(io.BytesIO(digit_grid_png(rows(5), scale=3))))
+    assert np.array_equal(decoded, picture)
