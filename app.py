@@ -159,7 +159,7 @@ def model_choices() -> dict[str, str]:
     names, _ = shipped_names()
     choices = {name: "shipped" for name in names}
     for name, job in st.session_state.runs.items():
-        if job.result is not None and not job.result.diverged:
+        if job.denoiser() is not None:
             choices[name] = "session"
     return choices
 
@@ -486,7 +486,7 @@ def runs_table() -> None:
     if curves:
         st.markdown("**Validation loss of every run**")
         line_chart(pd.DataFrame(curves), "epoch", "validation loss")
-    done = [n for n, j in runs.items() if j.result is not None and not j.result.diverged]
+    done = [n for n, j in runs.items() if j.denoiser() is not None]
     if done:
         c1, c2 = st.columns([2, 1])
         pick = c1.selectbox("Download a run", done, key="download_pick",

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import gc
+import os
 import threading
 import time
 import uuid
@@ -15,6 +19,9 @@ from .evaluation import evaluate_denoiser
 from .models import ModelConfig
 from .pretrained import Denoiser
 from .training import NoiseSpec, Progress, TrainResult, train
+
+#: Nice value of training threads: interactive work (other users' slider moves) comes first.
+BACKGROUND_NICE = 10
 
 #: Training in the background allows at most this many epochs and digits.
 MAX_EPOCHS = 200
@@ -95,8 +102,8 @@ class TrainingJob:
         return "stopped" if self.result.stopped else "finished"
 
     def denoiser(self) -> Denoiser | None:
-        """The trained model as a :class:`Denoiser` (None until training ends)."""
-        if self.result is None:
+        """The trained model as a :class:`Denoiser` (None until training ends, or once freed)."""
+        if self.result is None or self.result.model is None:
             return None
         if self._denoiser is None:
             self._denoiser = Denoiser(self.result.model, name=self.name, config=self.config,
@@ -119,18 +126,51 @@ class TrainingJob:
                 self.history["val_loss"].append(p.val_loss if p.val_loss is not None else float("nan"))
 
     def _run(self) -> None:
+        _lower_priority()
         preview = PreviewCallback(self)
         try:
             result = train(self.config, self.x_train, epochs=self.epochs, batch_size=self.batch_size,
                            noise=self.noise, validation_split=0.1 if len(self.x_train) >= 10 else 0.0,
                            stop_event=self._stop, alive=self.alive, on_progress=self._on_progress,
                            callbacks=[preview])
-            if self.x_eval is not None and len(self.x_eval) and not result.diverged:
-                model = Denoiser(result.model, self.name, self.config)
-                self.metrics = evaluate_denoiser(model.denoise, self.x_eval, "gaussian", 0.5, seed=0)
+            if self.alive is not None and not self.alive():
+                result.model = None  # its page is gone: nobody can use the model, free it now
+            elif not result.diverged:
+                # One Denoiser (one traced graph) serves the evaluation and, later, the app.
+                self._denoiser = Denoiser(result.model, name=self.name, config=self.config,
+                                          description=f"trained in this session: {self.summary()}")
+                if self.x_eval is not None and len(self.x_eval):
+                    self.metrics = evaluate_denoiser(self._denoiser.denoise, self.x_eval, "gaussian",
+                                                     0.5, seed=0)
             self.result = result
         except Exception as err:  # noqa: BLE001 - reported to the user, never raised in a thread
             self.error = f"{type(err).__name__}: {err}"
+        finally:
+            del preview
+            _release_memory()
+
+
+def _lower_priority() -> None:
+    """Give this (training) thread a lower CPU priority; threads it starts inherit it.
+
+    On Linux the nice value is per thread, so the server's other threads (other
+    users' page updates) keep theirs and win the CPU when both want it. TensorFlow's
+    worker threads inherit the value when this thread is the first to start them.
+    """
+    with contextlib.suppress(AttributeError, OSError):
+        current = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), max(current, BACKGROUND_NICE))
+
+
+def _release_memory() -> None:
+    """Collect garbage and hand freed heap memory back to the OS.
+
+    glibc keeps memory freed by a finished thread in that thread's arena; without
+    ``malloc_trim`` the server's RSS only ever grows as trainings come and go.
+    """
+    gc.collect()
+    with contextlib.suppress(AttributeError, OSError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 class PreviewCallback(keras.callbacks.Callback):

@@ -37,6 +37,16 @@ def test_stop_keeps_the_model(digits):
     assert len(j.history["loss"]) < 200
 
 
+def test_a_run_whose_page_is_gone_frees_its_model(digits):
+    gone = threading.Event()
+    j = job(digits, epochs=200)
+    j.alive = lambda: not gone.is_set()
+    j.start()
+    gone.set()  # the browser tab closes mid-training
+    j.join(60)
+    assert j.status == "stopped" and j.result.model is None and j.denoiser() is None
+
+
 def test_failures_are_reported_not_raised(digits):
     j = job(digits)
     j.x_train = np.zeros((10, 5, 5), np.float32)  # shape the model cannot take
@@ -69,3 +79,22 @@ def test_ten_start_stop_cycles_leak_no_threads_and_little_memory(digits):
         cycle()
     assert threading.active_count() <= threads
     assert rss_mb() - rss < 150, f"RSS grew by {rss_mb() - rss:.0f} MB over 10 cycles"
+
+
+def test_training_threads_run_at_lower_priority_than_the_server(digits):
+    import os
+
+    from denoiser.jobs import BACKGROUND_NICE, _lower_priority
+
+    seen = {}
+
+    def worker():
+        _lower_priority()
+        seen["nice"] = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    before = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    t = threading.Thread(target=worker)
+    t.start()
+    t.join()
+    assert seen["nice"] >= BACKGROUND_NICE
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == before  # caller untouched
