@@ -365,7 +365,8 @@ def train_form(data) -> None:
                                  key="t_nodes",
                                  help="dense: width of the first hidden layer; each deeper one halves it.")
         loss = c2.radio("Loss", LOSSES, key="t_loss", horizontal=True,
-                        help="What training minimises: binary cross-entropy or mean squared error.")
+                        help="What training minimises: binary cross-entropy, mean squared error, or "
+                             "psnr (minus each digit's PSNR: every digit counts alike).")
         filters = c3.select_slider("Filters (conv, unet)", [4, 8, 16, 24, 32], value=8, key="t_filters",
                                    help="conv/unet: channels at full resolution; more = slower, stronger.")
         st.markdown("**Optimisation**")

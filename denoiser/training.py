@@ -45,35 +45,45 @@ class NoiseSpec:
 
 
 class NoisyDigits(keras.utils.PyDataset):
-    """Batches of (noisy, clean) digits with a fresh noise draw every epoch."""
+    """Batches of (noisy, clean) digits with a fresh noise draw every epoch.
+
+    ``indices`` picks the training digits out of ``clean`` without copying them
+    (Keras keeps a reference to a dataset after ``fit``; a copy would stay alive).
+    """
 
     def __init__(self, clean: np.ndarray, noise: NoiseSpec, batch_size: int, seed: int = 0,
-                 shuffle: bool = True) -> None:
+                 shuffle: bool = True, indices: np.ndarray | None = None) -> None:
         super().__init__()
         self.clean = np.asarray(clean, np.float32)
+        self.indices = np.arange(len(self.clean)) if indices is None else np.asarray(indices)
         self.noise = noise
         self.batch_size = int(batch_size)
         self.seed = seed
         self.shuffle = shuffle
         self.epoch = 0
-        self._order = np.arange(len(self.clean))
+        self._order = np.arange(len(self.indices))
         self._reorder()
 
     def _reorder(self) -> None:
         if self.shuffle:
-            self._order = np.random.default_rng((self.seed, self.epoch)).permutation(len(self.clean))
+            self._order = np.random.default_rng((self.seed, self.epoch)).permutation(len(self.indices))
 
     def __len__(self) -> int:
-        return math.ceil(len(self.clean) / self.batch_size)
+        return math.ceil(len(self.indices) / self.batch_size)
 
     def __getitem__(self, index: int) -> tuple[np.ndarray, np.ndarray]:
-        idx = self._order[index * self.batch_size : (index + 1) * self.batch_size]
+        idx = self.indices[self._order[index * self.batch_size : (index + 1) * self.batch_size]]
         clean = self.clean[idx]
         return self.noise.apply(clean, seed=(self.seed, self.epoch, index)), clean
 
     def on_epoch_end(self) -> None:
         self.epoch += 1
         self._reorder()
+
+    def release(self) -> None:
+        """Drop the digits (call after training: Keras may hold on to the dataset)."""
+        self.clean = self.clean[:0]
+        self.indices = self.indices[:0]
 
 
 @dataclass
@@ -283,8 +293,8 @@ def train(
 
     keras.utils.set_random_seed(seed)
     order = np.random.default_rng(seed).permutation(len(x))
-    x_train, x_val = x[order[n_val:]], x[order[:n_val]]
-    data = NoisyDigits(x_train, noise, batch_size, seed=seed)
+    x_val = x[order[:n_val]]
+    data = NoisyDigits(x, noise, batch_size, seed=seed, indices=order[n_val:])
     validation = None
     if n_val:
         validation = (noise.apply(x_val, seed=(seed, 10_000_019)), x_val)
@@ -304,8 +314,11 @@ def train(
         cbs.append(ProgressCallback(on_progress, epochs, len(data)))
     cbs.append(stopper)  # last, so a stop requested while reporting a batch ends right there
     start = time.perf_counter()
-    history = model.fit(data, epochs=int(epochs), validation_data=validation, callbacks=cbs,
-                        verbose=verbose)
+    try:
+        history = model.fit(data, epochs=int(epochs), validation_data=validation, callbacks=cbs,
+                            verbose=verbose)
+    finally:
+        data.release()
     hist = {k: [float(v) for v in vals] for k, vals in history.history.items()}
     message = guard.message or ("stopped on request; the weights so far were kept"
                                     if stopper.stopped else "")
