@@ -345,10 +345,9 @@ def view_denoise(data) -> None:
 
 
 def train_form(data) -> None:
-    with st.spinner("Loading TensorFlow…"):  # a few seconds, once per server process
-        from denoiser.jobs import TrainingJob
-    from denoiser.models import LOSSES, OPTIMIZERS, ModelConfig
-    from denoiser.training import NoiseSpec
+    from denoiser.config import LOSSES, OPTIMIZERS, ModelConfig
+    from denoiser.jobs import TrainingJob
+    from denoiser.training_types import NoiseSpec
 
     with st.form("train"):
         st.markdown("**Architecture and the tutorial's four hyperparameters**")
@@ -493,7 +492,7 @@ def runs_table() -> None:
         pick = c1.selectbox("Download a run", done, key="download_pick",
                             help="Save a trained model as a .keras file to load in Keras.")
         c2.write("")
-        c2.download_button("Download .keras", data=lambda: model_bytes(runs[pick]),
+        c2.download_button("Download .keras", data=lambda job=runs[pick]: job.model_bytes,
                            file_name=f"{pick.replace(' ', '-')}.keras", mime="application/octet-stream",
                            help="The model file, loadable with keras.saving.load_model.")
 
@@ -508,18 +507,6 @@ def session_alive():
         return None
     runtime, session_id = Runtime.instance(), ctx.session_id
     return lambda: runtime.is_active_session(session_id)
-
-
-def model_bytes(job) -> bytes:
-    import tempfile
-    from pathlib import Path
-
-    from denoiser.pretrained import save_model
-
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "model.keras"
-        save_model(job.result.model, path)
-        return path.read_bytes()
 
 
 def view_train(data) -> None:

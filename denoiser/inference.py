@@ -182,8 +182,8 @@ class NumpyModel:
         return values[self.output_name]
 
 
-def read_keras_file(path: str | Path) -> NumpyModel:
-    """Read a ``.keras`` file into a :class:`NumpyModel`.
+def read_keras_file(path: str | Path | bytes) -> NumpyModel:
+    """Read a ``.keras`` file (a path, or the file's bytes) into a :class:`NumpyModel`.
 
     Raises
     ------
@@ -194,12 +194,13 @@ def read_keras_file(path: str | Path) -> NumpyModel:
     """
     import h5py
 
+    name = "model bytes" if isinstance(path, bytes) else Path(path).name
     try:
-        with zipfile.ZipFile(path) as archive:
+        with zipfile.ZipFile(io.BytesIO(path) if isinstance(path, bytes) else path) as archive:
             config = json.loads(archive.read("config.json"))
             blob = archive.read("model.weights.h5")
     except (OSError, KeyError, zipfile.BadZipFile, json.JSONDecodeError) as err:
-        raise ValueError(f"{Path(path).name}: not a readable .keras file ({err})") from None
+        raise ValueError(f"{name}: not a readable .keras file ({err})") from None
     weights: dict[str, list[np.ndarray]] = {}
     with h5py.File(io.BytesIO(blob), "r") as store:
         for key, group in store.get("layers", {}).items():

@@ -1,26 +1,34 @@
-"""Training in a background thread, with progress a UI can poll (no UI code here)."""
+"""Training in a separate, low-priority process, with progress a UI can poll (no UI code here).
+
+Each run trains in its own child process (``multiprocessing`` "spawn"): TensorFlow never
+loads in the server, a training gets a lower CPU priority than every page update, and
+all its memory goes back to the system when it ends (Keras keeps a few MB per trained
+model for the life of a process). The child reports progress, previews and, at the end,
+the model as ``.keras`` bytes; the server runs that model with numpy.
+"""
 
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import gc
+import multiprocessing
 import os
+import queue
+import tempfile
 import threading
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
-import keras
 import numpy as np
 
-from .evaluation import evaluate_denoiser
-from .models import ModelConfig
-from .pretrained import Denoiser
-from .training import NoiseSpec, Progress, TrainResult, train
+from .config import ModelConfig
+from .inference import UnsupportedModel, read_keras_file
+from .pretrained import Denoiser, load_model_file
+from .training_types import NoiseSpec, Progress, TrainResult
 
-#: Nice value of training threads: interactive work (other users' slider moves) comes first.
+#: Nice value of training processes: interactive work (other users' page updates) comes first.
 BACKGROUND_NICE = 10
 
 #: Training in the background allows at most this many epochs and digits.
@@ -32,8 +40,9 @@ MAX_DIGITS = 60_000
 class TrainingJob:
     """One training run: its settings, live progress, and (when done) its model.
 
-    Start it with :meth:`start`; read ``progress``, ``history`` and
-    ``previews`` from any thread; :meth:`stop` ends it after the current batch.
+    Start it with :meth:`start`; read ``progress``, ``history`` and ``previews``
+    from any thread; :meth:`stop` ends it after the current batch. The training
+    itself runs in a child process; a thread here relays its reports.
     """
 
     config: ModelConfig
@@ -53,6 +62,7 @@ class TrainingJob:
     metrics: dict[str, float] = field(default_factory=dict)
     error: str = ""
     started: float = 0.0
+    model_bytes: bytes | None = None  # the trained model as a .keras file
 
     def __post_init__(self) -> None:
         if not 1 <= self.epochs <= MAX_EPOCHS:
@@ -69,7 +79,7 @@ class TrainingJob:
 
     # -- control -------------------------------------------------------------------------------
     def start(self) -> TrainingJob:
-        """Start training in a daemon thread; returns self."""
+        """Start training (a child process, watched by a daemon thread); returns self."""
         if self._thread is not None:
             raise RuntimeError("this job was already started")
         self.started = time.time()
@@ -103,10 +113,16 @@ class TrainingJob:
 
     def denoiser(self) -> Denoiser | None:
         """The trained model as a :class:`Denoiser` (None until training ends, or once freed)."""
-        if self.result is None or self.result.model is None:
+        if self.result is None or self.result.diverged or self.model_bytes is None:
             return None
         if self._denoiser is None:
-            self._denoiser = Denoiser(self.result.model, name=self.name, config=self.config,
+            data = self.model_bytes
+            try:
+                fast = read_keras_file(data)
+            except UnsupportedModel:
+                fast = None
+            self._denoiser = Denoiser(loader=lambda: load_model_bytes(data), fast=fast, name=self.name,
+                                      config=self.config,
                                       description=f"trained in this session: {self.summary()}")
         return self._denoiser
 
@@ -117,7 +133,7 @@ class TrainingJob:
         return (f"{arch}, {c.loss}, {c.optimizer} lr {c.learning_rate:g}, "
                 f"{self.noise.describe()} noise, {len(self.x_train):,} digits")
 
-    # -- the thread ------------------------------------------------------------------------------
+    # -- the watching thread ---------------------------------------------------------------------
     def _on_progress(self, p: Progress) -> None:
         with self._lock:
             self.progress = p
@@ -125,62 +141,109 @@ class TrainingJob:
                 self.history["loss"].append(p.loss if p.loss is not None else float("nan"))
                 self.history["val_loss"].append(p.val_loss if p.val_loss is not None else float("nan"))
 
+    def _wanted(self) -> bool:
+        return not self._stop.is_set() and (self.alive is None or self.alive())
+
     def _run(self) -> None:
-        _lower_priority()
-        preview = PreviewCallback(self)
+        ctx = multiprocessing.get_context("spawn")
+        reports, stop = ctx.Queue(), ctx.Event()
+        settings = {"config": self.config, "noise": self.noise, "epochs": self.epochs,
+                    "batch_size": self.batch_size, "x_train": self.x_train,
+                    "preview_noisy": self.preview_noisy, "x_eval": self.x_eval}
+        child = ctx.Process(target=_train_in_child, args=(settings, reports, stop),
+                            name=f"denoiser-train-{self.id}", daemon=True)
         try:
-            result = train(self.config, self.x_train, epochs=self.epochs, batch_size=self.batch_size,
-                           noise=self.noise, validation_split=0.1 if len(self.x_train) >= 10 else 0.0,
-                           stop_event=self._stop, alive=self.alive, on_progress=self._on_progress,
-                           callbacks=[preview])
-            if self.alive is not None and not self.alive():
-                result.model = None  # its page is gone: nobody can use the model, free it now
-            elif not result.diverged:
-                # One Denoiser (one traced graph) serves the evaluation and, later, the app.
-                self._denoiser = Denoiser(result.model, name=self.name, config=self.config,
-                                          description=f"trained in this session: {self.summary()}")
-                if self.x_eval is not None and len(self.x_eval):
-                    self.metrics = evaluate_denoiser(self._denoiser.denoise, self.x_eval, "gaussian",
-                                                     0.5, seed=0)
-            self.result = result
+            child.start()
+            while True:
+                if not self._wanted():
+                    stop.set()
+                try:
+                    kind, payload = reports.get(timeout=0.2)
+                except queue.Empty:
+                    if child.is_alive():
+                        continue
+                    try:  # it may have reported just before exiting
+                        kind, payload = reports.get(timeout=1.0)
+                    except queue.Empty:
+                        self.error = f"the training process ended unexpectedly (exit code {child.exitcode})"
+                        return
+                if kind == "progress":
+                    self._on_progress(payload)
+                elif kind == "preview":
+                    with self._lock:
+                        self.previews.append(payload)
+                elif kind == "error":
+                    self.error = payload
+                    return
+                elif kind == "done":
+                    self.metrics = payload.pop("metrics")
+                    data = payload.pop("model")
+                    if self.alive is None or self.alive():
+                        self.model_bytes = data  # else its page is gone: nobody can use it
+                    self.result = TrainResult(model=None, config=self.config, noise=self.noise, **payload)
+                    return
         except Exception as err:  # noqa: BLE001 - reported to the user, never raised in a thread
             self.error = f"{type(err).__name__}: {err}"
         finally:
-            del preview
-            _release_memory()
+            stop.set()
+            child.join(30)
+            if child.is_alive():
+                child.kill()
+                child.join(5)
+            reports.close()
+
+
+def load_model_bytes(data: bytes):
+    """A Keras model from ``.keras`` bytes (``safe_mode``), e.g. a run trained in a child process."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "model.keras"
+        path.write_bytes(data)
+        return load_model_file(path)
 
 
 def _lower_priority() -> None:
-    """Give this (training) thread a lower CPU priority; threads it starts inherit it.
-
-    On Linux the nice value is per thread, so the server's other threads (other
-    users' page updates) keep theirs and win the CPU when both want it. TensorFlow's
-    worker threads inherit the value when this thread is the first to start them.
-    """
+    """Give this process a lower CPU priority than the server, which keeps serving pages first."""
     with contextlib.suppress(AttributeError, OSError):
-        current = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), max(current, BACKGROUND_NICE))
+        os.setpriority(os.PRIO_PROCESS, 0, max(os.getpriority(os.PRIO_PROCESS, 0), BACKGROUND_NICE))
 
 
-def _release_memory() -> None:
-    """Collect garbage and hand freed heap memory back to the OS.
+def _train_in_child(settings: dict, reports, stop) -> None:
+    """The child process: train, report progress and previews, send the model back as bytes."""
+    _lower_priority()
+    try:
+        import keras
 
-    glibc keeps memory freed by a finished thread in that thread's arena; without
-    ``malloc_trim`` the server's RSS only ever grows as trainings come and go.
-    """
-    gc.collect()
-    with contextlib.suppress(AttributeError, OSError):
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
+        from .evaluation import evaluate_denoiser
+        from .pretrained import save_model
+        from .training import train
 
+        preview_noisy = settings["preview_noisy"]
 
-class PreviewCallback(keras.callbacks.Callback):
-    """Stores the model's output on the job's preview digits after every epoch."""
+        class Preview(keras.callbacks.Callback):
+            def on_epoch_end(self, epoch, logs=None) -> None:
+                out = np.asarray(self.model.predict_on_batch(preview_noisy))
+                reports.put(("preview", np.clip(out.reshape(preview_noisy.shape), 0, 1)))
 
-    def __init__(self, job: TrainingJob) -> None:
-        super().__init__()
-        self.job = job
-
-    def on_epoch_end(self, epoch, logs=None) -> None:
-        out = np.asarray(self.model.predict_on_batch(self.job.preview_noisy))
-        with self.job._lock:
-            self.job.previews.append(np.clip(out.reshape(self.job.preview_noisy.shape), 0, 1))
+        x_train = settings["x_train"]
+        result = train(settings["config"], x_train, epochs=settings["epochs"],
+                       batch_size=settings["batch_size"], noise=settings["noise"],
+                       validation_split=0.1 if len(x_train) >= 10 else 0.0, stop_event=stop,
+                       on_progress=lambda p: reports.put(("progress", p)), callbacks=[Preview()])
+        metrics, data = {}, None
+        if not result.diverged:
+            denoiser = Denoiser(result.model, config=settings["config"])
+            x_eval = settings["x_eval"]
+            if x_eval is not None and len(x_eval):
+                metrics = evaluate_denoiser(denoiser.denoise, x_eval, "gaussian", 0.5, seed=0)
+            with tempfile.TemporaryDirectory() as tmp:
+                save_model(result.model, Path(tmp) / "model.keras")
+                data = (Path(tmp) / "model.keras").read_bytes()
+        reports.put(("done", {"history": result.history, "epochs_run": result.epochs_run,
+                              "stopped": result.stopped, "diverged": result.diverged,
+                              "message": result.message, "seconds": result.seconds,
+                              "metrics": metrics, "model": data}))
+    except Exception as err:  # noqa: BLE001 - reported to the parent, which shows it
+        reports.put(("error", f"{type(err).__name__}: {err}"))
+    finally:
+        reports.close()
+        reports.join_thread()  # flush before the process exits

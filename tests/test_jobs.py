@@ -44,7 +44,7 @@ def test_a_run_whose_page_is_gone_frees_its_model(digits):
     j.start()
     gone.set()  # the browser tab closes mid-training
     j.join(60)
-    assert j.status == "stopped" and j.result.model is None and j.denoiser() is None
+    assert j.status == "stopped" and j.model_bytes is None and j.denoiser() is None
 
 
 def test_failures_are_reported_not_raised(digits):
@@ -72,29 +72,33 @@ def test_ten_start_stop_cycles_leak_no_threads_and_little_memory(digits):
         j.join(60)
         assert j.status in ("stopped", "finished")
 
-    for _ in range(2):  # warm up: TensorFlow's own pools and caches
+    for _ in range(2):  # warm up: the first runs fill this process's caches
         cycle()
     threads, rss = threading.active_count(), rss_mb()
     for _ in range(10):
         cycle()
     assert threading.active_count() <= threads
-    assert rss_mb() - rss < 150, f"RSS grew by {rss_mb() - rss:.0f} MB over 10 cycles"
+    # Training runs in child processes, so the server keeps nothing of it (measured: ~2 MB).
+    assert rss_mb() - rss < 20, f"RSS grew by {rss_mb() - rss:.0f} MB over 10 cycles"
 
 
-def test_training_threads_run_at_lower_priority_than_the_server(digits):
+def test_training_runs_in_a_lower_priority_process(digits):
+    import multiprocessing
     import os
+    import time
 
-    from denoiser.jobs import BACKGROUND_NICE, _lower_priority
+    from denoiser.jobs import BACKGROUND_NICE
 
-    seen = {}
-
-    def worker():
-        _lower_priority()
-        seen["nice"] = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
-
-    before = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
-    t = threading.Thread(target=worker)
-    t.start()
-    t.join()
-    assert seen["nice"] >= BACKGROUND_NICE
-    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == before  # caller untouched
+    j = job(digits, epochs=200).start()
+    nice = None
+    deadline = time.time() + 60
+    while nice is None and time.time() < deadline:
+        kids = [p for p in multiprocessing.active_children() if p.name == f"denoiser-train-{j.id}"]
+        if kids and j.progress is not None:  # the child has set its priority and is training
+            nice = os.getpriority(os.PRIO_PROCESS, kids[0].pid)
+        time.sleep(0.1)
+    j.stop()
+    j.join(60)
+    assert nice is not None and nice >= BACKGROUND_NICE
+    assert os.getpriority(os.PRIO_PROCESS, 0) < BACKGROUND_NICE  # the server itself is untouched
+    assert not [p for p in multiprocessing.active_children() if p.name == f"denoiser-train-{j.id}"]
