@@ -430,7 +430,7 @@ def live_panel() -> None:
     p = job.progress
     if job.running:
         if p is None:
-            st.progress(0.0, text=f"{job.name}: starting…")
+            st.progress(0.0, text=f"{job.name}: starting (loading TensorFlow takes a few seconds)…")
         else:
             eta = "" if p.eta_s is None else f" · about {p.eta_s:.0f} s left"
             st.progress(min(1.0, p.fraction),
