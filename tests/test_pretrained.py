@@ -31,7 +31,8 @@ def test_save_load_round_trip_keeps_outputs_and_checks_the_checksum(tiny_model_d
     np.testing.assert_allclose(loaded.denoise(digits[:5]), again.denoise(digits[:5]), atol=1e-6)
 
 
-def test_tampered_file_is_refused(tiny_model_dir, tmp_path, digits):
+@pytest.mark.parametrize("lazy", [False, True], ids=["keras", "lazy-numpy"])
+def test_tampered_file_is_refused(tiny_model_dir, tmp_path, digits, lazy):
     work = tmp_path / "models"
     shutil.copytree(tiny_model_dir, work)
     with open(work / "tiny-dense.keras", "r+b") as fh:
@@ -40,8 +41,8 @@ def test_tampered_file_is_refused(tiny_model_dir, tmp_path, digits):
         fh.seek(200)
         fh.write(bytes([byte[0] ^ 0xFF]))
     with pytest.raises(ModelFileError, match="checksum"):
-        load_pretrained("tiny-dense", work)
-    assert load_pretrained("tiny-conv", work).denoise(digits[:1]).shape == (1, 28, 28)
+        load_pretrained("tiny-dense", work, lazy=lazy)
+    assert load_pretrained("tiny-conv", work, lazy=lazy).denoise(digits[:1]).shape == (1, 28, 28)
 
 
 def test_missing_and_unknown_models_are_named(tiny_model_dir, tmp_path):
