@@ -378,8 +378,9 @@ def train_form(data) -> None:
         epochs = c3.slider("Epochs", 1, 50, 10, key="t_epochs",
                            help="Passes over the training digits, each with a fresh noise draw.")
         c1, c2, c3 = st.columns(3)
-        batch = c1.select_slider("Batch size", [16, 32, 64, 128, 256, 512], value=128, key="t_batch",
-                                 help="Digits per weight update.")
+        batch = c1.select_slider("Batch size", [16, 32, 64, 128, 256, 512], value=32, key="t_batch",
+                                 help="Digits per weight update: smaller = more updates per epoch "
+                                      "(on the 4,000-digit sample, 32 learns far faster than 128).")
         kind = c2.selectbox("Training noise", [*KINDS, "blind"], key="t_noise",
                             help="The noise the model learns to remove; blind = random kind and amount.")
         amount = c3.slider("Training noise amount", 0.0, 1.0, 0.5, 0.05, key="t_amount",
