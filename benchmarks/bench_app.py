@@ -1,6 +1,6 @@
 """Measure the app against a bare Streamlit page in real Chromium, in the same run.
 
-Usage: python benchmarks/bench_app.py [--rounds 15] [--starts 3]
+Usage: python benchmarks/bench_app.py [--rounds 15] [--starts 5]
 
 - cold start: process start → first useful render (the app: noisy, denoised and clean
   digits on screen and loaded; the bare page: its image), median of --starts fresh processes;
@@ -105,7 +105,7 @@ def slider_round_trips(browser, target: dict, rounds: int) -> list[float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=15)
-    parser.add_argument("--starts", type=int, default=3)
+    parser.add_argument("--starts", type=int, default=5)
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
