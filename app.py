@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import threading
+from typing import TYPE_CHECKING
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 # One BLAS thread per numpy call (set before numpy loads): the interactive path multiplies small
@@ -17,7 +18,6 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
 import streamlit as st  # noqa: E402
 
 from denoiser import NOISE_KINDS, add_noise, load_mnist, to_mnist  # noqa: E402
@@ -28,6 +28,9 @@ from denoiser.imageio import enlarge  # noqa: E402
 from denoiser.metrics import psnr, ssim  # noqa: E402
 from denoiser.preprocess import BlankImageError, digit_from_bytes  # noqa: E402
 from denoiser.pretrained import ModelFileError, list_pretrained, load_pretrained, model_dir  # noqa: E402
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 VIEWS = ["Denoise", "Train", "Explore", "Learn"]
 KINDS = list(NOISE_KINDS)
@@ -179,6 +182,7 @@ def get_model(name: str):
 def line_chart(table: pd.DataFrame, x_title: str, y_title: str, height: int = 280) -> None:
     """Lines with point markers (so a single epoch shows too), one per column of ``table``."""
     import altair as alt
+    import pandas as pd  # imported where needed: the first page has no use for it
 
     long = table.rename_axis("x").reset_index().melt("x", var_name="series", value_name="y").dropna()
     integer_x = pd.api.types.is_integer_dtype(long["x"])
@@ -235,8 +239,15 @@ def show_results(clean: np.ndarray, labels: list[str], model, filters: list[str]
              caption=f"Rows: {', '.join(row[0] for row in grid)}. Clean: {', '.join(labels)}. "
                      "Under each image: PSNR in dB (higher is better) · SSIM (1 = identical to "
                      "the clean digit).")
-    st.table(pd.DataFrame(table), hide_index=True, width="content")
+    st.markdown(means_table(table))
     sync_query_params(model.name if model is not None else None)
+
+
+def means_table(rows: list[dict]) -> str:
+    """The rows' mean PSNR and SSIM as a Markdown table (static text: nothing to load or draw)."""
+    lines = ["| row | mean PSNR (dB) | mean SSIM |", "|---|---:|---:|"]
+    lines += [f"| {r['row']} | {r['mean PSNR (dB)']:.2f} | {r['mean SSIM']:.3f} |" for r in rows]
+    return "\n".join(lines)
 
 
 # ---------------------------------------------------------------- views
@@ -427,6 +438,8 @@ def live_training() -> None:
 
 
 def live_panel() -> None:
+    import pandas as pd
+
     job = st.session_state.active_job
     p = job.progress
     if job.running:
@@ -466,6 +479,8 @@ def live_panel() -> None:
 
 
 def runs_table() -> None:
+    import pandas as pd
+
     runs = st.session_state.runs
     if not runs:
         return
@@ -520,6 +535,8 @@ def view_train(data) -> None:
 
 
 def view_explore(data) -> None:
+    import pandas as pd
+
     choices = model_choices()
     st.subheader("Noise sweep")
     st.markdown("How quality falls as noise grows, for models and classical filters on the same digits.")

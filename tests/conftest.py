@@ -43,3 +43,15 @@ def tiny_model_dir(tmp_path_factory, digits):
 
 def blank(shape=(28, 28)):
     return np.zeros(shape, np.float32)
+
+
+def means(at) -> dict[str, list]:
+    """The app's table of mean PSNR/SSIM (a Markdown table) as columns: {"row": [...], ...}."""
+    for element in at.markdown:
+        lines = element.value.splitlines()
+        if lines and lines[0].startswith("| row |"):
+            header = [c.strip() for c in lines[0].strip("|").split("|")]
+            rows = [[c.strip() for c in line.strip("|").split("|")] for line in lines[2:]]
+            return {name: [r[i] if i == 0 else float(r[i]) for r in rows]
+                    for i, name in enumerate(header)}
+    raise AssertionError("no table of means on the page")

@@ -8,6 +8,7 @@ from PIL import Image, ImageDraw
 from streamlit.testing.v1 import AppTest
 
 from denoiser.pretrained import PRETRAINED_DIR, list_pretrained
+from tests.conftest import means
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 needs_models = pytest.mark.skipif(not (PRETRAINED_DIR / "manifest.json").exists(),
@@ -47,7 +48,7 @@ def test_first_render_already_shows_denoised_digits_with_metrics():
     no_exception(at)
     assert len(image_urls(at)) == 1  # the whole grid is one picture
     assert "Clean" in at.get("image")[0].proto.imgs[0].caption
-    table = at.table[0].value
+    table = means(at)
     assert list(table["row"]) == ["Noisy", "Denoised by blind"]
     noisy, denoised = table["mean PSNR (dB)"]
     assert denoised > noisy + 5
@@ -56,11 +57,11 @@ def test_first_render_already_shows_denoised_digits_with_metrics():
 @needs_models
 def test_amount_slider_changes_noisy_images_and_metrics():
     at = app()
-    before = at.table[0].value.copy()
+    before = means(at).copy()
     imgs_before = image_urls(at)
     at.slider(key="amount").set_value(0.2).run()
     no_exception(at)
-    after = at.table[0].value
+    after = means(at)
     assert after["mean PSNR (dB)"][0] > before["mean PSNR (dB)"][0] + 3  # less noise, higher PSNR
     assert image_urls(at) != imgs_before
     assert at.query_params["amount"] == "0.2"
@@ -69,21 +70,21 @@ def test_amount_slider_changes_noisy_images_and_metrics():
 @needs_models
 def test_noise_draw_is_stable_across_reruns_until_new_noise():
     at = app()
-    first = at.table[0].value["mean PSNR (dB)"][0]
+    first = means(at)["mean PSNR (dB)"][0]
     at.sidebar.checkbox(key="show_diff").check().run()
-    assert at.table[0].value["mean PSNR (dB)"][0] == first
+    assert means(at)["mean PSNR (dB)"][0] == first
     next(b for b in at.button if b.label == "New noise").click().run()
-    assert at.table[0].value["mean PSNR (dB)"][0] != first
+    assert means(at)["mean PSNR (dB)"][0] != first
 
 
 @needs_models
 def test_picking_another_model_changes_the_denoised_output():
     at = app()
-    first = at.table[0].value["mean PSNR (dB)"][1]
+    first = means(at)["mean PSNR (dB)"][1]
     other = [n for n in list_pretrained() if n != "blind"][0]
     at.sidebar.selectbox(key="model_name").set_value(other).run()
     no_exception(at)
-    table = at.table[0].value
+    table = means(at)
     assert table["row"][1] == f"Denoised by {other}"
     assert table["mean PSNR (dB)"][1] != first
 
@@ -92,7 +93,7 @@ def test_picking_another_model_changes_the_denoised_output():
 def test_classical_filter_rows_can_be_added():
     at = app()
     at.sidebar.multiselect(key="filters").set_value(["median", "wavelet"]).run()
-    assert list(at.table[0].value["row"]) == ["Noisy", "Denoised by blind", "Filter: median",
+    assert list(means(at)["row"]) == ["Noisy", "Denoised by blind", "Filter: median",
                                                   "Filter: wavelet"]
 
 
@@ -130,7 +131,7 @@ def test_drawn_digit_is_preprocessed_and_denoised():
     at.radio(key="source").set_value("Draw").run()
     no_exception(at)
     assert "**What the model receives (28×28)**" in rows(at)
-    assert list(at.table[0].value["row"]) == ["Noisy", "Denoised by blind"]
+    assert list(means(at)["row"]) == ["Noisy", "Denoised by blind"]
 
 
 def test_blank_canvas_says_so():
@@ -159,7 +160,7 @@ def test_training_one_epoch_finishes_and_becomes_selectable():
     assert "run 1 (trained here)" in at.sidebar.selectbox(key="model_name").options
     at.sidebar.selectbox(key="model_name").set_value("run 1").run()
     no_exception(at)
-    assert at.table[0].value["row"][1] == "Denoised by run 1"
+    assert means(at)["row"][1] == "Denoised by run 1"
 
 
 def test_stop_ends_training_early_and_keeps_the_model():

@@ -14,6 +14,7 @@ from streamlit.testing.v1 import AppTest
 
 from denoiser.cli import main
 from denoiser.pretrained import ModelFileError, load_model_file, sha256_of
+from tests.conftest import means
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -36,14 +37,14 @@ def test_app_names_a_tampered_model_and_keeps_working(damaged_dir, monkeypatch):
     monkeypatch.setenv("DENOISER_MODELS", str(damaged_dir))
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
     assert not at.exception
-    assert at.table[0].value["row"][1] == "Denoised by tiny-dense"
+    assert means(at)["row"][1] == "Denoised by tiny-dense"
     at.sidebar.selectbox(key="model_name").set_value("tiny-conv").run()
     assert not at.exception
     errors = " ".join(e.value for e in at.error)
     assert "tiny-conv" in errors and "checksum" in errors
-    assert list(at.table[0].value["row"]) == ["Noisy"]  # the page still shows the digits
+    assert list(means(at)["row"]) == ["Noisy"]  # the page still shows the digits
     at.sidebar.selectbox(key="model_name").set_value("tiny-dense").run()
-    assert not at.exception and at.table[0].value["row"][1] == "Denoised by tiny-dense"
+    assert not at.exception and means(at)["row"][1] == "Denoised by tiny-dense"
 
 
 def test_app_without_any_model_still_shows_digits(tmp_path, monkeypatch):
@@ -51,7 +52,7 @@ def test_app_without_any_model_still_shows_digits(tmp_path, monkeypatch):
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
     assert not at.exception
     assert any("No model available" in w.value for w in at.sidebar.warning)
-    assert list(at.table[0].value["row"]) == ["Noisy"]
+    assert list(means(at)["row"]) == ["Noisy"]
 
 
 def test_cli_exits_nonzero_with_the_reason(damaged_dir, capsys):
