@@ -24,8 +24,6 @@ from pathlib import Path
 import numpy as np
 from scipy.special import expit
 
-from .arrays import as_images
-
 ACTIVATIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "linear": lambda x: x,
     "relu": lambda x: np.maximum(x, 0, out=x),
@@ -208,13 +206,3 @@ def read_keras_file(path: str | Path | bytes) -> NumpyModel:
             weights[key] = [np.asarray(variables[str(i)], np.float32) for i in range(len(variables))]
     return NumpyModel(config, weights)
 
-
-def denoise_numpy(model: NumpyModel, images: np.ndarray, chunk: int = 256) -> np.ndarray:
-    """Denoise (28, 28) or (N, 28, 28) images in [0, 1] with a :class:`NumpyModel`; float32, same shape."""
-    x = as_images(images)
-    if x.shape[-2:] != (28, 28) or x.ndim not in (2, 3):
-        raise ValueError(f"images must have shape (28, 28) or (N, 28, 28), got {x.shape}")
-    batch = x.reshape(-1, 28, 28)
-    out = np.concatenate([model(batch[i : i + chunk]) for i in range(0, len(batch), chunk)]) \
-        if len(batch) else np.zeros((0, 28, 28), np.float32)
-    return np.clip(out.reshape(x.shape), 0.0, 1.0).astype(np.float32)

@@ -13,19 +13,17 @@ import contextlib
 import multiprocessing
 import os
 import queue
-import tempfile
 import threading
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
 from .config import ModelConfig
 from .inference import UnsupportedModel, read_keras_file
-from .pretrained import Denoiser, load_model_file
+from .pretrained import Denoiser, load_model_bytes
 from .training_types import NoiseSpec, Progress, TrainResult
 
 #: Nice value of training processes: interactive work (other users' page updates) comes first.
@@ -193,14 +191,6 @@ class TrainingJob:
             reports.close()
 
 
-def load_model_bytes(data: bytes):
-    """A Keras model from ``.keras`` bytes (``safe_mode``), e.g. a run trained in a child process."""
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "model.keras"
-        path.write_bytes(data)
-        return load_model_file(path)
-
-
 def _lower_priority() -> None:
     """Give this process a lower CPU priority than the server, which keeps serving pages first."""
     with contextlib.suppress(AttributeError, OSError):
@@ -214,7 +204,7 @@ def _train_in_child(settings: dict, reports, stop) -> None:
         import keras
 
         from .evaluation import evaluate_denoiser
-        from .pretrained import save_model
+        from .pretrained import model_to_bytes
         from .training import train
 
         preview_noisy = settings["preview_noisy"]
@@ -235,9 +225,7 @@ def _train_in_child(settings: dict, reports, stop) -> None:
             x_eval = settings["x_eval"]
             if x_eval is not None and len(x_eval):
                 metrics = evaluate_denoiser(denoiser.denoise, x_eval, "gaussian", 0.5, seed=0)
-            with tempfile.TemporaryDirectory() as tmp:
-                save_model(result.model, Path(tmp) / "model.keras")
-                data = (Path(tmp) / "model.keras").read_bytes()
+            data = model_to_bytes(result.model)
         reports.put(("done", {"history": result.history, "epochs_run": result.epochs_run,
                               "stopped": result.stopped, "diverged": result.diverged,
                               "message": result.message, "seconds": result.seconds,

@@ -83,6 +83,22 @@ def save_model(model: keras.Model, path: str | Path) -> str:
     return sha256_of(path)
 
 
+def model_to_bytes(model: keras.Model) -> bytes:
+    """A model as the bytes of its ``.keras`` file (e.g. to send it between processes)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "model.keras"
+        save_model(model, path)
+        return path.read_bytes()
+
+
+def load_model_bytes(data: bytes) -> keras.Model:
+    """A model from the bytes of a ``.keras`` file, loaded like :func:`load_model_file`."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "model.keras"
+        path.write_bytes(data)
+        return load_model_file(path)
+
+
 def save_bytes(data: bytes, path: str | Path) -> None:
     """Write bytes to ``path`` atomically."""
     _atomic_write(Path(path), lambda tmp: tmp.write_bytes(data))

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from denoiser import add_noise, list_pretrained
-from denoiser.inference import UnsupportedModel, denoise_numpy, read_keras_file
+from denoiser.inference import UnsupportedModel, read_keras_file
 from denoiser.models import ModelConfig, build_model
-from denoiser.pretrained import ModelFileError, load_pretrained, register, save_model
+from denoiser.pretrained import Denoiser, ModelFileError, load_pretrained, register, save_model
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -43,8 +43,9 @@ def test_numpy_equals_keras_on_fresh_random_models(config, tmp_path, noisy):
     model.set_weights([w + np.random.default_rng(i).normal(0, 0.05, w.shape).astype(np.float32)
                        for i, w in enumerate(model.get_weights())])
     save_model(model, tmp_path / "m.keras")
-    numpy_model = read_keras_file(tmp_path / "m.keras")
-    np.testing.assert_allclose(denoise_numpy(numpy_model, noisy),
+    fast = Denoiser(loader=lambda: pytest.fail("must not load Keras"),
+                    fast=read_keras_file(tmp_path / "m.keras"))
+    np.testing.assert_allclose(fast.denoise(noisy),
                                np.clip(model.predict_on_batch(noisy), 0, 1), atol=1e-5)
 
 

@@ -12,8 +12,10 @@ from denoiser.pretrained import (
     Denoiser,
     ModelFileError,
     list_pretrained,
+    load_model_bytes,
     load_model_file,
     load_pretrained,
+    model_to_bytes,
     read_manifest,
     register,
     save_model,
@@ -148,3 +150,14 @@ def test_default_model_is_the_blind_one_and_beats_the_median_filter(sample):
         ours = evaluate_denoiser(model.denoise, x, kind, 0.5, seed=9, with_ssim=False)["psnr"]
         filt = evaluate_denoiser(median, x, kind, 0.5, seed=9, with_ssim=False)["psnr"]
         assert ours > filt, f"{kind}: blind {ours:.2f} dB vs median {filt:.2f} dB"
+
+
+def test_a_model_travels_as_keras_file_bytes(tiny_model_dir, digits):
+    model = load_model_file(tiny_model_dir / "tiny-conv.keras")
+    data = model_to_bytes(model)
+    assert data[:2] == b"PK"  # a .keras file is a zip archive
+    again = load_model_bytes(data)
+    np.testing.assert_allclose(again.predict_on_batch(digits[:4]), model.predict_on_batch(digits[:4]),
+                               atol=1e-6)
+    with pytest.raises(ModelFileError, match="cannot load"):
+        load_model_bytes(data[: len(data) // 2])
