@@ -213,10 +213,8 @@ def noise_controls() -> None:
         st.session_state.noise_seed += 1
 
 
-@st.fragment
-def show_results(clean: np.ndarray, labels: list[str], model, filters: list[str],
-                 show_diff: bool) -> None:
-    """Noise controls and the result grid. A fragment: moving the noise controls reruns only this."""
+def results(clean: np.ndarray, labels: list[str], model, filters: list[str], show_diff: bool) -> None:
+    """Noise controls and the result grid (always inside a fragment: see below)."""
     noise_controls()
     noisy = add_noise(clean, st.session_state.noise_kind, st.session_state.amount,
                       seed=st.session_state.noise_seed)
@@ -241,6 +239,17 @@ def show_results(clean: np.ndarray, labels: list[str], model, filters: list[str]
                      "the clean digit).")
     st.markdown(means_table(table))
     sync_query_params(model.name if model is not None else None)
+
+
+# Fragments: moving a noise control (or sampling new digits) reruns only this part of the page.
+show_results = st.fragment(results)
+
+
+@st.fragment
+def sampled_results(data, model, filters: list[str], show_diff: bool) -> None:
+    """Test-digit controls, noise controls and the result grid, as one fragment."""
+    clean, labels = digits_from_test(data)
+    results(clean, labels, model, filters, show_diff)
 
 
 def means_table(rows: list[dict]) -> str:
@@ -346,13 +355,11 @@ def view_denoise(data) -> None:
     source = st.radio("Digits", SOURCES, horizontal=True, key="source",
                       help="Sample real MNIST test digits, draw your own, or upload an image.")
     if source == "Test digits":
-        clean, labels = digits_from_test(data)
-    else:
-        digit = digit_from_canvas() if source == "Draw" else digit_from_upload()
-        if digit is None:
-            return
-        clean, labels = digit[None], ["your digit"]
-    show_results(clean, labels, model, filters, show_diff)
+        sampled_results(data, model, filters, show_diff)
+        return
+    digit = digit_from_canvas() if source == "Draw" else digit_from_upload()
+    if digit is not None:
+        show_results(digit[None], ["your digit"], model, filters, show_diff)
 
 
 def train_form(data) -> None:
@@ -397,7 +404,12 @@ def train_form(data) -> None:
         amount = c3.slider("Training noise amount", 0.0, 1.0, 0.5, 0.05, key="t_amount",
                            help="Strength of the training noise (ignored for blind).")
         n_max = len(data.x_train)
-        size = st.slider("Training digits", min(100, n_max), n_max, min(4000, n_max), step=100,
+        c1, c2 = st.columns([1, 2])
+        context = c1.select_slider("Whole-digit context (unet)", [0, 32, 64, 128], value=0,
+                                   key="t_context",
+                                   help="unet: nodes of a dense layer that sees the whole digit at "
+                                        "the bottleneck (0 = none; convolutions see only a neighbourhood).")
+        size = c2.slider("Training digits", min(100, n_max), n_max, min(4000, n_max), step=100,
                          key="t_size", help="How many training digits to learn from (10% are held out "
                                              "for the validation loss).")
         submitted = st.form_submit_button("Start training", type="primary",
@@ -409,7 +421,8 @@ def train_form(data) -> None:
         st.warning("A training run is still going: stop it first.")
         return
     try:
-        config = ModelConfig(arch, code_size=code, layers=layers, nodes=nodes, filters=filters, loss=loss,
+        config = ModelConfig(arch, code_size=code, layers=layers, nodes=nodes, filters=filters,
+                             context=context if arch == "unet" else 0, loss=loss,
                              optimizer=optimizer, learning_rate=lr)
         job = TrainingJob(config, NoiseSpec(kind, amount), epochs, batch, data.x_train[:size],
                           preview_clean=data.x_test[:8], x_eval=data.x_test[:500],

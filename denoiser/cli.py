@@ -44,7 +44,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
     try:
         config = ModelConfig(args.arch, code_size=args.code_size, layers=args.layers,
-                             nodes=args.nodes, filters=args.filters, loss=args.loss,
+                             nodes=args.nodes, filters=args.filters, context=args.context, loss=args.loss,
                              optimizer=args.optimizer, learning_rate=args.lr)
         noise = NoiseSpec(args.noise, args.amount)
     except ValueError as err:
@@ -57,12 +57,17 @@ def _cmd_train(args: argparse.Namespace) -> int:
     model = start = None
     if args.init:
         start = load_pretrained(args.init, args.out)
-        if start.config.architecture != config.architecture or start.config.filters != config.filters:
+        if (start.config.architecture, start.config.filters) != (config.architecture, config.filters):
             raise CLIError(f"--init {args.init} is a {start.config.architecture} model; "
                            "give the same --arch and --filters")
-        from .models import loss_function, make_optimizer
-        model = start.model
-        model.compile(optimizer=make_optimizer(config), loss=loss_function(config.loss))
+        from .models import grow, loss_function, make_optimizer
+        if start.config.context == config.context:
+            model = start.model
+            model.compile(optimizer=make_optimizer(config), loss=loss_function(config.loss))
+        elif start.config.context == 0:
+            model = grow(start.model, config)  # adds whole-digit context, starting as the old model
+        else:
+            raise CLIError(f"--init {args.init} has --context {start.config.context}; give the same")
     result = train(config, x_train, epochs=args.epochs, batch_size=args.batch_size, noise=noise,
                    validation_split=args.val_split, seed=args.seed, model=model,
                    cosine_decay=args.cosine, on_progress=_progress_printer())
@@ -195,6 +200,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--layers", type=int, default=1, help="dense: encoder layers incl. the code")
     t.add_argument("--nodes", type=int, default=128, help="dense: nodes in the first hidden layer")
     t.add_argument("--filters", type=int, default=32, help="conv/unet: channels at full size")
+    t.add_argument("--context", type=int, default=0,
+                   help="unet: nodes of a dense layer seeing the whole digit (0 = none)")
     t.add_argument("--loss", choices=LOSSES, default="binary_crossentropy")
     t.add_argument("--optimizer", choices=OPTIMIZERS, default="adam")
     t.add_argument("--lr", type=float, default=1e-3, help="learning rate")

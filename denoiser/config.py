@@ -20,6 +20,7 @@ LIMITS: dict[str, tuple[float, float]] = {
     "layers": (1, 5),
     "nodes": (1, 4096),
     "filters": (1, 256),
+    "context": (0, 1024),
     "learning_rate": (1e-6, 10.0),
 }
 
@@ -40,6 +41,10 @@ class ModelConfig:
         (never below ``code_size``) and the decoder mirrors the encoder.
     filters : int
         Width (channels at full resolution) of ``conv`` and ``unet``.
+    context : int
+        ``unet`` only: nodes of a fully connected layer that reads the whole 7×7
+        bottleneck, so every pixel's decision can use the shape of the whole digit
+        (0 = none; convolutions alone see only a neighbourhood).
     loss : {"binary_crossentropy", "mse", "psnr"}
         ``psnr`` is minus each image's PSNR (see :func:`psnr_loss`).
     optimizer : {"adam", "adadelta", "sgd"}
@@ -51,6 +56,7 @@ class ModelConfig:
     layers: int = 1
     nodes: int = 128
     filters: int = 32
+    context: int = 0
     loss: str = "binary_crossentropy"
     optimizer: str = "adam"
     learning_rate: float = 1e-3

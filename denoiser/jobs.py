@@ -127,7 +127,8 @@ class TrainingJob:
     def summary(self) -> str:
         c = self.config
         arch = (f"dense code {c.code_size}, {c.layers} layer(s), {c.nodes} nodes"
-                if c.architecture == "dense" else f"{c.architecture} width {c.filters}")
+                if c.architecture == "dense" else f"{c.architecture} width {c.filters}"
+                + (f", context {c.context}" if c.context else ""))
         return (f"{arch}, {c.loss}, {c.optimizer} lr {c.learning_rate:g}, "
                 f"{self.noise.describe()} noise, {len(self.x_train):,} digits")
 

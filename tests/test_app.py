@@ -163,6 +163,22 @@ def test_training_one_epoch_finishes_and_becomes_selectable():
     assert means(at)["row"][1] == "Denoised by run 1"
 
 
+def test_unet_with_whole_digit_context_trains_from_the_form():
+    at = app({"view": "Train"})
+    at.selectbox(key="t_arch").set_value("unet")
+    at.select_slider(key="t_filters").set_value(4)
+    at.select_slider(key="t_context").set_value(32)
+    at.slider(key="t_epochs").set_value(1)
+    at.slider(key="t_size").set_value(200)
+    at.button[0].click().run()
+    no_exception(at)
+    job = at.session_state["active_job"]
+    assert job.config.context == 32 and "context 32" in job.summary()
+    job.join(120)
+    assert job.status == "finished"
+    assert job.denoiser().denoise(np.zeros((28, 28), np.float32)).shape == (28, 28)
+
+
 def test_stop_ends_training_early_and_keeps_the_model():
     at = app({"view": "Train"})
     at.slider(key="t_epochs").set_value(50)

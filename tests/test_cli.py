@@ -58,6 +58,17 @@ def test_train_writes_model_and_manifest_entry(tmp_path, capsys):
     assert "epoch 1/1" in capsys.readouterr().err
 
 
+def test_train_can_grow_a_unet_with_whole_digit_context(tmp_path, capsys):
+    small = ["--arch", "unet", "--filters", "4", "--epochs", "1", "--max-digits", "200",
+             "--out", str(tmp_path)]
+    assert main(["train", "--name", "base", *small]) == 0
+    assert main(["train", "--name", "grown", "--init", "base", "--context", "8", *small]) == 0
+    entry = json.loads((tmp_path / "manifest.json").read_text())["models"]["grown"]
+    assert entry["config"]["context"] == 8 and entry["training"]["init"] == "base"
+    assert main(["train", "--name", "bad", "--init", "grown", "--context", "16", *small]) != 0
+    assert "has --context 8" in capsys.readouterr().err
+
+
 def test_denoise_writes_pngs_for_png_and_npy_inputs(tiny_model_dir, tmp_path, digits):
     noisy = add_noise(digits[:3], "gaussian", 0.5, seed=0)
     np.save(tmp_path / "batch.npy", noisy)

@@ -35,7 +35,8 @@ def test_numpy_equals_keras_on_every_shipped_model(name, noisy):
     ModelConfig("dense", code_size=12, layers=3, nodes=64),
     ModelConfig("conv", filters=5),
     ModelConfig("unet", filters=3),
-], ids=["dense", "conv", "unet"])
+    ModelConfig("unet", filters=3, context=6),
+], ids=["dense", "conv", "unet", "unet-context"])
 def test_numpy_equals_keras_on_fresh_random_models(config, tmp_path, noisy):
     keras.utils.set_random_seed(1)
     model = build_model(config)

@@ -1,7 +1,8 @@
+import keras
 import numpy as np
 import pytest
 
-from denoiser.models import ModelConfig, build_model, encoder_of
+from denoiser.models import ModelConfig, build_model, encoder_of, grow
 
 
 def dense_sizes(model):
@@ -30,7 +31,8 @@ def test_dense_layers_never_shrink_below_the_code():
 
 
 @pytest.mark.parametrize("cfg", [ModelConfig("dense"), ModelConfig("conv", filters=8),
-                                 ModelConfig("unet", filters=4)])
+                                 ModelConfig("unet", filters=4),
+                                 ModelConfig("unet", filters=4, context=8)])
 def test_every_architecture_maps_digits_to_digits(cfg):
     model = build_model(cfg)
     x = np.random.default_rng(0).random((3, 28, 28)).astype(np.float32)
@@ -56,6 +58,7 @@ def test_bottleneck_models_expose_their_encoder():
     ({"nodes": 2.5}, "whole number"),
     ({"learning_rate": 100.0}, r"learning_rate must be in"),
     ({"filters": "many"}, "must be a number"),
+    ({"context": -1}, r"context must be in \[0, 1024\]"),
 ])
 def test_absurd_hyperparameters_are_refused_with_the_valid_range(kwargs, match):
     with pytest.raises(ValueError, match=match):
@@ -79,3 +82,27 @@ def test_psnr_loss_is_minus_each_images_psnr():
     loss = np.asarray(psnr_loss(clean, guess))
     assert loss.shape == (5,)
     np.testing.assert_allclose(-loss, psnr(clean, guess), atol=0.01)  # 1e-5 floor: tiny offset
+
+
+def test_context_layer_sees_the_whole_digit():
+    """With context, a pixel far from a change still reacts to it; without, a U-Net's reach is local."""
+    x = np.zeros((2, 28, 28), np.float32)
+    x[1, 0, 0] = 1.0  # the two inputs differ only in one corner pixel
+    for context, far_apart in ((0, False), (8, True)):
+        keras.utils.set_random_seed(0)
+        y = np.asarray(build_model(ModelConfig("unet", filters=4, context=context)).predict_on_batch(x))
+        assert (np.abs(y[0, 27, 27] - y[1, 27, 27]) > 0) == far_apart
+
+
+def test_grow_adds_context_without_changing_the_output():
+    keras.utils.set_random_seed(0)
+    small = build_model(ModelConfig("unet", filters=4))
+    rng = np.random.default_rng(0)  # not a fresh model: random biases too
+    small.set_weights([w + rng.normal(0, 0.02, w.shape).astype(np.float32) for w in small.get_weights()])
+    grown = grow(small, ModelConfig("unet", filters=4, context=8))
+    x = np.random.default_rng(0).random((3, 28, 28)).astype(np.float32)
+    assert grown.get_layer("context").weights  # the new layer exists ...
+    np.testing.assert_allclose(grown.predict_on_batch(x), small.predict_on_batch(x), atol=1e-6)
+    loss_before = grown.evaluate(x, x, verbose=0)
+    grown.fit(x, x, epochs=3, verbose=0)  # ... and trains
+    assert grown.evaluate(x, x, verbose=0) < loss_before
