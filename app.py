@@ -650,8 +650,11 @@ or train both optimisers yourself in [Train](?view=Train).
 
 ### Beyond the tutorial
 Convolutional models share weights across the image, and a **U-Net** passes details around its
-bottleneck through skip connections. The default **blind** U-Net was trained on all five noise
-kinds at random strengths — [try salt-and-pepper](?view=Denoise&noise=salt_pepper&amount=0.3).
+bottleneck through skip connections. A convolution only sees a small neighbourhood, though; the
+shipped U-Nets also pass their 7×7 bottleneck through one dense layer — **whole-digit context** —
+so a faint stroke can be judged knowing which digit it belongs to (try *Whole-digit context* in
+[Train](?view=Train)). The default **blind** U-Net was trained on all five noise kinds at random
+strengths — [try salt-and-pepper](?view=Denoise&noise=salt_pepper&amount=0.3).
 """
 
 

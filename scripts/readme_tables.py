@@ -29,7 +29,8 @@ def main() -> None:
             nodes = f", {cfg['nodes']} nodes" if cfg["layers"] > 1 else ""
             arch += f" (code {cfg['code_size']}, {cfg['layers']} layer(s){nodes}, {cfg['loss']})"
         else:
-            arch += f" (width {cfg['filters']})"
+            context = f", context {cfg['context']}" if cfg.get("context") else ""
+            arch += f" (width {cfg['filters']}{context})"
         m = entry["metrics"].get("gaussian@0.5", {})
         size = (model_dir() / entry["file"]).stat().st_size / 1e6
         default = " (default)" if name == manifest["default"] else ""

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Rebuild every shipped model in pretrained/ (the recipes listed in the README).
 # Usage: DENOISER_MNIST=path/to/mnist.npz bash scripts/train_pretrained.sh [name ...]
-# Times on a 2-core CPU: blind ~40 + ~25 min, unet-gaussian ~7 min, conv ~6 min, dense ~3-4 min each.
+# Times on a 2-core CPU: blind ~40 + ~25 + ~25 + ~20 min, unet-gaussian ~6 min, conv ~6 min, dense ~3-4 min each.
 set -euo pipefail
 : "${DENOISER_MNIST:?set DENOISER_MNIST to a Keras-layout mnist.npz (the full 60k training split)}"
 want() { [ $# -eq 0 ] || [[ " ${ONLY} " == *" $1 "* ]]; }
@@ -14,9 +14,16 @@ $T --name blind --default --arch unet --filters 24 --noise blind --epochs 30 --b
 # A second cosine cycle (warm restart) from those weights.
 $T --name blind --default --init blind --arch unet --filters 24 --noise blind --epochs 20 --batch-size 128 --lr 5e-4 --cosine \
    --description "U-Net (width 24) trained on blind noise: a random kind (all five) and amount 0–1 for every digit, 30 + 20 epochs. The default: one model for any noise."
+# Grown with whole-digit context (docs/unet-search.md): the new layers start as an identity,
+# so training goes on from the model above; then one more cosine cycle on other noise draws.
+C="--arch unet --filters 24 --context 128 --batch-size 128 --cosine"
+$T --name blind --default --init blind $C --noise blind --epochs 24 --lr 5e-4 \
+   --description "U-Net (width 24) with whole-digit context, trained on blind noise: a random kind (all five) and amount 0–1 for every digit. The default: one model for any noise."
+$T --name blind --default --init blind $C --noise blind --epochs 20 --lr 3e-4 --seed 1 \
+   --description "U-Net (width 24) with whole-digit context, trained on blind noise: a random kind (all five) and amount 0–1 for every digit. The default: one model for any noise."
 fi
 if [ -z "$ONLY" ] || want unet-gaussian; then
-$T --name unet-gaussian --init blind --arch unet --filters 24 --noise gaussian --amount 0.5 --epochs 6 --lr 3e-4 --cosine \
+$T --name unet-gaussian --init blind --arch unet --filters 24 --context 128 --noise gaussian --amount 0.5 --epochs 6 --lr 3e-4 --cosine \
    --description "Specialist for the tutorial's noise: the blind U-Net fine-tuned on Gaussian noise at 0.5."
 fi
 if [ -z "$ONLY" ] || want conv; then
