@@ -1,12 +1,18 @@
 """Load test: N browser sessions move sliders and sample digits while one more session trains.
 
-Usage: python benchmarks/load_test.py [--users 8] [--seconds 60]
+Usage: python benchmarks/load_test.py [--users 8] [--seconds 60] [--think-ms 2000] [--runs 3]
 
 Starts ``streamlit run app.py`` on a free loopback port and drives headless Chromium (one
 browser context per user, so each is its own Streamlit session). Reports: exceptions seen on any
 page, the single-user median slider latency, the p50/p95 slider latency under load, the server's
-RSS before and after, and whether the trainer's run leaked into any other session. Exits 1 if a
-target is missed (0 exceptions, p95 ≤ 3× single-user median, no leak).
+RSS before and after, the CPU time per slider move of the server and of the browsers, and
+whether the trainer's run leaked into any other session. Exits 1 if a target is missed
+(0 exceptions, p95 ≤ 3× single-user median, no leak).
+
+Users behave like people: after each update lands a user looks at it for a random
+0.5–1.5 × ``--think-ms`` before moving again. ``--think-ms 0`` is a stress test instead: every
+user moves the moment the last update lands, so the 8 browsers and the server saturate the CPU
+and latency becomes queueing time.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ import asyncio
 import json
 import os
 import platform
+import random
 import statistics
 import sys
 import time
@@ -41,6 +48,19 @@ CHANGED = """([sel, before]) => {
   return now.length === before.length && now.some((s, k) => s !== before[k])
          && els.every(e => e.complete && e.naturalWidth > 0);
 }"""
+
+
+def cpu_seconds(match: bytes) -> float:
+    """User + system CPU seconds of every process whose command line contains ``match``."""
+    total = 0
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit() and match in (proc / "cmdline").read_bytes():
+                fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+                total += int(fields[11]) + int(fields[12])
+        except OSError:  # the process ended meanwhile
+            continue
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def rss_mb(pid: int) -> float:
@@ -72,21 +92,27 @@ async def slider_trip(page, key: str) -> float:
     return await until_images_change(page, lambda: page.get_by_role("slider", name="Amount").press(key))
 
 
-async def user(context, url: str, until: float, latencies: list[float], seed: int,
-               timeouts: list[int]) -> int:
+async def user(context, url: str, start: asyncio.Barrier, done: asyncio.Barrier, seconds: float,
+               latencies: list[float], seed: int, timeouts: list[int], think_s: float) -> int:
     page = await open_denoise(context, url)
+    await start.wait()  # every page open: measure the classroom working, not nine pages loading
+    until = time.time() + seconds
+    pause = random.Random(seed)
     i = seed
     while time.time() < until:
+        await asyncio.sleep(think_s * pause.uniform(0.5, 1.5))  # a person looks at the result
         key = "ArrowLeft" if (i // 4) % 2 == 0 else "ArrowRight"
         try:
-            await page.get_by_role("slider", name="Amount").focus()
-            latencies.append(await slider_trip(page, key))
-            if i % 5 == 0:  # sample new digits now and then
+            if i % 5 == 0:  # every fifth action samples new digits (a whole-page rerun)
                 await until_images_change(
                     page, lambda: page.get_by_role("button", name="New sample").click())
+            else:
+                await page.get_by_role("slider", name="Amount").focus()
+                latencies.append(await slider_trip(page, key))
         except PlaywrightTimeout:
             timeouts.append(1)  # an update that never arrived within 30 s
         i += 1
+    await done.wait()  # the timed window is over for everyone before any page navigates away
     exceptions = await page.locator('[data-testid="stException"]').count()
     # Isolation: this session must not see the trainer's run.
     await page.goto(url + "/?view=Train")
@@ -96,10 +122,12 @@ async def user(context, url: str, until: float, latencies: list[float], seed: in
     return exceptions + 1000 * leaked
 
 
-async def trainer(context, url: str) -> tuple[str, int]:
+async def trainer(context, url: str, start: asyncio.Barrier) -> tuple[str, int]:
     page = await context.new_page()
     page.set_default_timeout(120_000)
     await page.goto(url + "/?view=Train")
+    await page.get_by_role("button", name="Start training").wait_for()
+    await start.wait()
     await page.get_by_role("button", name="Start training").click()
     await page.get_by_text("run 1 finished").wait_for(timeout=600_000)
     exceptions = await page.locator('[data-testid="stException"]').count()
@@ -111,10 +139,10 @@ async def run(args) -> dict:
     from playwright.async_api import async_playwright
 
     port = free_port()
-    proc = start_streamlit(ROOT / "app.py", port, {"DENOISER_OFFLINE": "1"})
+    proc = start_streamlit(ROOT / "app.py", port, {"DENOISER_OFFLINE": "1", "DENOISER_MNIST": ""})
     url = f"http://127.0.0.1:{port}"
     report = {"machine": f"{platform.machine()}, {os.cpu_count()} CPUs", "users": args.users,
-              "seconds": args.seconds}
+              "seconds": args.seconds, "think_ms": args.think_ms}
     try:
         wait_healthy(port)
         async with async_playwright() as p:
@@ -128,20 +156,35 @@ async def run(args) -> dict:
                       for i in range(12)][2:]
             await ctx.close()
             report["rss_before_mb"] = round(rss_mb(proc.pid))
-            until = time.time() + args.seconds
+
+            def server_cpu() -> float:
+                return cpu_seconds(f"--server.port\x00{port}".encode())
+
             latencies: list[float] = []
             timeouts: list[int] = []
             contexts = [await browser.new_context() for _ in range(args.users + 1)]
+            start, done = asyncio.Barrier(args.users + 2), asyncio.Barrier(args.users + 1)
+            cpu: dict[str, float] = {}
+
+            async def measure() -> None:  # CPU used in the timed window only
+                await start.wait()
+                cpu["server"], cpu["browser"] = -server_cpu(), -cpu_seconds(b"chromium")
+                await done.wait()
+                cpu["server"] += server_cpu()
+                cpu["browser"] += cpu_seconds(b"chromium")
+                report["rss_after_mb"] = round(rss_mb(proc.pid))
+
             results = await asyncio.gather(
-                trainer(contexts[-1], url),
-                *(user(contexts[i], url, until, latencies, i, timeouts) for i in range(args.users)))
-            report["rss_after_mb"] = round(rss_mb(proc.pid))
+                trainer(contexts[-1], url, start),
+                *(user(contexts[i], url, start, done, args.seconds, latencies, i, timeouts,
+                       args.think_ms / 1000) for i in range(args.users)),
+                measure())
             await browser.close()
     finally:
         proc.terminate()
         proc.wait(10)
     trained, trainer_exceptions = results[0]
-    user_results = results[1:]
+    user_results = results[1:-1]
     report.update({
         "single_user_median_ms": round(statistics.median(single), 1),
         "slider_moves": len(latencies),
@@ -150,6 +193,10 @@ async def run(args) -> dict:
         "load_p95_ms": round(sorted(latencies)[int(0.95 * (len(latencies) - 1))], 1),
         "exceptions": sum(r % 1000 for r in user_results) + trainer_exceptions,
         "leaked_runs": sum(r // 1000 for r in user_results),
+        # CPU per slider move in the timed window (sampling and the trainer's page included);
+        # the server's figure leaves out its training child process (nice 10).
+        "server_cpu_ms_per_move": round(1000 * cpu["server"] / max(1, len(latencies))),
+        "browser_cpu_ms_per_move": round(1000 * cpu["browser"] / max(1, len(latencies))),
         "trainer": trained,
     })
     report["p95_over_single_median"] = round(report["load_p95_ms"] / report["single_user_median_ms"], 2)
@@ -162,8 +209,24 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--users", type=int, default=8)
     parser.add_argument("--seconds", type=int, default=60)
+    parser.add_argument("--think-ms", type=float, default=2000,
+                        help="mean pause after each update before the next move (0: stress test)")
+    parser.add_argument("--runs", type=int, default=3,
+                        help="repeat the whole test (fresh server each time); medians are reported")
     args = parser.parse_args()
-    report = asyncio.run(run(args))
+    runs = []
+    for _ in range(args.runs):
+        runs.append(asyncio.run(run(args)))
+        print(json.dumps(runs[-1]), file=sys.stderr, flush=True)
+    numbers = [k for k, v in runs[0].items() if isinstance(v, (int, float)) and not isinstance(v, bool)]
+    report = {k: v for k, v in runs[0].items() if k not in numbers or k in ("users", "seconds", "think_ms")}
+    report.update({k: statistics.median(r[k] for r in runs) for k in numbers
+                   if k not in ("users", "seconds", "think_ms")})
+    report["exceptions"] = sum(r["exceptions"] for r in runs)  # totals, not medians
+    report["leaked_runs"] = sum(r["leaked_runs"] for r in runs)
+    report["updates_timed_out"] = sum(r["updates_timed_out"] for r in runs)
+    report["ok"] = all(r["ok"] for r in runs)
+    report["runs"] = runs
     print(json.dumps(report, indent=2))
     sys.exit(0 if report["ok"] else 1)
 

@@ -47,7 +47,7 @@ def main() -> None:
     from playwright.sync_api import sync_playwright
 
     port = free_port()
-    proc = start_streamlit(ROOT / "app.py", port, {"DENOISER_OFFLINE": "1"})
+    proc = start_streamlit(ROOT / "app.py", port, {"DENOISER_OFFLINE": "1", "DENOISER_MNIST": ""})
     url = f"http://127.0.0.1:{port}/?view=Train"
     report = {"machine": f"{platform.machine()}, {os.cpu_count()} CPUs", "cycles": []}
     try:

@@ -20,5 +20,8 @@ if want sweep; then  # the blind model against noisy input and every filter, all
 fi
 if want bench; then python benchmarks/bench_denoise.py --model blind > docs/bench-denoise.json; fi
 if want app; then python benchmarks/bench_app.py > docs/bench-app.json; fi
-if want load; then python benchmarks/load_test.py > docs/load-test.json || true; fi
+if want load; then
+  python benchmarks/load_test.py > docs/load-test.json || true
+  python benchmarks/load_test.py --think-ms 0 --runs 1 > docs/load-test-stress.json || true
+fi
 if want shots; then python scripts/screenshots.py; fi

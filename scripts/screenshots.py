@@ -20,7 +20,7 @@ def main() -> None:
     out = ROOT / "docs"
     out.mkdir(exist_ok=True)
     port = free_port()
-    proc = start_streamlit(ROOT / "app.py", port, {"DENOISER_OFFLINE": "1"})
+    proc = start_streamlit(ROOT / "app.py", port, {"DENOISER_OFFLINE": "1", "DENOISER_MNIST": ""})
     url = f"http://127.0.0.1:{port}"
     try:
         wait_healthy(port)
