@@ -23,16 +23,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.test_browser import CHROME_ARGS, CHROMIUM, free_port, start_streamlit  # noqa: E402
+from tests.test_browser import CHROME_ARGS, CHROMIUM, FRESH_OFFLINE, free_port, start_streamlit  # noqa: E402
 
 # "changing": images a slider move must replace (the app: its one result-grid picture,
 # holding 8 noisy, 8 denoised and 8 clean digits; the bare page: its one image).
 APP = {"script": ROOT / "app.py", "ready": "Denoised by", "changing": 1}
 BARE = {"script": ROOT / "benchmarks" / "bare_app.py", "ready": "Clean", "changing": 1}
 IMAGES = '[data-testid="stImage"] img'
-# Measure what a fresh offline machine sees: the shipped sample (even when $DENOISER_MNIST names
-# the full set), no download attempt in the background.
-OFFLINE = {"DENOISER_OFFLINE": "1", "DENOISER_MNIST": ""}
 
 
 def wait_ready(page, target: dict, deadline: float) -> None:
@@ -48,7 +45,7 @@ def wait_ready(page, target: dict, deadline: float) -> None:
 def cold_start(browser, target: dict) -> float:
     port = free_port()
     start = time.perf_counter()
-    proc = start_streamlit(target["script"], port, OFFLINE)
+    proc = start_streamlit(target["script"], port, FRESH_OFFLINE)
     try:
         page = browser.new_page()
         while True:
@@ -68,7 +65,7 @@ def cold_start(browser, target: dict) -> float:
 
 def slider_round_trips(browser, target: dict, rounds: int) -> list[float]:
     port = free_port()
-    proc = start_streamlit(target["script"], port, OFFLINE)
+    proc = start_streamlit(target["script"], port, FRESH_OFFLINE)
     try:
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         while True:

@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 
 from playwright.async_api import TimeoutError as PlaywrightTimeout  # noqa: E402
 
-from tests.test_browser import CHROME_ARGS, CHROMIUM, free_port, start_streamlit, wait_healthy  # noqa: E402
+from tests.test_browser import CHROME_ARGS, CHROMIUM, FRESH_OFFLINE, free_port, start_streamlit, wait_healthy  # noqa: E402
 
 IMAGES = '[data-testid="stImage"] img'
 # Check for the update every 10 ms. (Polling on every animation frame, as bench_app.py does for
@@ -103,7 +103,7 @@ async def user(context, url: str, start: asyncio.Barrier, done: asyncio.Barrier,
         await asyncio.sleep(think_s * pause.uniform(0.5, 1.5))  # a person looks at the result
         key = "ArrowLeft" if (i // 4) % 2 == 0 else "ArrowRight"
         try:
-            if i % 5 == 0:  # every fifth action samples new digits (a whole-page rerun)
+            if i % 5 == 0:  # every fifth action samples new digits
                 await until_images_change(
                     page, lambda: page.get_by_role("button", name="New sample").click())
             else:
@@ -139,7 +139,7 @@ async def run(args) -> dict:
     from playwright.async_api import async_playwright
 
     port = free_port()
-    proc = start_streamlit(ROOT / "app.py", port, {"DENOISER_OFFLINE": "1", "DENOISER_MNIST": ""})
+    proc = start_streamlit(ROOT / "app.py", port, FRESH_OFFLINE)
     url = f"http://127.0.0.1:{port}"
     report = {"machine": f"{platform.machine()}, {os.cpu_count()} CPUs", "users": args.users,
               "seconds": args.seconds, "think_ms": args.think_ms}

@@ -21,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.test_browser import CHROME_ARGS, CHROMIUM, free_port, start_streamlit, wait_healthy  # noqa: E402
+from tests.test_browser import CHROME_ARGS, CHROMIUM, FRESH_OFFLINE, free_port, start_streamlit, wait_healthy  # noqa: E402
 
 
 def proc_status(pid: int) -> dict[str, float]:
@@ -47,7 +47,7 @@ def main() -> None:
     from playwright.sync_api import sync_playwright
 
     port = free_port()
-    proc = start_streamlit(ROOT / "app.py", port, {"DENOISER_OFFLINE": "1", "DENOISER_MNIST": ""})
+    proc = start_streamlit(ROOT / "app.py", port, FRESH_OFFLINE)
     url = f"http://127.0.0.1:{port}/?view=Train"
     report = {"machine": f"{platform.machine()}, {os.cpu_count()} CPUs", "cycles": []}
     try:

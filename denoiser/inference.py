@@ -206,3 +206,17 @@ def read_keras_file(path: str | Path | bytes) -> NumpyModel:
             weights[key] = [np.asarray(variables[str(i)], np.float32) for i in range(len(variables))]
     return NumpyModel(config, weights)
 
+
+
+def numpy_model_or_none(path: str | Path | bytes) -> NumpyModel | None:
+    """:func:`read_keras_file`, or None when the model has a layer only Keras can run.
+
+    Raises
+    ------
+    ValueError
+        The file is not a readable ``.keras`` archive.
+    """
+    try:
+        return read_keras_file(path)
+    except UnsupportedModel:
+        return None

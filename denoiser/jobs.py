@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .config import ModelConfig
-from .inference import UnsupportedModel, read_keras_file
+from .inference import numpy_model_or_none
 from .pretrained import Denoiser, load_model_bytes
 from .training_types import NoiseSpec, Progress, TrainResult
 
@@ -115,11 +115,8 @@ class TrainingJob:
             return None
         if self._denoiser is None:
             data = self.model_bytes
-            try:
-                fast = read_keras_file(data)
-            except UnsupportedModel:
-                fast = None
-            self._denoiser = Denoiser(loader=lambda: load_model_bytes(data), fast=fast, name=self.name,
+            self._denoiser = Denoiser(loader=lambda: load_model_bytes(data),
+                                      fast=numpy_model_or_none(data), name=self.name,
                                       config=self.config,
                                       description=f"trained in this session: {self.summary()}")
         return self._denoiser

@@ -22,7 +22,7 @@ import numpy as np
 
 from .arrays import as_images
 from .config import ModelConfig
-from .inference import NumpyModel, UnsupportedModel, read_keras_file
+from .inference import NumpyModel, numpy_model_or_none
 
 if TYPE_CHECKING:
     import keras
@@ -302,9 +302,7 @@ def load_pretrained(name: str | None = None, directory: str | Path | None = None
     if lazy:
         _check_file(path, sha)
         try:
-            fast = read_keras_file(path)
-        except UnsupportedModel:
-            fast = None  # a layer numpy cannot run: Keras does it all
+            fast = numpy_model_or_none(path)  # None: a layer numpy cannot run, Keras does it all
         except ValueError as err:
             raise ModelFileError(f"cannot load model file {path.name}: {err}") from None
         if fast is not None:

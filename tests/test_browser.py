@@ -28,6 +28,11 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+#: The app as a fresh offline machine runs it: the shipped sample (even when $DENOISER_MNIST
+#: names the full set) and no download attempt. Benchmarks and screenshots start it so.
+FRESH_OFFLINE = {"DENOISER_OFFLINE": "1", "DENOISER_MNIST": ""}
+
+
 def start_streamlit(script: Path, port: int, env: dict | None = None) -> subprocess.Popen:
     cmd = [sys.executable, "-m", "streamlit", "run", str(script), "--server.port", str(port),
            "--server.address", "127.0.0.1", "--server.headless", "true",
