@@ -1,0 +1,33 @@
+"""The server settings in .streamlit/config.toml are the ones Streamlit actually reads."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def options(monkeypatch):
+    from streamlit import config
+
+    monkeypatch.chdir(ROOT)  # Streamlit reads ./.streamlit/config.toml from where it starts
+    monkeypatch.setenv("HOME", str(ROOT / "build" / "no-home"))  # no user-wide config
+    config.get_config_options(force_reparse=True)
+    yield config.get_option
+    monkeypatch.undo()
+    config.get_config_options(force_reparse=True)
+
+
+def test_uploads_are_capped_and_xsrf_protection_is_on(options):
+    assert options("server.maxUploadSize") == 5
+    assert options("server.enableXsrfProtection") is True
+
+
+def test_no_per_run_garbage_collection_or_file_watching(options):
+    # A full collection after every script run holds the GIL and makes every user wait for
+    # every other user's (benchmarks/load_test.py); file watching polls every source file.
+    assert options("runner.postScriptGC") is False
+    assert options("server.fileWatcherType") == "none"
