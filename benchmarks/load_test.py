@@ -209,7 +209,7 @@ async def run(args) -> dict:
         "exceptions": sum(r % 1000 for r in user_results) + trainer_exceptions,
         "leaked_runs": sum(r // 1000 for r in user_results),
         # CPU per slider move in the timed window (sampling and the trainer's page included);
-        # the server's figure leaves out its training child process (nice 10).
+        # the server's figure leaves out its training child process (lowest priority).
         "server_cpu_ms_per_move": round(1000 * cpu["server"] / max(1, len(latencies))),
         "browser_cpu_ms_per_move": round(1000 * cpu["browser"] / max(1, len(latencies))),
         "trainer": trained,
