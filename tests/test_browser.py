@@ -87,7 +87,10 @@ def page(browser, server):
 def open_app(page, url: str) -> None:
     page.goto(url)
     page.get_by_text("Denoised by").first.wait_for()
-    page.wait_for_function("document.querySelectorAll('[data-testid=\"stImage\"] img').length > 0")
+    # What a person sees: the result picture is not only in the page but loaded.
+    page.wait_for_function(
+        "() => { const els = document.querySelectorAll('[data-testid=\"stImage\"] img');"
+        " return els.length > 0 && Array.from(els).every(e => e.complete && e.naturalWidth > 0); }")
 
 
 def image_sources(page) -> list[str]:
