@@ -13,6 +13,7 @@ import contextlib
 import multiprocessing
 import os
 import queue
+import sys
 import threading
 import time
 import uuid
@@ -208,7 +209,12 @@ def _start_in_background(child: multiprocessing.process.BaseProcess) -> None:
     The new process inherits that priority from its first instruction, so even its start-up
     (a fresh interpreter importing numpy and TensorFlow, seconds of CPU) never delays a page
     update (measured with benchmarks/load_test.py). The server's own threads keep theirs.
+    Only on Linux, where priorities belong to threads: elsewhere lowering it would lower the
+    whole server, so the child lowers its own once it runs (:func:`_train_in_child`).
     """
+    if not sys.platform.startswith("linux"):
+        child.start()
+        return
     failure: list[BaseException] = []
 
     def start() -> None:
@@ -227,7 +233,7 @@ def _start_in_background(child: multiprocessing.process.BaseProcess) -> None:
 
 def _train_in_child(settings: dict, reports, stop) -> None:
     """The child process: train, report progress and previews, send the model back as bytes."""
-    _lower_priority()
+    _lower_priority()  # on Linux it already has it from birth (_start_in_background); elsewhere now
     try:
         import keras
 
