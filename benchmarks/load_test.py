@@ -33,6 +33,7 @@ sys.path.insert(0, str(ROOT))
 
 from playwright.async_api import TimeoutError as PlaywrightTimeout  # noqa: E402
 
+from benchmarks.train_cycles import proc_status  # noqa: E402
 from tests.test_browser import CHROME_ARGS, CHROMIUM, FRESH_OFFLINE, free_port, start_streamlit, wait_healthy  # noqa: E402
 
 IMAGES = '[data-testid="stImage"] img'
@@ -75,13 +76,6 @@ def cpu_seconds(match: bytes) -> float:
         except OSError:  # the process ended meanwhile
             continue
     return total / os.sysconf("SC_CLK_TCK")
-
-
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 async def open_denoise(context, url: str):
@@ -178,7 +172,7 @@ async def run(args) -> dict:
             single = [await slider_trip(page, "ArrowLeft" if (i // 4) % 2 == 0 else "ArrowRight")
                       for i in range(10)]
             await ctx.close()
-            report["rss_before_mb"] = round(rss_mb(proc.pid))
+            report["rss_before_mb"] = round(proc_status(proc.pid)["rss_mb"])
 
             def server_cpu() -> float:
                 return cpu_seconds(f"--server.port\x00{port}".encode())
@@ -195,7 +189,7 @@ async def run(args) -> dict:
                 await done.wait()
                 cpu["server"] += server_cpu()
                 cpu["browser"] += cpu_seconds(b"chromium")
-                report["rss_after_mb"] = round(rss_mb(proc.pid))
+                report["rss_after_mb"] = round(proc_status(proc.pid)["rss_mb"])
 
             results = await asyncio.gather(
                 trainer(contexts[-1], url, start),
@@ -241,10 +235,11 @@ def main() -> None:
     for _ in range(args.runs):
         runs.append(asyncio.run(run(args)))
         print(json.dumps(runs[-1]), file=sys.stderr, flush=True)
-    numbers = [k for k, v in runs[0].items() if isinstance(v, (int, float)) and not isinstance(v, bool)]
-    report = {k: v for k, v in runs[0].items() if k not in numbers or k in ("users", "seconds", "think_ms")}
-    report.update({k: statistics.median(r[k] for r in runs) for k in numbers
-                   if k not in ("users", "seconds", "think_ms")})
+    settings = ("users", "seconds", "think_ms")  # the same in every run
+    measured = [k for k, v in runs[0].items()
+                if isinstance(v, (int, float)) and not isinstance(v, bool) and k not in settings]
+    report = {k: v for k, v in runs[0].items() if k not in measured}
+    report.update({k: statistics.median(r[k] for r in runs) for k in measured})
     report["exceptions"] = sum(r["exceptions"] for r in runs)  # totals, not medians
     report["leaked_runs"] = sum(r["leaked_runs"] for r in runs)
     report["updates_timed_out"] = sum(r["updates_timed_out"] for r in runs)
