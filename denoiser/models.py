@@ -87,7 +87,7 @@ def build_unet(config: ModelConfig) -> keras.Model:
 
     With ``config.context`` > 0 the 7×7 bottleneck also passes through a dense
     layer that sees the whole digit (measured: +0.24 dB at Gaussian 0.5 for the
-    same training time, docs/unet-context.md).
+    same training time, docs/unet-search.md).
     """
     f = config.filters
     inputs = keras.Input(shape=(28, 28), name="noisy")
