@@ -54,32 +54,37 @@ def _cmd_train(args: argparse.Namespace) -> int:
     digits = load_mnist(args.data)
     x_train = digits.x_train[: args.max_digits] if args.max_digits else digits.x_train
     print(f"data: {digits.description}; training on {len(x_train):,}", file=sys.stderr)
-    model = start = None
-    if args.init:
-        start = load_pretrained(args.init, args.out)
-        if (start.config.architecture, start.config.filters) != (config.architecture, config.filters):
-            raise CLIError(f"--init {args.init} is a {start.config.architecture} model; "
-                           "give the same --arch and --filters")
-        from .models import grow, loss_function, make_optimizer
-        if start.config.context == config.context:
-            model = start.model
-            model.compile(optimizer=make_optimizer(config), loss=loss_function(config.loss))
-        elif start.config.context == 0:
+    start = load_pretrained(args.init, args.out) if args.init else None
+    if start and (start.config.architecture, start.config.filters) != (config.architecture, config.filters):
+        raise CLIError(f"--init {args.init} is a {start.config.architecture} model; "
+                       "give the same --arch and --filters")
+    if start and start.config.context not in (0, config.context):
+        raise CLIError(f"--init {args.init} has --context {start.config.context}; give the same")
+    from .models import build_model, grow, with_precision
+
+    with with_precision("mixed_bfloat16" if args.mixed_precision else "float32"):
+        model = None
+        if start and start.config.context != config.context:
             model = grow(start.model, config)  # adds whole-digit context, starting as the old model
-        else:
-            raise CLIError(f"--init {args.init} has --context {start.config.context}; give the same")
-    result = train(config, x_train, epochs=args.epochs, batch_size=args.batch_size, noise=noise,
-                   validation_split=args.val_split, seed=args.seed, model=model,
-                   cosine_decay=args.cosine, on_progress=_progress_printer())
+        elif start:
+            model = build_model(config)  # a fresh optimiser, in this run's precision
+            model.set_weights(start.model.get_weights())
+        result = train(config, x_train, epochs=args.epochs, batch_size=args.batch_size, noise=noise,
+                       validation_split=args.val_split, seed=args.seed, model=model,
+                       cosine_decay=args.cosine, on_progress=_progress_printer())
     if result.message:
         print(result.message, file=sys.stderr)
     if result.diverged:
         raise CLIError("training diverged; no model was written")
+    trained = result.model
+    if args.mixed_precision:  # ship float32: bfloat16 arithmetic is slow on CPUs without it
+        trained = build_model(config, compile=False)
+        trained.set_weights(result.model.get_weights())
 
     out_dir = Path(args.out)
     path = out_dir / f"{args.name}.keras"
-    sha = save_model(result.model, path)
-    denoiser = Denoiser(result.model, args.name, config)
+    sha = save_model(trained, path)
+    denoiser = Denoiser(trained, args.name, config)
     measured = {}
     for kind, amount in {(noise.kind, noise.amount), ("gaussian", 0.5)}:
         if kind == "blind":
@@ -97,6 +102,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
             "epochs": result.epochs_run,
             "batch_size": args.batch_size,
             "cosine_decay": args.cosine,
+            **({"mixed_precision": "bfloat16 compute, float32 weights"} if args.mixed_precision else {}),
             "init": args.init,
             "continued_from": start.info.get("training") if args.init else None,
             "seed": args.seed,
@@ -213,6 +219,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--val-split", type=float, default=0.05)
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--cosine", action="store_true", help="cosine learning-rate decay to zero")
+    t.add_argument("--mixed-precision", action="store_true",
+                   help="compute in bfloat16, keep float32 weights (~1.5x faster on CPUs with "
+                        "AVX-512 BF16); the saved model is float32")
     t.add_argument("--init", help="start from this model of the output directory (fine-tuning)")
     t.add_argument("--max-digits", type=int, default=0, help="train on at most this many digits")
     t.add_argument("--data", help="Keras-layout mnist.npz (default: $DENOISER_MNIST, Keras, sample)")

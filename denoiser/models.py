@@ -8,7 +8,9 @@ its bottleneck, so it has none.
 
 from __future__ import annotations
 
+import contextlib
 import math
+from collections.abc import Iterator
 
 import keras
 import numpy as np
@@ -17,7 +19,24 @@ from keras import layers, ops
 from .config import ARCHITECTURES, LIMITS, LOSSES, OPTIMIZERS, ModelConfig
 
 __all__ = ["ARCHITECTURES", "LIMITS", "LOSSES", "OPTIMIZERS", "ModelConfig", "build_model",
-           "decoder_of", "encoder_of", "grow", "loss_function", "make_optimizer", "psnr_loss"]
+           "decoder_of", "encoder_of", "grow", "loss_function", "make_optimizer", "psnr_loss",
+           "with_precision"]
+
+
+#: The output layers always compute in float32, so that under mixed precision
+#: (``train --mixed-precision``) the loss still sees full-precision pixels.
+OUTPUT_DTYPE = "float32"
+
+
+@contextlib.contextmanager
+def with_precision(policy: str) -> Iterator[None]:
+    """Build and train models under a Keras dtype policy (e.g. ``"mixed_bfloat16"``), then restore it."""
+    before = keras.mixed_precision.dtype_policy()
+    keras.mixed_precision.set_dtype_policy(policy)
+    try:
+        yield
+    finally:
+        keras.mixed_precision.set_dtype_policy(before)
 
 
 @keras.saving.register_keras_serializable(package="denoiser")
@@ -47,8 +66,8 @@ def build_dense(config: ModelConfig) -> keras.Model:
         x = layers.Dense(size, activation="relu", name="code" if last else f"enc_{i}")(x)
     for i, size in enumerate(reversed(config.dense_sizes()[:-1])):
         x = layers.Dense(size, activation="relu", name=f"dec_{i}")(x)
-    x = layers.Dense(784, activation="sigmoid", name="pixels")(x)
-    outputs = layers.Reshape((28, 28), name="clean")(x)
+    x = layers.Dense(784, activation="sigmoid", name="pixels", dtype=OUTPUT_DTYPE)(x)
+    outputs = layers.Reshape((28, 28), name="clean", dtype=OUTPUT_DTYPE)(x)
     return keras.Model(inputs, outputs, name="dense_autoencoder")
 
 
@@ -63,8 +82,8 @@ def build_conv(config: ModelConfig) -> keras.Model:
     x = layers.MaxPooling2D(2, padding="same", name="code")(x)
     x = layers.Conv2DTranspose(f, 3, strides=2, activation="relu", padding="same")(x)
     x = layers.Conv2DTranspose(f, 3, strides=2, activation="relu", padding="same")(x)
-    x = layers.Conv2D(1, 3, activation="sigmoid", padding="same")(x)
-    outputs = layers.Reshape((28, 28), name="clean")(x)
+    x = layers.Conv2D(1, 3, activation="sigmoid", padding="same", dtype=OUTPUT_DTYPE)(x)
+    outputs = layers.Reshape((28, 28), name="clean", dtype=OUTPUT_DTYPE)(x)
     return keras.Model(inputs, outputs, name="conv_autoencoder")
 
 
@@ -101,8 +120,8 @@ def build_unet(config: ModelConfig) -> keras.Model:
     d2 = _double_conv(layers.Concatenate()([u2, e2]), 2 * f, "dec2")
     u1 = layers.Conv2DTranspose(f, 2, strides=2, padding="same", name="up1")(d2)
     d1 = _double_conv(layers.Concatenate()([u1, e1, x0]), f, "dec1")
-    x = layers.Conv2D(1, 1, activation="sigmoid", name="pixels")(d1)
-    outputs = layers.Reshape((28, 28), name="clean")(x)
+    x = layers.Conv2D(1, 1, activation="sigmoid", name="pixels", dtype=OUTPUT_DTYPE)(d1)
+    outputs = layers.Reshape((28, 28), name="clean", dtype=OUTPUT_DTYPE)(x)
     return keras.Model(inputs, outputs, name="unet")
 
 

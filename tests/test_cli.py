@@ -69,6 +69,32 @@ def test_train_can_grow_a_unet_with_whole_digit_context(tmp_path, capsys):
     assert "has --context 8" in capsys.readouterr().err
 
 
+def test_mixed_precision_training_starts_from_init_and_saves_float32(tmp_path):
+    import keras
+
+    from denoiser.pretrained import load_pretrained
+
+    small = ["--arch", "unet", "--filters", "4", "--context", "8", "--epochs", "1",
+             "--max-digits", "200", "--out", str(tmp_path)]
+    assert main(["train", "--name", "base", *small]) == 0
+    # A learning rate this small leaves the weights where --init put them.
+    assert main(["train", "--name", "mixed", "--init", "base", "--mixed-precision",
+                 "--lr", "1e-6", *small]) == 0
+    assert keras.mixed_precision.dtype_policy().name == "float32"  # restored for the caller
+    base, mixed = load_pretrained("base", tmp_path), load_pretrained("mixed", tmp_path)
+    assert {layer.dtype_policy.name for layer in mixed.model.layers} == {"float32"}
+    for before, after in zip(base.model.get_weights(), mixed.model.get_weights(), strict=True):
+        assert after.dtype == np.float32
+        np.testing.assert_allclose(after, before, atol=1e-4)
+    # The app's numpy engine reads the saved graph as Keras does.
+    noisy = np.random.default_rng(0).random((3, 28, 28), dtype=np.float32)
+    lazy = load_pretrained("mixed", tmp_path, lazy=True)
+    np.testing.assert_allclose(lazy.denoise(noisy), mixed.model.predict_on_batch(noisy), atol=1e-4)
+    entry = json.loads((tmp_path / "manifest.json").read_text())["models"]["mixed"]
+    assert entry["training"]["mixed_precision"].startswith("bfloat16")
+    assert "mixed_precision" not in entry["training"]["continued_from"]
+
+
 def test_denoise_writes_pngs_for_png_and_npy_inputs(tiny_model_dir, tmp_path, digits):
     noisy = add_noise(digits[:3], "gaussian", 0.5, seed=0)
     np.save(tmp_path / "batch.npy", noisy)
