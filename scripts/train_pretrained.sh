@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Rebuild every shipped model in pretrained/ (the recipes listed in the README).
 # Usage: DENOISER_MNIST=path/to/mnist.npz bash scripts/train_pretrained.sh [name ...]
-# Times on a 2-core CPU: blind ~40 + ~25 + ~25 + ~20 + ~21 + ~87 min, unet-gaussian ~14 min, conv ~6 min, dense ~3-4 min each.
+# Times on a 2-core CPU: blind ~40 + ~25 + ~25 + ~20 + ~21 + ~87 min, unet-gaussian ~15 min, conv ~6 min, dense ~3-4 min each.
 set -euo pipefail
 : "${DENOISER_MNIST:?set DENOISER_MNIST to a Keras-layout mnist.npz (the full 60k training split)}"
 want() { [ $# -eq 0 ] || [[ " ${ONLY} " == *" $1 "* ]]; }
