@@ -60,15 +60,14 @@ def _cmd_train(args: argparse.Namespace) -> int:
                        "give the same --arch and --filters")
     if start and start.config.context not in (0, config.context):
         raise CLIError(f"--init {args.init} has --context {start.config.context}; give the same")
-    from .models import build_model, grow, with_precision
+    from .models import grow, rebuild, with_precision
 
     with with_precision("mixed_bfloat16" if args.mixed_precision else "float32"):
         model = None
         if start and start.config.context != config.context:
             model = grow(start.model, config)  # adds whole-digit context, starting as the old model
         elif start:
-            model = build_model(config)  # a fresh optimiser, in this run's precision
-            model.set_weights(start.model.get_weights())
+            model = rebuild(start.model, config)  # a fresh optimiser, in this run's precision
         result = train(config, x_train, epochs=args.epochs, batch_size=args.batch_size, noise=noise,
                        validation_split=args.val_split, seed=args.seed, model=model,
                        cosine_decay=args.cosine, on_progress=_progress_printer())
@@ -78,8 +77,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         raise CLIError("training diverged; no model was written")
     trained = result.model
     if args.mixed_precision:  # ship float32: bfloat16 arithmetic is slow on CPUs without it
-        trained = build_model(config, compile=False)
-        trained.set_weights(result.model.get_weights())
+        trained = rebuild(result.model, config, compile=False)
 
     out_dir = Path(args.out)
     path = out_dir / f"{args.name}.keras"

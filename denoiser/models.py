@@ -20,7 +20,7 @@ from .config import ARCHITECTURES, LIMITS, LOSSES, OPTIMIZERS, ModelConfig
 
 __all__ = ["ARCHITECTURES", "LIMITS", "LOSSES", "OPTIMIZERS", "ModelConfig", "build_model",
            "decoder_of", "encoder_of", "grow", "loss_function", "make_optimizer", "psnr_loss",
-           "with_precision"]
+           "rebuild", "with_precision"]
 
 
 #: The output layers always compute in float32, so that under mixed precision
@@ -144,6 +144,17 @@ def build_model(config: ModelConfig, compile: bool = True) -> keras.Model:
     if compile:
         model.compile(optimizer=make_optimizer(config), loss=loss_function(config.loss))
     return model
+
+
+def rebuild(model: keras.Model, config: ModelConfig, compile: bool = True) -> keras.Model:
+    """A new ``config`` model holding ``model``'s weights, built under the current dtype policy.
+
+    ``config`` must describe ``model``'s architecture (weights are copied in order). Used to
+    train a float32 model in mixed precision and to save the result as float32 again.
+    """
+    new = build_model(config, compile=compile)
+    new.set_weights(model.get_weights())
+    return new
 
 
 def grow(model: keras.Model, config: ModelConfig) -> keras.Model:

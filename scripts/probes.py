@@ -48,7 +48,7 @@ def refine(model, clean: np.ndarray, noisy: np.ndarray, x_train: np.ndarray, epo
     import keras
     from keras import layers
 
-    from denoiser.models import _double_conv
+    from denoiser.models import _double_conv, _whole_digit_context
     from denoiser.training import NoiseSpec, NoisyDigits
 
     base = model.model
@@ -65,9 +65,7 @@ def refine(model, clean: np.ndarray, noisy: np.ndarray, x_train: np.ndarray, epo
     e1 = _double_conv(h, w, "r_enc1")
     e2 = _double_conv(layers.MaxPooling2D(2)(e1), 2 * w, "r_enc2")
     b = _double_conv(layers.MaxPooling2D(2)(e2), 4 * w, "r_bott")
-    g = layers.Dense(128, activation="relu")(layers.Flatten()(b))
-    g = layers.Reshape((7, 7, 16))(layers.Dense(7 * 7 * 16, activation="relu")(g))
-    b = layers.Conv2D(4 * w, 3, padding="same", activation="relu")(layers.Concatenate()([b, g]))
+    b = _whole_digit_context(b, 128, 4 * w)  # the shipped U-Net's own context block
     u2 = layers.Conv2DTranspose(2 * w, 2, strides=2, padding="same")(b)
     d2 = _double_conv(layers.Concatenate()([u2, e2]), 2 * w, "r_dec2")
     u1 = layers.Conv2DTranspose(w, 2, strides=2, padding="same")(d2)
