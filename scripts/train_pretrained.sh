@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Rebuild every shipped model in pretrained/ (the recipes listed in the README).
 # Usage: DENOISER_MNIST=path/to/mnist.npz bash scripts/train_pretrained.sh [name ...]
-# Times on a 2-core CPU: blind ~40 + ~25 + ~25 + ~20 + ~21 + ~87 min, unet-gaussian ~15 min, conv ~6 min, dense ~3-4 min each.
+# Times on a 2-core CPU: blind ~40 + ~25 + ~25 + ~20 + ~21 + ~87 + ~93 min, unet-gaussian ~13 min, conv ~6 min, dense ~3-4 min each.
 set -euo pipefail
 : "${DENOISER_MNIST:?set DENOISER_MNIST to a Keras-layout mnist.npz (the full 60k training split)}"
 want() { [ $# -eq 0 ] || [[ " ${ONLY} " == *" $1 "* ]]; }
 ONLY="$*"
 T="python -m denoiser train --val-split 0.05 --seed 0"
+# The U-Net with whole-digit context, as blind (after its 2nd cycle) and the specialist use it.
+C="--arch unet --filters 24 --context 128 --batch-size 128 --cosine"
+D="U-Net (width 24) with whole-digit context, trained on blind noise: a random kind (all five) and amount 0–1 for every digit. The default: one model for any noise."
 
 if [ -z "$ONLY" ] || want blind; then
 $T --name blind --default --arch unet --filters 24 --noise blind --epochs 30 --batch-size 128 --cosine \
@@ -16,21 +19,20 @@ $T --name blind --default --init blind --arch unet --filters 24 --noise blind --
    --description "U-Net (width 24) trained on blind noise: a random kind (all five) and amount 0–1 for every digit, 30 + 20 epochs. The default: one model for any noise."
 # Grown with whole-digit context (docs/unet-search.md): the new layers start as an identity,
 # so training goes on from the model above; then one more cosine cycle on other noise draws.
-C="--arch unet --filters 24 --context 128 --batch-size 128 --cosine"
 $T --name blind --default --init blind $C --noise blind --epochs 24 --lr 5e-4 \
-   --description "U-Net (width 24) with whole-digit context, trained on blind noise: a random kind (all five) and amount 0–1 for every digit. The default: one model for any noise."
+   --description "$D"
 $T --name blind --default --init blind $C --noise blind --epochs 20 --lr 3e-4 --seed 1 \
-   --description "U-Net (width 24) with whole-digit context, trained on blind noise: a random kind (all five) and amount 0–1 for every digit. The default: one model for any noise."
+   --description "$D"
 # A 5th cycle on fresh draws (--seed 3): +0.04 dB (21.20 -> 21.25 on the 10k test digits).
 $T --name blind --default --init blind $C --noise blind --epochs 18 --lr 3e-4 --seed 3 \
-   --description "U-Net (width 24) with whole-digit context, trained on blind noise: a random kind (all five) and amount 0–1 for every digit. The default: one model for any noise."
+   --description "$D"
 # A long 6th cycle in mixed precision (bfloat16 compute, float32 weights; ~1.5x faster on this
 # AVX-512 BF16 CPU, benchmarks/bench_train_precision.py): +0.20 dB (21.25 -> 21.45).
 $T --name blind --default --init blind $C --noise blind --epochs 130 --lr 5e-4 --seed 4 --mixed-precision \
-   --description "U-Net (width 24) with whole-digit context, trained on blind noise: a random kind (all five) and amount 0–1 for every digit. The default: one model for any noise."
+   --description "$D"
 # A 7th long cycle on fresh draws (--seed 6), 140 epochs, 93 min: +0.08 dB (21.45 -> 21.53).
 $T --name blind --default --init blind $C --noise blind --epochs 140 --lr 5e-4 --seed 6 --mixed-precision \
-   --description "U-Net (width 24) with whole-digit context, trained on blind noise: a random kind (all five) and amount 0–1 for every digit. The default: one model for any noise."
+   --description "$D"
 fi
 # The specialist starts from blind as it stands here (7 cycles).
 if [ -z "$ONLY" ] || want unet-gaussian; then
