@@ -55,17 +55,22 @@ def _cmd_train(args: argparse.Namespace) -> int:
     x_train = digits.x_train[: args.max_digits] if args.max_digits else digits.x_train
     print(f"data: {digits.description}; training on {len(x_train):,}", file=sys.stderr)
     start = load_pretrained(args.init, args.out) if args.init else None
-    if start and (start.config.architecture, start.config.filters) != (config.architecture, config.filters):
-        raise CLIError(f"--init {args.init} is a {start.config.architecture} model; "
-                       "give the same --arch and --filters")
-    if start and start.config.context not in (0, config.context):
-        raise CLIError(f"--init {args.init} has --context {start.config.context}; give the same")
+    if start and start.config.architecture != config.architecture:
+        raise CLIError(f"--init {args.init} is a {start.config.architecture} model; give the same --arch")
+    grows = start and config.architecture == "unet"  # only a U-Net can be widened
+    if start and (start.config.filters > config.filters
+                  or (not grows and start.config.filters != config.filters)):
+        raise CLIError(f"--init {args.init} has --filters {start.config.filters}; give "
+                       + ("that many or more (a model can grow, not shrink)" if grows else "the same"))
+    if start and start.config.context > config.context:
+        raise CLIError(f"--init {args.init} has --context {start.config.context}; "
+                       "give that much or more (a model can grow, not shrink)")
     from .models import grow, rebuild, with_precision
 
     with with_precision("mixed_bfloat16" if args.mixed_precision else "float32"):
         model = None
-        if start and start.config.context != config.context:
-            model = grow(start.model, config)  # adds whole-digit context, starting as the old model
+        if grows and (start.config.filters, start.config.context) != (config.filters, config.context):
+            model = grow(start.model, config)  # wider or with more context, starting as the old model
         elif start:
             model = rebuild(start.model, config)  # a fresh optimiser, in this run's precision
         result = train(config, x_train, epochs=args.epochs, batch_size=args.batch_size, noise=noise,

@@ -58,15 +58,29 @@ def test_train_writes_model_and_manifest_entry(tmp_path, capsys):
     assert "epoch 1/1" in capsys.readouterr().err
 
 
-def test_train_can_grow_a_unet_with_whole_digit_context(tmp_path, capsys):
-    small = ["--arch", "unet", "--filters", "4", "--epochs", "1", "--max-digits", "200",
-             "--out", str(tmp_path)]
-    assert main(["train", "--name", "base", *small]) == 0
-    assert main(["train", "--name", "grown", "--init", "base", "--context", "8", *small]) == 0
-    entry = json.loads((tmp_path / "manifest.json").read_text())["models"]["grown"]
-    assert entry["config"]["context"] == 8 and entry["training"]["init"] == "base"
-    assert main(["train", "--name", "bad", "--init", "grown", "--context", "16", *small]) != 0
+def test_train_can_grow_a_unet_with_whole_digit_context_and_more_filters(tmp_path, capsys):
+    def train(name: str, init: str | None, filters: int, context: int) -> int:
+        return main(["train", "--name", name, *(["--init", init] if init else []), "--arch", "unet",
+                     "--filters", str(filters), "--context", str(context), "--epochs", "1",
+                     "--max-digits", "200", "--out", str(tmp_path)])
+
+    def entry(name: str) -> dict:
+        return json.loads((tmp_path / "manifest.json").read_text())["models"].get(name)
+
+    assert train("base", None, 4, 0) == 0
+    assert train("grown", "base", 4, 8) == 0
+    assert entry("grown")["config"]["context"] == 8 and entry("grown")["training"]["init"] == "base"
+    assert train("wide", "grown", 6, 8) == 0
+    assert entry("wide")["config"]["filters"] == 6 and entry("wide")["training"]["init"] == "grown"
+    capsys.readouterr()
+    assert train("bad", "grown", 4, 4) != 0  # a model can grow, not shrink
     assert "has --context 8" in capsys.readouterr().err
+    assert train("bad", "wide", 4, 8) != 0
+    assert "has --filters 6" in capsys.readouterr().err
+    assert main(["train", "--name", "bad", "--init", "base", "--arch", "conv", "--filters", "4",
+                 "--out", str(tmp_path)]) != 0  # only a U-Net grows into another U-Net
+    assert "is a unet model" in capsys.readouterr().err
+    assert entry("bad") is None
 
 
 def test_mixed_precision_training_starts_from_init_and_saves_float32(tmp_path):

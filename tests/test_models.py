@@ -106,3 +106,24 @@ def test_grow_adds_context_without_changing_the_output():
     loss_before = grown.evaluate(x, x, verbose=0)
     grown.fit(x, x, epochs=3, verbose=0)  # ... and trains
     assert grown.evaluate(x, x, verbose=0) < loss_before
+
+
+def test_grow_widens_a_unet_without_changing_the_output():
+    keras.utils.set_random_seed(0)
+    small = build_model(ModelConfig("unet", filters=4, context=8))
+    rng = np.random.default_rng(1)
+    small.set_weights([w + rng.normal(0, 0.05, w.shape).astype(np.float32) for w in small.get_weights()])
+    wide = grow(small, ModelConfig("unet", filters=7, context=12))
+    assert wide.get_layer("enc1_a").kernel.shape[-1] == 7 and wide.count_params() > 2 * small.count_params()
+    x = np.random.default_rng(0).random((4, 28, 28)).astype(np.float32)
+    before = np.asarray(small.predict_on_batch(x))
+    assert before.std() > 1e-3  # a model whose output depends on its weights
+    np.testing.assert_allclose(wide.predict_on_batch(x), before, atol=1e-5)
+    # The old channels keep their weights; the new ones start random, not zero.
+    np.testing.assert_array_equal(wide.get_layer("enc1_a").kernel.numpy()[..., :4],
+                                  small.get_layer("enc1_a").kernel.numpy())
+    assert np.abs(wide.get_layer("enc1_a").kernel.numpy()[..., 4:]).max() > 0
+    loss_before = wide.evaluate(x, x, verbose=0)
+    wide.fit(x, x, epochs=3, verbose=0)
+    assert wide.evaluate(x, x, verbose=0) < loss_before
+    assert np.abs(wide.get_layer("dec1_a").kernel.numpy()[:, :, 4:7, :4]).max() > 0  # new channels now count
