@@ -18,7 +18,10 @@ if want sweep; then  # the blind model against noisy input and every filter, all
     --amounts 0.1 0.2 0.3 0.4 0.5 0.6 0.7 0.8 0.9 --no-ssim --limit 2000 \
     --save docs/eval-blind-sweep.json > docs/eval-blind-sweep.md
 fi
-if want bench; then python benchmarks/bench_denoise.py --model blind > docs/bench-denoise.json; fi
+if want bench; then
+  python benchmarks/bench_denoise.py --model blind > docs/bench-denoise.json
+  python benchmarks/bench_denoise.py --model unet-gaussian > docs/bench-denoise-unet-gaussian.json
+fi
 if want app; then python benchmarks/bench_app.py > docs/bench-app.json; fi
 if want load; then
   python benchmarks/load_test.py > docs/load-test.json || true
