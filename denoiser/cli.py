@@ -57,11 +57,11 @@ def _cmd_train(args: argparse.Namespace) -> int:
     start = load_pretrained(args.init, args.out) if args.init else None
     if start and start.config.architecture != config.architecture:
         raise CLIError(f"--init {args.init} is a {start.config.architecture} model; give the same --arch")
-    grows = start and config.architecture == "unet"  # only a U-Net can be widened
+    can_grow = start and config.architecture == "unet"  # only a U-Net can be widened
     if start and (start.config.filters > config.filters
-                  or (not grows and start.config.filters != config.filters)):
+                  or (not can_grow and start.config.filters != config.filters)):
         raise CLIError(f"--init {args.init} has --filters {start.config.filters}; give "
-                       + ("that many or more (a model can grow, not shrink)" if grows else "the same"))
+                       + ("that many or more (a model can grow, not shrink)" if can_grow else "the same"))
     if start and start.config.context > config.context:
         raise CLIError(f"--init {args.init} has --context {start.config.context}; "
                        "give that much or more (a model can grow, not shrink)")
@@ -69,7 +69,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
     with with_precision("mixed_bfloat16" if args.mixed_precision else "float32"):
         model = None
-        if grows and (start.config.filters, start.config.context) != (config.filters, config.context):
+        if can_grow and (start.config.filters, start.config.context) != (config.filters, config.context):
             model = grow(start.model, config)  # wider or with more context, starting as the old model
         elif start:
             model = rebuild(start.model, config)  # a fresh optimiser, in this run's precision
