@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
+import threading
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
@@ -33,6 +36,28 @@ def _progress_printer(stream=None):
         stream.flush()
 
     return report
+
+
+@contextmanager
+def _stop_on_interrupt(stop: threading.Event):
+    """While training: the first Ctrl-C (or SIGTERM) ends it after the current batch, keeping
+    the weights; a second Ctrl-C aborts as usual."""
+    def request(signum, frame) -> None:
+        if stop.is_set() and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        stop.set()
+        print("\nstopping after this batch (the model will be written); Ctrl-C again to abort",
+              file=sys.stderr, flush=True)
+
+    if threading.current_thread() is not threading.main_thread():  # signals reach only the main thread
+        yield
+        return
+    previous = {sig: signal.signal(sig, request) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
@@ -67,14 +92,15 @@ def _cmd_train(args: argparse.Namespace) -> int:
                        "give that much or more (a model can grow, not shrink)")
     from .models import grow, rebuild, with_precision
 
-    with with_precision("mixed_bfloat16" if args.mixed_precision else "float32"):
+    stop = threading.Event()
+    with with_precision("mixed_bfloat16" if args.mixed_precision else "float32"), _stop_on_interrupt(stop):
         model = None
         if can_grow and (start.config.filters, start.config.context) != (config.filters, config.context):
             model = grow(start.model, config)  # wider or with more context, starting as the old model
         elif start:
             model = rebuild(start.model, config)  # a fresh optimiser, in this run's precision
         result = train(config, x_train, epochs=args.epochs, batch_size=args.batch_size, noise=noise,
-                       validation_split=args.val_split, seed=args.seed, model=model,
+                       validation_split=args.val_split, seed=args.seed, model=model, stop_event=stop,
                        cosine_decay=args.cosine, on_progress=_progress_printer())
     if result.message:
         print(result.message, file=sys.stderr)
@@ -103,6 +129,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
                     f"({args.val_split:g} held out for validation)",
             "noise": noise.describe(),
             "epochs": result.epochs_run,
+            **({"stopped": f"on request, in epoch {result.epochs_run} of {args.epochs}"}
+               if result.stopped else {}),
             "batch_size": args.batch_size,
             "cosine_decay": args.cosine,
             **({"mixed_precision": "bfloat16 compute, float32 weights"} if args.mixed_precision else {}),

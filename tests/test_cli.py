@@ -1,5 +1,6 @@
 import json
 import os
+import signal
 import subprocess
 import sys
 
@@ -56,6 +57,26 @@ def test_train_writes_model_and_manifest_entry(tmp_path, capsys):
     assert entry["metrics"]["gaussian@0.5"]["psnr"] > 5
     assert len(entry["sha256"]) == 64
     assert "epoch 1/1" in capsys.readouterr().err
+
+
+def test_ctrl_c_ends_training_after_the_batch_and_still_writes_the_model(tmp_path):
+    env = {**os.environ, "DENOISER_OFFLINE": "1", "TF_CPP_MIN_LOG_LEVEL": "3"}
+    proc = subprocess.Popen([sys.executable, "-m", "denoiser", "train", "--name", "cut", "--arch", "dense",
+                             "--epochs", "10000", "--max-digits", "300", "--out", str(tmp_path)],
+                            stderr=subprocess.PIPE, text=True, cwd=ROOT, env=env)
+    try:
+        for line in proc.stderr:
+            if line.startswith("epoch 1/10000"):  # training is under way
+                proc.send_signal(signal.SIGINT)
+                break
+        rest = proc.stderr.read()
+        assert proc.wait(timeout=120) == 0, rest
+    finally:
+        proc.kill()
+    assert "stopping after this batch" in rest and "stopped on request" in rest
+    entry = json.loads((tmp_path / "manifest.json").read_text())["models"]["cut"]
+    assert (tmp_path / "cut.keras").exists() and 1 <= entry["training"]["epochs"] < 10000
+    assert entry["training"]["stopped"].startswith("on request, in epoch ")
 
 
 def test_train_can_grow_a_unet_with_whole_digit_context_and_more_filters(tmp_path, capsys):
