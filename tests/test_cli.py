@@ -14,11 +14,14 @@ from denoiser.cli import main
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+CLI = [sys.executable, "-m", "denoiser"]
+CLI_ENV = {**os.environ, "DENOISER_OFFLINE": "1", "TF_CPP_MIN_LOG_LEVEL": "3"}
+
+
 def run_cli(*args):
     """Run ``python -m denoiser`` in a real subprocess, as a user would."""
-    env = {**os.environ, "DENOISER_OFFLINE": "1", "TF_CPP_MIN_LOG_LEVEL": "3"}
-    return subprocess.run([sys.executable, "-m", "denoiser", *args], capture_output=True,
-                          text=True, cwd=ROOT, env=env, timeout=300)
+    return subprocess.run([*CLI, *args], capture_output=True, text=True, cwd=ROOT, env=CLI_ENV,
+                          timeout=300)
 
 
 def test_evaluate_json_lists_every_method_and_noise(tiny_model_dir, capsys, tmp_path):
@@ -60,10 +63,9 @@ def test_train_writes_model_and_manifest_entry(tmp_path, capsys):
 
 
 def test_ctrl_c_ends_training_after_the_batch_and_still_writes_the_model(tmp_path):
-    env = {**os.environ, "DENOISER_OFFLINE": "1", "TF_CPP_MIN_LOG_LEVEL": "3"}
-    proc = subprocess.Popen([sys.executable, "-m", "denoiser", "train", "--name", "cut", "--arch", "dense",
-                             "--epochs", "10000", "--max-digits", "300", "--out", str(tmp_path)],
-                            stderr=subprocess.PIPE, text=True, cwd=ROOT, env=env)
+    proc = subprocess.Popen([*CLI, "train", "--name", "cut", "--arch", "dense", "--epochs", "10000",
+                             "--max-digits", "300", "--out", str(tmp_path)],
+                            stderr=subprocess.PIPE, text=True, cwd=ROOT, env=CLI_ENV)
     try:
         for line in proc.stderr:
             if line.startswith("epoch 1/10000"):  # training is under way
