@@ -74,6 +74,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
         noise = NoiseSpec(args.noise, args.amount)
     except ValueError as err:
         raise CLIError(str(err)) from None
+    if not 0.0 <= args.augment <= 2.0:
+        raise CLIError(f"--augment must be in [0, 2], got {args.augment:g}")
     if not args.name.replace("-", "").replace("_", "").isalnum():
         raise CLIError(f"--name may hold only letters, digits, '-' and '_', got {args.name!r}")
     digits = load_mnist(args.data)
@@ -101,7 +103,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
             model = rebuild(start.model, config)  # a fresh optimiser, in this run's precision
         result = train(config, x_train, epochs=args.epochs, batch_size=args.batch_size, noise=noise,
                        validation_split=args.val_split, seed=args.seed, model=model, stop_event=stop,
-                       cosine_decay=args.cosine, on_progress=_progress_printer())
+                       cosine_decay=args.cosine, augment=args.augment,
+                       on_progress=_progress_printer())
     if result.message:
         print(result.message, file=sys.stderr)
     if result.diverged:
@@ -133,6 +136,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
                if result.stopped else {}),
             "batch_size": args.batch_size,
             "cosine_decay": args.cosine,
+            **({"augment": f"half of every batch bent by deform_digits at strength {args.augment:g}"}
+               if args.augment else {}),
             **({"mixed_precision": "bfloat16 compute, float32 weights"} if args.mixed_precision else {}),
             "init": args.init,
             "continued_from": start.info.get("training") if args.init else None,
@@ -250,6 +255,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--val-split", type=float, default=0.05)
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--cosine", action="store_true", help="cosine learning-rate decay to zero")
+    t.add_argument("--augment", type=float, default=0.0,
+                   help="bend half of every batch with random elastic deformations of this "
+                        "strength in [0, 2] (new handwriting; 0 = none)")
     t.add_argument("--mixed-precision", action="store_true",
                    help="compute in bfloat16, keep float32 weights (~1.5x faster on CPUs with "
                         "AVX-512 BF16); the saved model is float32")

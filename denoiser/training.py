@@ -10,6 +10,7 @@ from collections.abc import Callable
 import keras
 import numpy as np
 
+from .augment import deform_digits
 from .models import ModelConfig, build_model, loss_function
 from .training_types import BLIND, NoiseSpec, Progress, TrainResult
 
@@ -19,12 +20,17 @@ __all__ = ["BLIND", "DivergenceGuard", "NoiseSpec", "NoisyDigits", "Progress", "
 class NoisyDigits(keras.utils.PyDataset):
     """Batches of (noisy, clean) digits with a fresh noise draw every epoch.
 
+    With ``augment`` > 0, a random half of every batch is first bent by
+    :func:`~denoiser.augment.deform_digits` at that strength (fresh every epoch),
+    so the model sees new handwriting as well as real digits.
+
     ``indices`` picks the training digits out of ``clean`` without copying them
     (Keras keeps a reference to a dataset after ``fit``; a copy would stay alive).
     """
 
     def __init__(self, clean: np.ndarray, noise: NoiseSpec, batch_size: int, seed: int = 0,
-                 shuffle: bool = True, indices: np.ndarray | None = None) -> None:
+                 shuffle: bool = True, indices: np.ndarray | None = None,
+                 augment: float = 0.0) -> None:
         super().__init__()
         self.clean = np.asarray(clean, np.float32)
         self.indices = np.arange(len(self.clean)) if indices is None else np.asarray(indices)
@@ -32,6 +38,7 @@ class NoisyDigits(keras.utils.PyDataset):
         self.batch_size = int(batch_size)
         self.seed = seed
         self.shuffle = shuffle
+        self.augment = augment
         self.epoch = 0
         self._order = np.arange(len(self.indices))
         self._reorder()
@@ -46,6 +53,11 @@ class NoisyDigits(keras.utils.PyDataset):
     def __getitem__(self, index: int) -> tuple[np.ndarray, np.ndarray]:
         idx = self.indices[self._order[index * self.batch_size : (index + 1) * self.batch_size]]
         clean = self.clean[idx]
+        if self.augment:
+            rng = np.random.default_rng((self.seed, self.epoch, index, 1))
+            bend = rng.random(len(clean)) < 0.5
+            clean = clean.copy()
+            clean[bend] = deform_digits(clean[bend], self.augment, seed=rng)
         return self.noise.apply(clean, seed=(self.seed, self.epoch, index)), clean
 
     def on_epoch_end(self) -> None:
@@ -173,6 +185,7 @@ def train(
     callbacks: list[keras.callbacks.Callback] | None = None,
     model: keras.Model | None = None,
     cosine_decay: bool = False,
+    augment: float = 0.0,
     verbose: int = 0,
 ) -> TrainResult:
     """Train a denoiser on clean digits with a fresh noise draw every epoch.
@@ -204,6 +217,9 @@ def train(
         Continue training this model instead of building a new one.
     cosine_decay : bool
         Anneal the learning rate to zero over the run with a cosine schedule.
+    augment : float
+        Strength in [0, 2] of the random deformations bending half of every
+        training batch (:func:`~denoiser.augment.deform_digits`); 0 = none.
 
     Returns
     -------
@@ -221,6 +237,9 @@ def train(
         raise ValueError(f"batch_size must be in [1, 65536], got {batch_size!r}")
     if not 0.0 <= validation_split < 1.0:
         raise ValueError(f"validation_split must be in [0, 1), got {validation_split!r}")
+    if isinstance(augment, bool) or not isinstance(augment, (int, float)) \
+            or not 0.0 <= augment <= 2.0:
+        raise ValueError(f"augment must be a number in [0, 2], got {augment!r}")
     n_val = int(round(len(x) * validation_split))
     if len(x) - n_val < 1:
         raise ValueError(f"need at least one training digit, got {len(x)} digits")
@@ -228,7 +247,8 @@ def train(
     keras.utils.set_random_seed(seed)
     order = np.random.default_rng(seed).permutation(len(x))
     x_val = x[order[:n_val]]
-    data = NoisyDigits(x, noise, batch_size, seed=seed, indices=order[n_val:])
+    data = NoisyDigits(x, noise, batch_size, seed=seed, indices=order[n_val:],
+                       augment=float(augment))
     validation = None
     if n_val:
         validation = (noise.apply(x_val, seed=(seed, 10_000_019)), x_val)

@@ -52,9 +52,11 @@ def test_evaluate_table_is_markdown(tiny_model_dir, capsys):
 
 def test_train_writes_model_and_manifest_entry(tmp_path, capsys):
     assert main(["train", "--name", "mini", "--arch", "dense", "--code-size", "16",
-                 "--epochs", "1", "--max-digits", "300", "--out", str(tmp_path)]) == 0
+                 "--epochs", "1", "--max-digits", "300", "--augment", "0.5",
+                 "--out", str(tmp_path)]) == 0
     manifest = json.loads((tmp_path / "manifest.json").read_text())
     entry = manifest["models"]["mini"]
+    assert "strength 0.5" in entry["training"]["augment"]
     assert (tmp_path / "mini.keras").exists()
     assert entry["config"]["code_size"] == 16 and entry["training"]["epochs"] == 1
     assert entry["metrics"]["gaussian@0.5"]["psnr"] > 5
@@ -153,6 +155,7 @@ def test_denoise_writes_pngs_for_png_and_npy_inputs(tiny_model_dir, tmp_path, di
 @pytest.mark.parametrize("args, message", [
     (["train", "--name", "x", "--code-size", "0"], "code_size must be in [1, 784]"),
     (["train", "--name", "../evil", "--epochs", "1"], "--name may hold only"),
+    (["train", "--name", "x", "--augment", "5"], "--augment must be in [0, 2]"),
     (["evaluate", "--filters", "magic"], "unknown filter(s) magic"),
     (["denoise", "nowhere.png", "--out", "x"], "nowhere.png: no such file"),
 ])

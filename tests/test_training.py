@@ -26,6 +26,19 @@ def test_fresh_noise_every_epoch_but_fixed_per_epoch(digits):
     assert len(data) == 2
 
 
+def test_augment_bends_about_half_of_each_batch_afresh_every_epoch(digits):
+    spec = NoiseSpec("gaussian", 0.5)
+    plain = NoisyDigits(digits[:128], spec, batch_size=128, seed=1, shuffle=False)
+    bent = NoisyDigits(digits[:128], spec, batch_size=128, seed=1, shuffle=False, augment=1.0)
+    targets = bent[0][1]
+    changed = ~np.all(np.isclose(targets, digits[:128], atol=1e-6), axis=(1, 2))
+    assert 40 <= changed.sum() <= 88  # about half; the rest stay real digits
+    assert np.array_equal(plain[0][1], digits[:128])
+    assert np.array_equal(targets, bent[0][1])  # stable within an epoch
+    bent.on_epoch_end()
+    assert not np.array_equal(targets, bent[0][1])  # bent afresh the next epoch
+
+
 def test_progress_reports_every_batch_and_epoch(digits):
     reports = []
     train(ModelConfig("dense"), digits[:128], epochs=2, batch_size=32, validation_split=0.25,
@@ -84,6 +97,8 @@ def test_bad_training_arguments_are_refused(digits):
         train(ModelConfig(), digits, epochs=0)
     with pytest.raises(ValueError, match="validation_split"):
         train(ModelConfig(), digits, epochs=1, validation_split=1.5)
+    with pytest.raises(ValueError, match="augment"):
+        train(ModelConfig(), digits, epochs=1, augment=3.0)
 
 
 def test_nan_loss_is_caught_and_weights_restored():
