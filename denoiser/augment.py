@@ -15,9 +15,9 @@ def deform_digits(images: np.ndarray, strength: float = 1.0,
     Each digit gets its own small rotation, shear and scaling about the image
     centre plus a smooth random displacement field (Simard et al., 2003, who
     used it to make MNIST classifiers generalise to new writers). MNIST's
-    test digits come from writers the training digits do not, so a denoiser
-    that learns digit shapes from more than the 60,000 drawn ones generalises
-    better.
+    test digits come from writers the training digits do not; bending the
+    training digits shows a model more handwriting than the 60,000 drawn
+    ones, at the price of targets that are resampled (slightly smoothed).
 
     Parameters
     ----------
