@@ -5,7 +5,15 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
-from .arrays import as_images
+from .arrays import as_digits
+
+
+def check_strength(strength: float, name: str = "strength") -> float:
+    """Return a deformation strength as a float; ValueError naming ``name`` unless in [0, 2]."""
+    if isinstance(strength, bool) or not isinstance(strength, (int, float)) \
+            or not 0.0 <= strength <= 2.0:
+        raise ValueError(f"{name} must be a number in [0, 2], got {strength!r}")
+    return float(strength)
 
 
 def deform_digits(images: np.ndarray, strength: float = 1.0,
@@ -34,12 +42,8 @@ def deform_digits(images: np.ndarray, strength: float = 1.0,
     ndarray
         float32 digits of the input's shape, in [0, 1].
     """
-    if isinstance(strength, bool) or not isinstance(strength, (int, float)) \
-            or not 0.0 <= strength <= 2.0:
-        raise ValueError(f"strength must be a number in [0, 2], got {strength!r}")
-    x = as_images(images)
-    if x.shape[-2:] != (28, 28) or x.ndim not in (2, 3):
-        raise ValueError(f"images must have shape (28, 28) or (N, 28, 28), got {x.shape}")
+    strength = check_strength(strength)
+    x = as_digits(images)
     single = x.ndim == 2
     batch = x[None] if single else x
     if strength == 0 or len(batch) == 0:

@@ -61,6 +61,7 @@ def _stop_on_interrupt(stop: threading.Event):
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
+    from .augment import check_strength
     from .data import load_mnist
     from .evaluation import evaluate_denoiser
     from .models import ModelConfig
@@ -72,10 +73,9 @@ def _cmd_train(args: argparse.Namespace) -> int:
                              nodes=args.nodes, filters=args.filters, context=args.context, loss=args.loss,
                              optimizer=args.optimizer, learning_rate=args.lr)
         noise = NoiseSpec(args.noise, args.amount)
+        check_strength(args.augment, "--augment")
     except ValueError as err:
         raise CLIError(str(err)) from None
-    if not 0.0 <= args.augment <= 2.0:
-        raise CLIError(f"--augment must be in [0, 2], got {args.augment:g}")
     if not args.name.replace("-", "").replace("_", "").isalnum():
         raise CLIError(f"--name may hold only letters, digits, '-' and '_', got {args.name!r}")
     digits = load_mnist(args.data)

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .arrays import as_images
+from .arrays import as_digits
 from .config import ModelConfig
 from .inference import NumpyModel, numpy_model_or_none
 
@@ -200,7 +200,7 @@ class Denoiser:
 
     def denoise(self, images: np.ndarray) -> np.ndarray:
         """Denoise one digit (28, 28) or a batch (N, 28, 28); returns float32 of the same shape in [0, 1]."""
-        x = _check_digits(images)
+        x = as_digits(images)
         single = x.ndim == 2
         batch = x[None] if single else x
         if self.fast is not None and len(batch) <= self.fast_max:
@@ -214,7 +214,7 @@ class Denoiser:
         """Codes of digits (N, 28, 28) as (N, D); ValueError for models without a bottleneck."""
         if not self.has_code or self.encoder is None:
             raise ValueError(f"model {self.name!r} ({self.config.architecture}) has no bottleneck code")
-        x = _check_digits(images)
+        x = as_digits(images)
         batch = x[None] if x.ndim == 2 else x
         return self._run(self.encoder, batch).reshape(len(batch), -1)
 
@@ -230,13 +230,6 @@ class Denoiser:
             return call(batch).numpy()
         return np.concatenate([call(batch[i : i + self.batch_size]).numpy()
                                for i in range(0, len(batch), self.batch_size)])
-
-
-def _check_digits(images: np.ndarray) -> np.ndarray:
-    x = as_images(images)
-    if x.shape[-2:] != (28, 28) or x.ndim not in (2, 3):
-        raise ValueError(f"images must have shape (28, 28) or (N, 28, 28), got {x.shape}")
-    return x
 
 
 def _check_file(path: Path, expected_sha256: str | None) -> None:

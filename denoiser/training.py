@@ -10,7 +10,7 @@ from collections.abc import Callable
 import keras
 import numpy as np
 
-from .augment import deform_digits
+from .augment import check_strength, deform_digits
 from .models import ModelConfig, build_model, loss_function
 from .training_types import BLIND, NoiseSpec, Progress, TrainResult
 
@@ -237,9 +237,7 @@ def train(
         raise ValueError(f"batch_size must be in [1, 65536], got {batch_size!r}")
     if not 0.0 <= validation_split < 1.0:
         raise ValueError(f"validation_split must be in [0, 1), got {validation_split!r}")
-    if isinstance(augment, bool) or not isinstance(augment, (int, float)) \
-            or not 0.0 <= augment <= 2.0:
-        raise ValueError(f"augment must be a number in [0, 2], got {augment!r}")
+    augment = check_strength(augment, "augment")
     n_val = int(round(len(x) * validation_split))
     if len(x) - n_val < 1:
         raise ValueError(f"need at least one training digit, got {len(x)} digits")
@@ -248,7 +246,7 @@ def train(
     order = np.random.default_rng(seed).permutation(len(x))
     x_val = x[order[:n_val]]
     data = NoisyDigits(x, noise, batch_size, seed=seed, indices=order[n_val:],
-                       augment=float(augment))
+                       augment=augment)
     validation = None
     if n_val:
         validation = (noise.apply(x_val, seed=(seed, 10_000_019)), x_val)

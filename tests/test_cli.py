@@ -155,7 +155,7 @@ def test_denoise_writes_pngs_for_png_and_npy_inputs(tiny_model_dir, tmp_path, di
 @pytest.mark.parametrize("args, message", [
     (["train", "--name", "x", "--code-size", "0"], "code_size must be in [1, 784]"),
     (["train", "--name", "../evil", "--epochs", "1"], "--name may hold only"),
-    (["train", "--name", "x", "--augment", "5"], "--augment must be in [0, 2]"),
+    (["train", "--name", "x", "--augment", "5"], "--augment must be a number in [0, 2], got 5.0"),
     (["evaluate", "--filters", "magic"], "unknown filter(s) magic"),
     (["denoise", "nowhere.png", "--out", "x"], "nowhere.png: no such file"),
 ])
