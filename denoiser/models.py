@@ -92,13 +92,33 @@ def _double_conv(x, filters: int, name: str):
     return layers.Conv2D(filters, 3, padding="same", activation="relu", name=f"{name}_b")(x)
 
 
-def _whole_digit_context(b, nodes: int, filters: int):
+def _whole_digit_context(b, nodes: int, filters: int, prefix: str = ""):
     """A dense layer across the whole 7×7 bottleneck, broadcast back as 7×7 maps."""
-    g = layers.Dense(nodes, activation="relu", name="context")(layers.Flatten()(b))
-    g = layers.Dense(7 * 7 * 16, activation="relu", name="context_maps")(g)
+    g = layers.Dense(nodes, activation="relu", name=f"{prefix}context")(layers.Flatten()(b))
+    g = layers.Dense(7 * 7 * 16, activation="relu", name=f"{prefix}context_maps")(g)
     g = layers.Reshape((7, 7, 16))(g)
     merged = layers.Concatenate()([b, g])
-    return layers.Conv2D(filters, 3, padding="same", activation="relu", name="context_merge")(merged)
+    return layers.Conv2D(filters, 3, padding="same", activation="relu",
+                         name=f"{prefix}context_merge")(merged)
+
+
+def unet_features(x0, filters: int, context: int = 0, prefix: str = ""):
+    """The U-Net's body on a 28×28 map ``x0``: encoder, bottleneck, decoder.
+
+    Returns the last full-size feature maps (``filters`` channels) before the
+    output convolution. ``prefix`` names the layers, so that two bodies can live
+    in one model (e.g. a second stage that refines the first one's output).
+    """
+    f = filters
+    e1 = _double_conv(x0, f, f"{prefix}enc1")
+    e2 = _double_conv(layers.MaxPooling2D(2)(e1), 2 * f, f"{prefix}enc2")
+    b = _double_conv(layers.MaxPooling2D(2)(e2), 4 * f, f"{prefix}bottleneck")
+    if context:
+        b = _whole_digit_context(b, context, 4 * f, prefix)
+    u2 = layers.Conv2DTranspose(2 * f, 2, strides=2, padding="same", name=f"{prefix}up2")(b)
+    d2 = _double_conv(layers.Concatenate()([u2, e2]), 2 * f, f"{prefix}dec2")
+    u1 = layers.Conv2DTranspose(f, 2, strides=2, padding="same", name=f"{prefix}up1")(d2)
+    return _double_conv(layers.Concatenate()([u1, e1, x0]), f, f"{prefix}dec1")
 
 
 def build_unet(config: ModelConfig) -> keras.Model:
@@ -108,18 +128,9 @@ def build_unet(config: ModelConfig) -> keras.Model:
     layer that sees the whole digit (measured: +0.24 dB at Gaussian 0.5 for the
     same training time, docs/unet-search.md).
     """
-    f = config.filters
     inputs = keras.Input(shape=(28, 28), name="noisy")
     x0 = layers.Reshape((28, 28, 1))(inputs)
-    e1 = _double_conv(x0, f, "enc1")
-    e2 = _double_conv(layers.MaxPooling2D(2)(e1), 2 * f, "enc2")
-    b = _double_conv(layers.MaxPooling2D(2)(e2), 4 * f, "bottleneck")
-    if config.context:
-        b = _whole_digit_context(b, config.context, 4 * f)
-    u2 = layers.Conv2DTranspose(2 * f, 2, strides=2, padding="same", name="up2")(b)
-    d2 = _double_conv(layers.Concatenate()([u2, e2]), 2 * f, "dec2")
-    u1 = layers.Conv2DTranspose(f, 2, strides=2, padding="same", name="up1")(d2)
-    d1 = _double_conv(layers.Concatenate()([u1, e1, x0]), f, "dec1")
+    d1 = unet_features(x0, config.filters, config.context)
     x = layers.Conv2D(1, 1, activation="sigmoid", name="pixels", dtype=OUTPUT_DTYPE)(d1)
     outputs = layers.Reshape((28, 28), name="clean", dtype=OUTPUT_DTYPE)(x)
     return keras.Model(inputs, outputs, name="unet")

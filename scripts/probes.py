@@ -6,7 +6,10 @@ Usage:
   python scripts/probes.py refine --data mnist.npz [--model unet-gaussian] [--epochs 8]
       Freeze the model and train a second, width-16 U-Net with whole-digit context that reads
       the noisy digit and the first estimate and corrects the first model's logits.
-Both score the first 2,000 test digits at Gaussian 0.5 (noise seed 5) and print PSNR per step.
+  python scripts/probes.py ensemble --data mnist.npz [--model unet-gaussian] --dir A --dir B ...
+      Average the outputs of the same-named model from several directories (e.g. runs kept in
+      build/): each alone, every pair, and all of them.
+These three score the first 2,000 test digits at Gaussian 0.5 (noise seed 5) and print PSNR.
   python scripts/probes.py writer-gap --data mnist.npz [--model unet-gaussian] [--dir DIR]
       Mean PSNR at Gaussian 0.5 (noise seed 5) on the first 5,000 training digits (writers the
       model has seen) and on all test digits (writers it has not).
@@ -15,6 +18,7 @@ Both score the first 2,000 test digits at Gaussian 0.5 (noise seed 5) and print 
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import sys
 import time
@@ -52,7 +56,7 @@ def refine(model, clean: np.ndarray, noisy: np.ndarray, x_train: np.ndarray, epo
     import keras
     from keras import layers
 
-    from denoiser.models import _double_conv, _whole_digit_context
+    from denoiser.models import unet_features
     from denoiser.training import NoiseSpec, NoisyDigits
 
     base = model.model
@@ -65,15 +69,7 @@ def refine(model, clean: np.ndarray, noisy: np.ndarray, x_train: np.ndarray, epo
     logit_layer.set_weights(base.get_layer("pixels").get_weights())
     estimate = layers.Activation("sigmoid")(logit)
     h = layers.Concatenate()([layers.Reshape((28, 28, 1))(inputs), estimate])
-    w = 16
-    e1 = _double_conv(h, w, "r_enc1")
-    e2 = _double_conv(layers.MaxPooling2D(2)(e1), 2 * w, "r_enc2")
-    b = _double_conv(layers.MaxPooling2D(2)(e2), 4 * w, "r_bott")
-    b = _whole_digit_context(b, 128, 4 * w)  # the shipped U-Net's own context block
-    u2 = layers.Conv2DTranspose(2 * w, 2, strides=2, padding="same")(b)
-    d2 = _double_conv(layers.Concatenate()([u2, e2]), 2 * w, "r_dec2")
-    u1 = layers.Conv2DTranspose(w, 2, strides=2, padding="same")(d2)
-    d1 = _double_conv(layers.Concatenate()([u1, e1, h]), w, "r_dec1")
+    d1 = unet_features(h, 16, context=128, prefix="refine_")  # the shipped U-Net's body
     delta = layers.Conv2D(1, 1, kernel_initializer="zeros", name="refine_pixels")(d1)  # starts as no change
     out = layers.Reshape((28, 28))(layers.Activation("sigmoid")(layers.Add()([logit, delta])))
     cascade = keras.Model(inputs, out)
@@ -94,6 +90,15 @@ def refine(model, clean: np.ndarray, noisy: np.ndarray, x_train: np.ndarray, epo
     cascade.fit(data, epochs=epochs, callbacks=[Report()], verbose=0)
 
 
+def ensemble(models: dict, clean: np.ndarray, noisy: np.ndarray) -> None:
+    outs = {where: model.denoise(noisy) for where, model in models.items()}
+    for where, out in outs.items():
+        print(f"{where}: {psnr(clean, out).mean():.3f} dB", flush=True)
+    for a, b in itertools.combinations(outs, 2):
+        print(f"{a} + {b}: {psnr(clean, (outs[a] + outs[b]) / 2).mean():.3f} dB", flush=True)
+    print(f"all {len(outs)}: {psnr(clean, np.mean(list(outs.values()), 0)).mean():.3f} dB")
+
+
 def writer_gap(model, digits) -> None:
     for name, clean in [("first 5,000 training digits", digits.x_train[:5000]),
                         (f"all {len(digits.x_test):,} test digits", digits.x_test)]:
@@ -103,18 +108,28 @@ def writer_gap(model, digits) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("probe", choices=["shift-tta", "refine", "writer-gap"])
+    parser.add_argument("probe", choices=["shift-tta", "refine", "writer-gap", "ensemble"])
     parser.add_argument("--data", help="Keras-layout mnist.npz (default: $DENOISER_MNIST)")
     parser.add_argument("--model", default="unet-gaussian")
-    parser.add_argument("--dir", default=None, help="model directory (default: pretrained/)")
+    parser.add_argument("--dir", action="append",
+                        help="model directory (default: pretrained/); ensemble: give several")
     parser.add_argument("--epochs", type=int, default=8)
     args = parser.parse_args()
     digits = load_mnist(args.data)
-    clean = digits.x_test[:2000]
-    noisy = add_noise(clean, "gaussian", 0.5, seed=5)
-    model = load_pretrained(args.model, args.dir)
+    dirs = args.dir or [None]
+    if args.probe == "ensemble" and len(dirs) < 2:
+        parser.error("ensemble needs two or more --dir")
+    if args.epochs < 1:
+        parser.error(f"--epochs must be at least 1, got {args.epochs}")
+    models = {where or "pretrained": load_pretrained(args.model, where) for where in dirs}
+    model = next(iter(models.values()))
     if args.probe == "writer-gap":
         writer_gap(model, digits)
+        return
+    clean = digits.x_test[:2000]
+    noisy = add_noise(clean, "gaussian", 0.5, seed=5)
+    if args.probe == "ensemble":
+        ensemble(models, clean, noisy)
     elif args.probe == "shift-tta":
         shift_tta(model, clean, noisy)
     else:

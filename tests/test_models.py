@@ -2,7 +2,8 @@ import keras
 import numpy as np
 import pytest
 
-from denoiser.models import ModelConfig, build_model, encoder_of, grow
+from denoiser.models import ModelConfig, build_model, encoder_of, grow, unet_features
+from denoiser.pretrained import load_pretrained, read_manifest
 
 
 def dense_sizes(model):
@@ -127,3 +128,27 @@ def test_grow_widens_a_unet_without_changing_the_output():
     wide.fit(x, x, epochs=3, verbose=0)
     assert wide.evaluate(x, x, verbose=0) < loss_before
     assert np.abs(wide.get_layer("dec1_a").kernel.numpy()[:, :, 4:7, :4]).max() > 0  # new channels now count
+
+
+def _weight_layout(model):
+    return [(layer.name, [tuple(w.shape) for w in layer.weights]) for layer in model.layers if layer.weights]
+
+
+def test_unet_keeps_the_layer_names_of_the_shipped_models():
+    # grow() and --init match weights by layer name: a renamed layer would silently start fresh.
+    shipped = load_pretrained("unet-gaussian").model
+    config = ModelConfig.from_dict(read_manifest()["models"]["unet-gaussian"]["config"])
+    rebuilt = build_model(config, compile=False)
+    assert _weight_layout(rebuilt) == _weight_layout(shipped)
+
+
+def test_two_unet_bodies_fit_in_one_model_under_different_prefixes():
+    inputs = keras.Input((28, 28, 1))
+    first = unet_features(inputs, 4, context=8)
+    second = unet_features(keras.layers.Concatenate()([inputs, first]), 3, prefix="refine_")
+    model = keras.Model(inputs, keras.layers.Conv2D(1, 1)(second))
+    names = [layer.name for layer in model.layers]
+    assert len(names) == len(set(names))
+    assert {"enc1_a", "refine_enc1_a", "context", "dec1_b", "refine_dec1_b"} <= set(names)
+    assert "refine_context" not in names  # no context asked for the second body
+    assert model.predict_on_batch(np.zeros((2, 28, 28, 1), np.float32)).shape == (2, 28, 28, 1)
