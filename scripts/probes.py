@@ -8,7 +8,8 @@ Usage:
       the noisy digit and the first estimate and corrects the first model's logits.
   python scripts/probes.py ensemble --data mnist.npz [--model unet-gaussian] --dir A --dir B ...
       Average the outputs of the same-named model from several directories (e.g. runs kept in
-      build/): each alone, every pair, and all of them.
+      build/): each alone, every pair, and all of them; then, where all share one architecture,
+      one model holding the mean of their weights.
 These three score the first 2,000 test digits at Gaussian 0.5 (noise seed 5) and print PSNR.
   python scripts/probes.py writer-gap --data mnist.npz [--model unet-gaussian] [--dir DIR]
       Mean PSNR at Gaussian 0.5 (noise seed 5) on the first 5,000 training digits (writers the
@@ -97,6 +98,12 @@ def ensemble(models: dict, clean: np.ndarray, noisy: np.ndarray) -> None:
     for a, b in itertools.combinations(outs, 2):
         print(f"{a} + {b}: {psnr(clean, (outs[a] + outs[b]) / 2).mean():.3f} dB", flush=True)
     print(f"all {len(outs)}: {psnr(clean, np.mean(list(outs.values()), 0)).mean():.3f} dB")
+    weights = [model.model.get_weights() for model in models.values()]
+    if len({tuple(w.shape for w in ws) for ws in weights}) == 1:
+        averaged = next(iter(models.values())).model
+        averaged.set_weights([np.mean(ws, 0) for ws in zip(*weights)])
+        out = np.asarray(averaged.predict_on_batch(noisy))
+        print(f"mean of the weights of all {len(weights)}: {psnr(clean, out).mean():.3f} dB")
 
 
 def writer_gap(model, digits) -> None:
