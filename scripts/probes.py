@@ -122,12 +122,14 @@ def main() -> None:
                         help="model directory (default: pretrained/); ensemble: give several")
     parser.add_argument("--epochs", type=int, default=8)
     args = parser.parse_args()
-    digits = load_mnist(args.data)
     dirs = args.dir or [None]
     if args.probe == "ensemble" and len(dirs) < 2:
         parser.error("ensemble needs two or more --dir")
+    if args.probe != "ensemble" and len(dirs) > 1:
+        parser.error(f"{args.probe} takes one --dir; only ensemble takes several")
     if args.epochs < 1:
         parser.error(f"--epochs must be at least 1, got {args.epochs}")
+    digits = load_mnist(args.data)
     models = {where or "pretrained": load_pretrained(args.model, where) for where in dirs}
     model = next(iter(models.values()))
     if args.probe == "writer-gap":
