@@ -102,12 +102,22 @@ def _whole_digit_context(b, nodes: int, filters: int, prefix: str = ""):
                          name=f"{prefix}context_merge")(merged)
 
 
-def unet_features(x0, filters: int, context: int = 0, prefix: str = ""):
+def _residual_block(x, name: str):
+    """``relu(x + conv(relu(conv(x))))``, keeping ``x``'s channels."""
+    channels = x.shape[-1]
+    y = layers.Conv2D(channels, 3, padding="same", activation="relu", name=f"{name}_a")(x)
+    y = layers.Conv2D(channels, 3, padding="same", name=f"{name}_b")(y)
+    return layers.ReLU()(layers.Add()([x, y]))
+
+
+def unet_features(x0, filters: int, context: int = 0, prefix: str = "", blocks: int = 0):
     """The U-Net's body on a 28×28 map ``x0``: encoder, bottleneck, decoder.
 
     Returns the last full-size feature maps (``filters`` channels) before the
     output convolution. ``prefix`` names the layers, so that two bodies can live
     in one model (e.g. a second stage that refines the first one's output).
+    ``blocks`` residual blocks follow the bottleneck and each decoder stage
+    (``scripts/probes.py deepen``, measured and not kept: README).
     """
     f = filters
     e1 = _double_conv(x0, f, f"{prefix}enc1")
@@ -115,10 +125,17 @@ def unet_features(x0, filters: int, context: int = 0, prefix: str = ""):
     b = _double_conv(layers.MaxPooling2D(2)(e2), 4 * f, f"{prefix}bottleneck")
     if context:
         b = _whole_digit_context(b, context, 4 * f, prefix)
+    for i in range(blocks):
+        b = _residual_block(b, f"{prefix}res4_{i}")
     u2 = layers.Conv2DTranspose(2 * f, 2, strides=2, padding="same", name=f"{prefix}up2")(b)
     d2 = _double_conv(layers.Concatenate()([u2, e2]), 2 * f, f"{prefix}dec2")
+    for i in range(blocks):
+        d2 = _residual_block(d2, f"{prefix}res2_{i}")
     u1 = layers.Conv2DTranspose(f, 2, strides=2, padding="same", name=f"{prefix}up1")(d2)
-    return _double_conv(layers.Concatenate()([u1, e1, x0]), f, f"{prefix}dec1")
+    d1 = _double_conv(layers.Concatenate()([u1, e1, x0]), f, f"{prefix}dec1")
+    for i in range(blocks):
+        d1 = _residual_block(d1, f"{prefix}res1_{i}")
+    return d1
 
 
 def build_unet(config: ModelConfig) -> keras.Model:

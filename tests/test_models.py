@@ -152,3 +152,26 @@ def test_two_unet_bodies_fit_in_one_model_under_different_prefixes():
     assert {"enc1_a", "refine_enc1_a", "context", "dec1_b", "refine_dec1_b"} <= set(names)
     assert "refine_context" not in names  # no context asked for the second body
     assert model.predict_on_batch(np.zeros((2, 28, 28, 1), np.float32)).shape == (2, 28, 28, 1)
+
+
+def test_residual_blocks_with_a_zero_last_convolution_leave_the_unet_unchanged():
+    # scripts/probes.py deepen grows blocks into a trained U-Net this way: it must start as the old one.
+    def body(blocks):
+        inputs = keras.Input((28, 28, 1))
+        return keras.Model(inputs, unet_features(inputs, 4, context=8, blocks=blocks))
+
+    plain, deep = body(0), body(2)
+    added = {layer.name for layer in deep.layers if layer.weights} - {
+        layer.name for layer in plain.layers if layer.weights}
+    assert added == {f"res{level}_{i}_{ab}" for level in (1, 2, 4) for i in (0, 1) for ab in "ab"}
+    assert deep.get_layer("res4_0_a").output.shape[-1] == 16  # blocks keep each scale's width
+    x = np.random.default_rng(0).random((3, 28, 28, 1)).astype(np.float32)
+    for layer in deep.layers:
+        if layer.weights and layer.name not in added:
+            layer.set_weights(plain.get_layer(layer.name).get_weights())
+    assert not np.allclose(deep.predict_on_batch(x), plain.predict_on_batch(x))  # random blocks act
+    for name in added:
+        if name.endswith("_b"):
+            layer = deep.get_layer(name)
+            layer.set_weights([np.zeros_like(w) for w in layer.get_weights()])
+    np.testing.assert_allclose(deep.predict_on_batch(x), plain.predict_on_batch(x), atol=1e-6)
