@@ -70,7 +70,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
     try:
         config = ModelConfig(args.arch, code_size=args.code_size, layers=args.layers,
-                             nodes=args.nodes, filters=args.filters, context=args.context, loss=args.loss,
+                             nodes=args.nodes, filters=args.filters, context=args.context,
+                             blocks=args.blocks, loss=args.loss,
                              optimizer=args.optimizer, learning_rate=args.lr)
         noise = NoiseSpec(args.noise, args.amount)
         check_strength(args.augment, "--augment")
@@ -92,13 +93,17 @@ def _cmd_train(args: argparse.Namespace) -> int:
     if start and start.config.context > config.context:
         raise CLIError(f"--init {args.init} has --context {start.config.context}; "
                        "give that much or more (a model can grow, not shrink)")
+    if start and start.config.blocks > config.blocks:
+        raise CLIError(f"--init {args.init} has --blocks {start.config.blocks}; "
+                       "give that many or more (a model can grow, not shrink)")
     from .models import grow, rebuild, with_precision
 
     stop = threading.Event()
     with with_precision("mixed_bfloat16" if args.mixed_precision else "float32"), _stop_on_interrupt(stop):
         model = None
-        if can_grow and (start.config.filters, start.config.context) != (config.filters, config.context):
-            model = grow(start.model, config)  # wider or with more context, starting as the old model
+        shape = (config.filters, config.context, config.blocks)
+        if can_grow and (start.config.filters, start.config.context, start.config.blocks) != shape:
+            model = grow(start.model, config)  # wider, deeper or with more context, starting as the old model
         elif start:
             model = rebuild(start.model, config)  # a fresh optimiser, in this run's precision
         result = train(config, x_train, epochs=args.epochs, batch_size=args.batch_size, noise=noise,
@@ -244,6 +249,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--filters", type=int, default=32, help="conv/unet: channels at full size")
     t.add_argument("--context", type=int, default=0,
                    help="unet: nodes of a dense layer seeing the whole digit (0 = none)")
+    t.add_argument("--blocks", type=int, default=0,
+                   help="unet: residual blocks after the bottleneck and each decoder stage (0-4)")
     t.add_argument("--loss", choices=LOSSES, default="binary_crossentropy")
     t.add_argument("--optimizer", choices=OPTIMIZERS, default="adam")
     t.add_argument("--lr", type=float, default=1e-3, help="learning rate")

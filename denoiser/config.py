@@ -21,6 +21,7 @@ LIMITS: dict[str, tuple[float, float]] = {
     "nodes": (1, 4096),
     "filters": (1, 256),
     "context": (0, 1024),
+    "blocks": (0, 4),
     "learning_rate": (1e-6, 10.0),
 }
 
@@ -45,6 +46,9 @@ class ModelConfig:
         ``unet`` only: nodes of a fully connected layer that reads the whole 7×7
         bottleneck, so every pixel's decision can use the shape of the whole digit
         (0 = none; convolutions alone see only a neighbourhood).
+    blocks : int
+        ``unet`` only: residual blocks (two 3×3 convolutions and a shortcut)
+        after the bottleneck and after each decoder stage (0 = none).
     loss : {"binary_crossentropy", "mse", "psnr"}
         ``psnr`` is minus each image's PSNR (see :func:`psnr_loss`).
     optimizer : {"adam", "adadelta", "sgd"}
@@ -57,6 +61,7 @@ class ModelConfig:
     nodes: int = 128
     filters: int = 32
     context: int = 0
+    blocks: int = 0
     loss: str = "binary_crossentropy"
     optimizer: str = "adam"
     learning_rate: float = 1e-3

@@ -126,7 +126,8 @@ class TrainingJob:
         c = self.config
         arch = (f"dense code {c.code_size}, {c.layers} layer(s), {c.nodes} nodes"
                 if c.architecture == "dense" else f"{c.architecture} width {c.filters}"
-                + (f", context {c.context}" if c.context else ""))
+                + (f", context {c.context}" if c.context else "")
+                + (f", {c.blocks} residual block(s)" if c.blocks else ""))
         return (f"{arch}, {c.loss}, {c.optimizer} lr {c.learning_rate:g}, "
                 f"{self.noise.describe()} noise, {len(self.x_train):,} digits")
 

@@ -116,8 +116,7 @@ def unet_features(x0, filters: int, context: int = 0, prefix: str = "", blocks: 
     Returns the last full-size feature maps (``filters`` channels) before the
     output convolution. ``prefix`` names the layers, so that two bodies can live
     in one model (e.g. a second stage that refines the first one's output).
-    ``blocks`` residual blocks follow the bottleneck and each decoder stage
-    (``scripts/probes.py deepen``, measured and not kept: README).
+    ``blocks`` residual blocks follow the bottleneck and each decoder stage.
     """
     f = filters
     e1 = _double_conv(x0, f, f"{prefix}enc1")
@@ -147,7 +146,7 @@ def build_unet(config: ModelConfig) -> keras.Model:
     """
     inputs = keras.Input(shape=(28, 28), name="noisy")
     x0 = layers.Reshape((28, 28, 1))(inputs)
-    d1 = unet_features(x0, config.filters, config.context)
+    d1 = unet_features(x0, config.filters, config.context, blocks=config.blocks)
     x = layers.Conv2D(1, 1, activation="sigmoid", name="pixels", dtype=OUTPUT_DTYPE)(d1)
     outputs = layers.Reshape((28, 28), name="clean", dtype=OUTPUT_DTYPE)(x)
     return keras.Model(inputs, outputs, name="unet")
@@ -188,7 +187,7 @@ def rebuild(model: keras.Model, config: ModelConfig, compile: bool = True) -> ke
 def grow(model: keras.Model, config: ModelConfig) -> keras.Model:
     """A bigger ``config`` model that starts out computing what ``model`` computes.
 
-    Two ways to grow a trained U-Net without losing its training:
+    Three ways to grow a trained U-Net without losing its training:
 
     - add whole-digit context: the new ``context_merge`` convolution starts as the
       identity on the bottleneck and zero on the context maps;
@@ -196,7 +195,9 @@ def grow(model: keras.Model, config: ModelConfig) -> keras.Model:
       channels, the new channels start from fresh random weights, and every
       weight from a new channel into an old one starts at zero. The old
       channels (and so the output) are unchanged until training puts the new
-      ones to use.
+      ones to use;
+    - deepen it (more ``blocks``): each new residual block's last convolution
+      starts at zero, so the block passes its input through unchanged.
 
     Weights are matched by layer name; layers the old model lacks keep their
     fresh initial weights.
@@ -213,6 +214,9 @@ def grow(model: keras.Model, config: ModelConfig) -> keras.Model:
         channels = kernel.shape[-1]  # the bottleneck's channels come first in the concatenation
         kernel[1, 1, :channels, :] = np.eye(channels, dtype=kernel.dtype)
         merge.set_weights([kernel, bias])
+    for layer in new.layers:
+        if layer.name.startswith("res") and layer.name.endswith("_b") and layer.name not in old:
+            layer.set_weights([np.zeros_like(w) for w in layer.get_weights()])
     return new
 
 

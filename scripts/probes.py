@@ -11,12 +11,6 @@ Usage:
       build/): each alone, every pair, and all of them; then, where all share one architecture,
       one model holding the mean of their weights.
 These three score the first 2,000 test digits at Gaussian 0.5 (noise seed 5) and print PSNR.
-  python scripts/probes.py deepen --data mnist.npz [--model unet-gaussian] [--epochs 22]
-          [--lr 3e-4] [--seed 21] [--save build/deep.keras]
-      Add one residual block after the model's bottleneck and after each decoder stage
-      (starting as the identity, so it starts as the model), train it all with --loss psnr, a
-      cosine schedule and bfloat16 arithmetic, and score it on all test digits at Gaussian 0.5
-      with noise seeds 1234 (the manifest's) and 5.
   python scripts/probes.py writer-gap --data mnist.npz [--model unet-gaussian] [--dir DIR]
       Mean PSNR at Gaussian 0.5 (noise seed 5) on the first 5,000 training digits (writers the
       model has seen) and on all test digits (writers it has not).
@@ -112,48 +106,6 @@ def ensemble(models: dict, clean: np.ndarray, noisy: np.ndarray) -> None:
         print(f"mean of the weights of all {len(weights)}: {psnr(clean, out).mean():.3f} dB")
 
 
-def deepen(model, digits, epochs: int, lr: float, seed: int, save: str | None) -> None:
-    import keras
-    from keras import layers
-
-    from denoiser.config import ModelConfig
-    from denoiser.models import OUTPUT_DTYPE, loss_function, unet_features, with_precision
-    from denoiser.training import train
-
-    config = ModelConfig("unet", filters=model.config.filters, context=model.config.context,
-                         loss="psnr", learning_rate=lr)
-
-    def build() -> keras.Model:
-        inputs = keras.Input(shape=(28, 28), name="noisy")
-        d1 = unet_features(layers.Reshape((28, 28, 1))(inputs), config.filters, config.context,
-                           blocks=1)
-        x = layers.Conv2D(1, 1, activation="sigmoid", name="pixels", dtype=OUTPUT_DTYPE)(d1)
-        return keras.Model(inputs, layers.Reshape((28, 28), name="clean", dtype=OUTPUT_DTYPE)(x))
-
-    with with_precision("mixed_bfloat16"):
-        deep = build()
-        old = {layer.name: layer for layer in model.model.layers if layer.weights}
-        for layer in deep.layers:
-            if layer.name in old:
-                layer.set_weights(old[layer.name].get_weights())
-            elif layer.name.startswith("res") and layer.name.endswith("_b"):  # block = identity
-                layer.set_weights([np.zeros_like(w) for w in layer.get_weights()])
-        deep.compile(optimizer=keras.optimizers.Adam(lr), loss=loss_function("psnr"))
-        result = train(config, digits.x_train, epochs=epochs, batch_size=128,
-                       validation_split=0.05, seed=seed, model=deep, cosine_decay=True, verbose=2)
-    with with_precision("float32"):
-        final = build()
-        final.set_weights(result.model.get_weights())
-    if save:
-        final.save(save)
-    for noise_seed in (1234, 5):
-        noisy = add_noise(digits.x_test, "gaussian", 0.5, seed=noise_seed)
-        out = np.asarray(final.predict_on_batch(noisy))
-        print(f"all {len(digits.x_test):,} test digits, noise seed {noise_seed}: "
-              f"{psnr(digits.x_test, out).mean():.3f} dB (given model: "
-              f"{psnr(digits.x_test, model.denoise(noisy)).mean():.3f})", flush=True)
-
-
 def writer_gap(model, digits) -> None:
     for name, clean in [("first 5,000 training digits", digits.x_train[:5000]),
                         (f"all {len(digits.x_test):,} test digits", digits.x_test)]:
@@ -163,36 +115,25 @@ def writer_gap(model, digits) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("probe", choices=["shift-tta", "refine", "writer-gap", "ensemble", "deepen"])
+    parser.add_argument("probe", choices=["shift-tta", "refine", "writer-gap", "ensemble"])
     parser.add_argument("--data", help="Keras-layout mnist.npz (default: $DENOISER_MNIST)")
     parser.add_argument("--model", default="unet-gaussian")
     parser.add_argument("--dir", action="append",
                         help="model directory (default: pretrained/); ensemble: give several")
-    parser.add_argument("--epochs", type=int, default=None,
-                        help="refine: 8 by default; deepen: 22")
-    parser.add_argument("--lr", type=float, default=3e-4, help="deepen: peak learning rate")
-    parser.add_argument("--seed", type=int, default=21, help="deepen: training seed")
-    parser.add_argument("--save", help="deepen: also write the trained model to this .keras file")
+    parser.add_argument("--epochs", type=int, default=8)
     args = parser.parse_args()
     dirs = args.dir or [None]
     if args.probe == "ensemble" and len(dirs) < 2:
         parser.error("ensemble needs two or more --dir")
     if args.probe != "ensemble" and len(dirs) > 1:
         parser.error(f"{args.probe} takes one --dir; only ensemble takes several")
-    if args.epochs is None:
-        args.epochs = 22 if args.probe == "deepen" else 8
     if args.epochs < 1:
         parser.error(f"--epochs must be at least 1, got {args.epochs}")
-    if not 0 < args.lr <= 1:
-        parser.error(f"--lr must be in (0, 1], got {args.lr}")
     digits = load_mnist(args.data)
     models = {where or "pretrained": load_pretrained(args.model, where) for where in dirs}
     model = next(iter(models.values()))
     if args.probe == "writer-gap":
         writer_gap(model, digits)
-        return
-    if args.probe == "deepen":
-        deepen(model, digits, args.epochs, args.lr, args.seed, args.save)
         return
     clean = digits.x_test[:2000]
     noisy = add_noise(clean, "gaussian", 0.5, seed=5)

@@ -30,7 +30,8 @@ def main() -> None:
             arch += f" (code {cfg['code_size']}, {cfg['layers']} layer(s){nodes}, {cfg['loss']})"
         else:
             context = f", context {cfg['context']}" if cfg.get("context") else ""
-            arch += f" (width {cfg['filters']}{context})"
+            blocks = f", {cfg['blocks']} residual block(s) per scale" if cfg.get("blocks") else ""
+            arch += f" (width {cfg['filters']}{context}{blocks})"
         m = entry["metrics"].get("gaussian@0.5", {})
         size = (model_dir() / entry["file"]).stat().st_size / 1e6
         default = " (default)" if name == manifest["default"] else ""

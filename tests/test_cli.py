@@ -84,10 +84,10 @@ def test_ctrl_c_ends_training_after_the_batch_and_still_writes_the_model(tmp_pat
 
 
 def test_train_can_grow_a_unet_with_whole_digit_context_and_more_filters(tmp_path, capsys):
-    def train(name: str, init: str | None, filters: int, context: int) -> int:
+    def train(name: str, init: str | None, filters: int, context: int, blocks: int = 0) -> int:
         return main(["train", "--name", name, *(["--init", init] if init else []), "--arch", "unet",
-                     "--filters", str(filters), "--context", str(context), "--epochs", "1",
-                     "--max-digits", "200", "--out", str(tmp_path)])
+                     "--filters", str(filters), "--context", str(context), "--blocks", str(blocks),
+                     "--epochs", "1", "--max-digits", "200", "--out", str(tmp_path)])
 
     def entry(name: str) -> dict:
         return json.loads((tmp_path / "manifest.json").read_text())["models"].get(name)
@@ -97,7 +97,11 @@ def test_train_can_grow_a_unet_with_whole_digit_context_and_more_filters(tmp_pat
     assert entry("grown")["config"]["context"] == 8 and entry("grown")["training"]["init"] == "base"
     assert train("wide", "grown", 6, 8) == 0
     assert entry("wide")["config"]["filters"] == 6 and entry("wide")["training"]["init"] == "grown"
+    assert train("deep", "wide", 6, 8, blocks=1) == 0
+    assert entry("deep")["config"]["blocks"] == 1 and entry("deep")["training"]["init"] == "wide"
     capsys.readouterr()
+    assert train("bad", "deep", 6, 8) != 0
+    assert "has --blocks 1" in capsys.readouterr().err
     assert train("bad", "grown", 4, 4) != 0  # a model can grow, not shrink
     assert "has --context 8" in capsys.readouterr().err
     assert train("bad", "wide", 4, 8) != 0

@@ -60,6 +60,7 @@ def test_bottleneck_models_expose_their_encoder():
     ({"learning_rate": 100.0}, r"learning_rate must be in"),
     ({"filters": "many"}, "must be a number"),
     ({"context": -1}, r"context must be in \[0, 1024\]"),
+    ({"blocks": 5}, r"blocks must be in \[0, 4\]"),
 ])
 def test_absurd_hyperparameters_are_refused_with_the_valid_range(kwargs, match):
     with pytest.raises(ValueError, match=match):
@@ -154,24 +155,22 @@ def test_two_unet_bodies_fit_in_one_model_under_different_prefixes():
     assert model.predict_on_batch(np.zeros((2, 28, 28, 1), np.float32)).shape == (2, 28, 28, 1)
 
 
-def test_residual_blocks_with_a_zero_last_convolution_leave_the_unet_unchanged():
-    # scripts/probes.py deepen grows blocks into a trained U-Net this way: it must start as the old one.
-    def body(blocks):
-        inputs = keras.Input((28, 28, 1))
-        return keras.Model(inputs, unet_features(inputs, 4, context=8, blocks=blocks))
-
-    plain, deep = body(0), body(2)
+def test_grow_deepens_a_unet_without_changing_the_output():
+    keras.utils.set_random_seed(0)
+    small = build_model(ModelConfig("unet", filters=4, context=8))
+    rng = np.random.default_rng(2)
+    small.set_weights([w + rng.normal(0, 0.05, w.shape).astype(np.float32) for w in small.get_weights()])
+    deep = grow(small, ModelConfig("unet", filters=4, context=8, blocks=2))
     added = {layer.name for layer in deep.layers if layer.weights} - {
-        layer.name for layer in plain.layers if layer.weights}
+        layer.name for layer in small.layers if layer.weights}
     assert added == {f"res{level}_{i}_{ab}" for level in (1, 2, 4) for i in (0, 1) for ab in "ab"}
-    assert deep.get_layer("res4_0_a").output.shape[-1] == 16  # blocks keep each scale's width
-    x = np.random.default_rng(0).random((3, 28, 28, 1)).astype(np.float32)
-    for layer in deep.layers:
-        if layer.weights and layer.name not in added:
-            layer.set_weights(plain.get_layer(layer.name).get_weights())
-    assert not np.allclose(deep.predict_on_batch(x), plain.predict_on_batch(x))  # random blocks act
-    for name in added:
-        if name.endswith("_b"):
-            layer = deep.get_layer(name)
-            layer.set_weights([np.zeros_like(w) for w in layer.get_weights()])
-    np.testing.assert_allclose(deep.predict_on_batch(x), plain.predict_on_batch(x), atol=1e-6)
+    assert deep.get_layer("res4_0_a").kernel.shape[-1] == 16  # a block keeps its scale's width
+    x = np.random.default_rng(0).random((4, 28, 28)).astype(np.float32)
+    before = np.asarray(small.predict_on_batch(x))
+    assert before.std() > 1e-3
+    np.testing.assert_allclose(deep.predict_on_batch(x), before, atol=1e-6)  # blocks start as identity
+    assert np.abs(deep.get_layer("res1_0_a").kernel.numpy()).max() > 0  # only their last conv is zero
+    loss_before = deep.evaluate(x, x, verbose=0)
+    deep.fit(x, x, epochs=3, verbose=0)
+    assert deep.evaluate(x, x, verbose=0) < loss_before
+    assert np.abs(deep.get_layer("res1_0_b").kernel.numpy()).max() > 0  # the blocks now count
