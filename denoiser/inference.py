@@ -112,6 +112,12 @@ def _layer_function(kind: str, cfg: dict, weights: list[np.ndarray]) -> Callable
     if kind == "Concatenate":
         axis = cfg.get("axis", -1)
         return lambda xs: np.concatenate(xs, axis=axis)
+    if kind == "Add":  # a residual block's shortcut
+        return lambda xs: np.add.reduce(xs)
+    if kind == "ReLU":
+        if cfg.get("max_value") is not None or cfg.get("negative_slope", 0.0) or cfg.get("threshold", 0.0):
+            raise UnsupportedModel("ReLU with a ceiling, slope or threshold")
+        return lambda x: np.maximum(x, 0)
     if kind == "MaxPooling2D":
         size, stride = _square(cfg["pool_size"], "pool size"), _square(cfg["strides"], "strides")
         return lambda x: _max_pool(x, size, stride, cfg["padding"])
@@ -161,7 +167,7 @@ class NumpyModel:
                 raise UnsupportedModel(f"layer {cfg['name']} is called more than once or with options")
             args = nodes[0]["args"]
             source = args[0]
-            if isinstance(source, list):  # a list of tensors (Concatenate)
+            if isinstance(source, list):  # a list of tensors (Concatenate, Add)
                 self.steps.append((cfg["name"], fn, [t["config"]["keras_history"][0] for t in source]))
             else:
                 self.steps.append((cfg["name"], fn, source["config"]["keras_history"][0]))

@@ -36,7 +36,8 @@ def test_numpy_equals_keras_on_every_shipped_model(name, noisy):
     ModelConfig("conv", filters=5),
     ModelConfig("unet", filters=3),
     ModelConfig("unet", filters=3, context=6),
-], ids=["dense", "conv", "unet", "unet-context"])
+    ModelConfig("unet", filters=3, context=6, blocks=2),
+], ids=["dense", "conv", "unet", "unet-context", "unet-residual"])
 def test_numpy_equals_keras_on_fresh_random_models(config, tmp_path, noisy):
     keras.utils.set_random_seed(1)
     model = build_model(config)
@@ -102,3 +103,11 @@ def test_the_interactive_path_never_imports_tensorflow():
                             timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["False", "False"]
+
+
+def test_a_capped_relu_is_not_taken_for_a_plain_one(tmp_path):
+    inputs = keras.Input(shape=(28, 28), name="noisy")
+    x = keras.layers.ReLU(max_value=0.5)(keras.layers.Dense(28)(inputs))
+    save_model(keras.Model(inputs, x), tmp_path / "capped.keras")
+    with pytest.raises(UnsupportedModel, match="ReLU"):
+        read_keras_file(tmp_path / "capped.keras")
