@@ -90,12 +90,10 @@ def _cmd_train(args: argparse.Namespace) -> int:
                   or (not can_grow and start.config.filters != config.filters)):
         raise CLIError(f"--init {args.init} has --filters {start.config.filters}; give "
                        + ("that many or more (a model can grow, not shrink)" if can_grow else "the same"))
-    if start and start.config.context > config.context:
-        raise CLIError(f"--init {args.init} has --context {start.config.context}; "
-                       "give that much or more (a model can grow, not shrink)")
-    if start and start.config.blocks > config.blocks:
-        raise CLIError(f"--init {args.init} has --blocks {start.config.blocks}; "
-                       "give that many or more (a model can grow, not shrink)")
+    for knob in ("context", "blocks"):  # a U-Net grows more of these, never fewer
+        if start and getattr(start.config, knob) > getattr(config, knob):
+            raise CLIError(f"--init {args.init} has --{knob} {getattr(start.config, knob)}; "
+                           "give that or more (a model can grow, not shrink)")
     from .models import grow, rebuild, with_precision
 
     stop = threading.Event()
