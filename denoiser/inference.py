@@ -113,7 +113,7 @@ def _layer_function(kind: str, cfg: dict, weights: list[np.ndarray]) -> Callable
         axis = cfg.get("axis", -1)
         return lambda xs: np.concatenate(xs, axis=axis)
     if kind == "Add":  # a residual block's shortcut
-        return lambda xs: np.add.reduce(xs)
+        return lambda xs: sum(xs[1:], xs[0])  # no stacked copy of the inputs
     if kind == "ReLU":
         if cfg.get("max_value") is not None or cfg.get("negative_slope", 0.0) or cfg.get("threshold", 0.0):
             raise UnsupportedModel("ReLU with a ceiling, slope or threshold")
