@@ -10,7 +10,10 @@ Usage:
       Average the outputs of the same-named model from several directories (e.g. runs kept in
       build/): each alone, every pair, and all of them; then, where all share one architecture,
       one model holding the mean of their weights.
-These three score the first 2,000 test digits at Gaussian 0.5 (noise seed 5) and print PSNR.
+  python scripts/probes.py postprocess --data mnist.npz [--model unet-gaussian] [--dir DIR]
+      Snap outputs near 0 or 1 to exactly 0 or 1 (MNIST's background is exactly 0), and mix
+      in some of the blind model's output; also the share of squared error on background pixels.
+These four score the first 2,000 test digits at Gaussian 0.5 (noise seed 5) and print PSNR.
   python scripts/probes.py writer-gap --data mnist.npz [--model unet-gaussian] [--dir DIR]
       Mean PSNR at Gaussian 0.5 (noise seed 5) on the first 5,000 training digits (writers the
       model has seen) and on all test digits (writers it has not).
@@ -106,6 +109,22 @@ def ensemble(models: dict, clean: np.ndarray, noisy: np.ndarray) -> None:
         print(f"mean of the weights of all {len(weights)}: {psnr(clean, out).mean():.3f} dB")
 
 
+def postprocess(model, blind, clean: np.ndarray, noisy: np.ndarray) -> None:
+    out = model.denoise(noisy)
+    print(f"plain: {psnr(clean, out).mean():.3f} dB", flush=True)
+    for t in (0.005, 0.01, 0.02, 0.05):
+        low = np.where(out < t, 0, out)
+        both = np.where(low > 1 - t, 1, low)
+        print(f"snap below {t} to 0: {psnr(clean, low).mean():.3f} dB; "
+              f"and above {1 - t} to 1: {psnr(clean, both).mean():.3f} dB", flush=True)
+    other = blind.denoise(noisy)
+    for w in (0.1, 0.2, 0.3):
+        print(f"mix {w:.0%} of blind: {psnr(clean, (1 - w) * out + w * other).mean():.3f} dB", flush=True)
+    error = (out - clean) ** 2
+    print(f"share of squared error on background pixels (clean == 0, {np.mean(clean == 0):.0%} "
+          f"of all): {error[clean == 0].sum() / error.sum():.0%}")
+
+
 def writer_gap(model, digits) -> None:
     for name, clean in [("first 5,000 training digits", digits.x_train[:5000]),
                         (f"all {len(digits.x_test):,} test digits", digits.x_test)]:
@@ -115,7 +134,7 @@ def writer_gap(model, digits) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("probe", choices=["shift-tta", "refine", "writer-gap", "ensemble"])
+    parser.add_argument("probe", choices=["shift-tta", "refine", "writer-gap", "ensemble", "postprocess"])
     parser.add_argument("--data", help="Keras-layout mnist.npz (default: $DENOISER_MNIST)")
     parser.add_argument("--model", default="unet-gaussian")
     parser.add_argument("--dir", action="append",
@@ -139,6 +158,8 @@ def main() -> None:
     noisy = add_noise(clean, "gaussian", 0.5, seed=5)
     if args.probe == "ensemble":
         ensemble(models, clean, noisy)
+    elif args.probe == "postprocess":
+        postprocess(model, load_pretrained("blind"), clean, noisy)
     elif args.probe == "shift-tta":
         shift_tta(model, clean, noisy)
     else:
