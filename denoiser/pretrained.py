@@ -220,16 +220,30 @@ class Denoiser:
 
     def _run(self, model: keras.Model, batch: np.ndarray) -> np.ndarray:
         call = self._compiled.get(id(model))
-        if call is None:  # one graph for every batch size: no retracing as sizes change
-            import tensorflow as tf
-
-            spec = tf.TensorSpec((None, *model.input_shape[1:]), tf.float32)
-            call = tf.function(lambda x: model(x, training=False), input_signature=[spec])
+        if call is None:
+            call = _compiled_call(model)
             self._compiled[id(model)] = call
         if len(batch) <= self.batch_size:
-            return call(batch).numpy()
-        return np.concatenate([call(batch[i : i + self.batch_size]).numpy()
+            return call(batch)
+        return np.concatenate([call(batch[i : i + self.batch_size])
                                for i in range(0, len(batch), self.batch_size)])
+
+
+def _compiled_call(model: keras.Model) -> Callable[[np.ndarray], np.ndarray]:
+    """``model``'s forward pass as a numpy function, traced once for every batch size.
+
+    On TensorFlow, one ``tf.function`` with an open batch dimension (no retracing as sizes
+    change); on Keras's other backends (JAX, PyTorch), ``predict_on_batch``.
+    """
+    import keras
+
+    if keras.backend.backend() != "tensorflow":
+        return model.predict_on_batch
+    import tensorflow as tf
+
+    spec = tf.TensorSpec((None, *model.input_shape[1:]), tf.float32)
+    graph = tf.function(lambda x: model(x, training=False), input_signature=[spec])
+    return lambda x: graph(x).numpy()
 
 
 def _check_file(path: Path, expected_sha256: str | None) -> None:

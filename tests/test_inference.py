@@ -88,6 +88,26 @@ def test_large_batches_and_codes_use_keras(tiny_model_dir, digits):
     assert lazy.encode(digits[:3]).shape == (3, 7 * 7 * 8)
 
 
+def test_keras_path_on_other_backends_uses_predict_on_batch_in_chunks(tiny_model_dir, digits,
+                                                                      monkeypatch):
+    reference = load_pretrained("tiny-conv", tiny_model_dir)
+    other = load_pretrained("tiny-conv", tiny_model_dir)
+    assert other.model is not reference.model
+    n = other.fast_max + 1  # past the numpy path
+    expected = reference.denoise(digits[:n])
+    model, sizes = other.model, []
+
+    def predict_on_batch(x):
+        sizes.append(len(x))
+        return keras.Model.predict_on_batch(model, x)
+
+    monkeypatch.setattr(keras.backend, "backend", lambda: "jax")
+    monkeypatch.setattr(model, "predict_on_batch", predict_on_batch)
+    other.batch_size = 100
+    np.testing.assert_allclose(other.denoise(digits[:n]), expected, atol=1e-5)
+    assert sizes == [100, 100, n - 200]
+
+
 def test_the_interactive_path_never_imports_tensorflow():
     code = ("import sys, numpy as np\n"
             "from denoiser.pretrained import load_pretrained\n"
