@@ -18,20 +18,24 @@ class CLIError(Exception):
     """A user error: printed as one line, exit status 2."""
 
 
-def _progress_printer(stream=None):
+def _progress_printer(stream=None, budget_s: float | None = None):
+    """Prints one line per epoch (and a bar on a terminal); with a time budget, the
+    epoch count is open and the time left is the budget's."""
     stream = stream or sys.stderr
     tty = stream.isatty()
 
     def report(p) -> None:
+        of = "" if budget_s else f"/{p.epochs}"
         if p.epoch_end:
+            left = p.eta_s if not budget_s else max(budget_s - p.elapsed_s, 0.0)
             val = "" if p.val_loss is None else f"  val_loss {p.val_loss:.5f}"
-            eta = "" if p.eta_s is None else f"  ~{p.eta_s:.0f}s left"
-            stream.write(("\r" if tty else "") + f"epoch {p.epoch}/{p.epochs}  loss {p.loss:.5f}{val}"
+            eta = "" if left is None else f"  ~{left:.0f}s left"
+            stream.write(("\r" if tty else "") + f"epoch {p.epoch}{of}  loss {p.loss:.5f}{val}"
                          f"  {p.elapsed_s:.0f}s{eta}\n")
         elif tty:
             width = 30
             done = int(width * p.batch / p.batches)
-            stream.write(f"\repoch {p.epoch}/{p.epochs} [{'#' * done}{'.' * (width - done)}] "
+            stream.write(f"\repoch {p.epoch}{of} [{'#' * done}{'.' * (width - done)}] "
                          f"{p.batch}/{p.batches}")
         stream.flush()
 
@@ -61,6 +65,8 @@ def _stop_on_interrupt(stop: threading.Event):
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
+    from keras.backend import backend as keras_backend
+
     from .augment import check_strength
     from .data import load_mnist
     from .evaluation import evaluate_denoiser
@@ -77,6 +83,9 @@ def _cmd_train(args: argparse.Namespace) -> int:
         check_strength(args.augment, "--augment")
     except ValueError as err:
         raise CLIError(str(err)) from None
+    if args.minutes is not None and not 0 < args.minutes <= 7 * 24 * 60:
+        raise CLIError(f"--minutes must be in (0, 10080], got {args.minutes:g}")
+    epochs = args.epochs if args.epochs is not None else (10_000 if args.minutes else 10)
     if not args.name.replace("-", "").replace("_", "").isalnum():
         raise CLIError(f"--name may hold only letters, digits, '-' and '_', got {args.name!r}")
     digits = load_mnist(args.data)
@@ -104,10 +113,11 @@ def _cmd_train(args: argparse.Namespace) -> int:
             model = grow(start.model, config)  # wider, deeper or with more context, starting as the old model
         elif start:
             model = rebuild(start.model, config)  # a fresh optimiser, in this run's precision
-        result = train(config, x_train, epochs=args.epochs, batch_size=args.batch_size, noise=noise,
+        result = train(config, x_train, epochs=epochs, batch_size=args.batch_size, noise=noise,
                        validation_split=args.val_split, seed=args.seed, model=model, stop_event=stop,
                        cosine_decay=args.cosine, augment=args.augment,
-                       on_progress=_progress_printer())
+                       time_budget=args.minutes * 60 if args.minutes else None,
+                       on_progress=_progress_printer(budget_s=args.minutes and args.minutes * 60))
     if result.message:
         print(result.message, file=sys.stderr)
     if result.diverged:
@@ -135,8 +145,10 @@ def _cmd_train(args: argparse.Namespace) -> int:
                     f"({args.val_split:g} held out for validation)",
             "noise": noise.describe(),
             "epochs": result.epochs_run,
-            **({"stopped": f"on request, in epoch {result.epochs_run} of {args.epochs}"}
+            **({"stopped": f"on request, in epoch {result.epochs_run} of {epochs}"}
                if result.stopped else {}),
+            **({"minutes": args.minutes} if args.minutes else {}),
+            **({"keras_backend": backend} if (backend := keras_backend()) != "tensorflow" else {}),
             "batch_size": args.batch_size,
             "cosine_decay": args.cosine,
             **({"augment": f"half of every batch bent by deform_digits at strength {args.augment:g}"}
@@ -252,7 +264,11 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--loss", choices=LOSSES, default="binary_crossentropy")
     t.add_argument("--optimizer", choices=OPTIMIZERS, default="adam")
     t.add_argument("--lr", type=float, default=1e-3, help="learning rate")
-    t.add_argument("--epochs", type=int, default=10)
+    t.add_argument("--epochs", type=int, default=None,
+                   help="passes over the data (default 10; with --minutes, an upper bound)")
+    t.add_argument("--minutes", type=float, default=None,
+                   help="train for this long instead of a set number of epochs; with --cosine "
+                        "the learning rate anneals over this time")
     t.add_argument("--batch-size", type=int, default=128)
     t.add_argument("--noise", choices=[*NOISE_KINDS, "blind"], default="gaussian",
                    help="training noise kind, or blind (random kind and amount per digit)")

@@ -15,7 +15,7 @@ from .models import ModelConfig, build_model, loss_function
 from .training_types import BLIND, NoiseSpec, Progress, TrainResult
 
 __all__ = ["BLIND", "DivergenceGuard", "NoiseSpec", "NoisyDigits", "Progress", "ProgressCallback",
-           "StopRequest", "TrainResult", "train"]
+           "StopRequest", "TimeBudget", "TrainResult", "train"]
 
 class NoisyDigits(keras.utils.PyDataset):
     """Batches of (noisy, clean) digits with a fresh noise draw every epoch.
@@ -171,6 +171,42 @@ class DivergenceGuard(keras.callbacks.Callback):
             self._good = self.model.get_weights()
 
 
+class TimeBudget(keras.callbacks.Callback):
+    """Ends training at the epoch that would overrun ``seconds`` of wall time.
+
+    With ``peak_lr``, the learning rate also follows a cosine from ``peak_lr`` to
+    zero over that time (set at each epoch's start), so a run is annealed when
+    its time is up however fast the machine is: on a fast one it simply runs
+    more epochs.
+    """
+
+    def __init__(self, seconds: float, peak_lr: float | None = None) -> None:
+        super().__init__()
+        if not seconds > 0:
+            raise ValueError(f"time budget must be positive seconds, got {seconds!r}")
+        self.seconds, self.peak_lr = float(seconds), peak_lr
+        self.stopped = False
+        self._start = self._epoch_start = 0.0
+
+    def learning_rate_at(self, elapsed: float) -> float:
+        """The cosine-annealed learning rate after ``elapsed`` seconds."""
+        done = min(max(elapsed / self.seconds, 0.0), 1.0)
+        return 0.5 * self.peak_lr * (1.0 + math.cos(math.pi * done))
+
+    def on_train_begin(self, logs=None) -> None:
+        self._start = time.perf_counter()
+
+    def on_epoch_begin(self, epoch, logs=None) -> None:
+        self._epoch_start = time.perf_counter()
+        if self.peak_lr is not None:
+            self.model.optimizer.learning_rate = self.learning_rate_at(self._epoch_start - self._start)
+
+    def on_epoch_end(self, epoch, logs=None) -> None:
+        now = time.perf_counter()
+        if now - self._start + (now - self._epoch_start) > self.seconds:  # another epoch would overrun
+            self.stopped = self.model.stop_training = True
+
+
 def train(
     config: ModelConfig,
     x_clean: np.ndarray,
@@ -186,6 +222,7 @@ def train(
     model: keras.Model | None = None,
     cosine_decay: bool = False,
     augment: float = 0.0,
+    time_budget: float | None = None,
     verbose: int = 0,
 ) -> TrainResult:
     """Train a denoiser on clean digits with a fresh noise draw every epoch.
@@ -216,10 +253,14 @@ def train(
     model : keras.Model, optional
         Continue training this model instead of building a new one.
     cosine_decay : bool
-        Anneal the learning rate to zero over the run with a cosine schedule.
+        Anneal the learning rate to zero over the run with a cosine schedule
+        (over the epochs, or over ``time_budget`` when one is given).
     augment : float
         Strength in [0, 2] of the random deformations bending half of every
         training batch (:func:`~denoiser.augment.deform_digits`); 0 = none.
+    time_budget : float, optional
+        Train for about this many seconds of wall time (``epochs`` is then an
+        upper bound): no epoch starts that would end past it.
 
     Returns
     -------
@@ -238,6 +279,9 @@ def train(
     if not 0.0 <= validation_split < 1.0:
         raise ValueError(f"validation_split must be in [0, 1), got {validation_split!r}")
     augment = check_strength(augment, "augment")
+    budget = None
+    if time_budget is not None:
+        budget = TimeBudget(time_budget, config.learning_rate if cosine_decay else None)
     n_val = int(round(len(x) * validation_split))
     if len(x) - n_val < 1:
         raise ValueError(f"need at least one training digit, got {len(x)} digits")
@@ -253,7 +297,7 @@ def train(
 
     if model is None:
         model = build_model(config)
-    if cosine_decay:
+    if cosine_decay and budget is None:
         schedule = keras.optimizers.schedules.CosineDecay(config.learning_rate, epochs * len(data))
         opt_config = model.optimizer.get_config() | {"learning_rate": schedule}
         model.compile(optimizer=model.optimizer.__class__.from_config(opt_config),
@@ -261,7 +305,7 @@ def train(
 
     guard = DivergenceGuard()
     stopper = StopRequest(stop_event or threading.Event(), alive)
-    cbs = [guard, *(callbacks or [])]
+    cbs = [guard, *([budget] if budget else []), *(callbacks or [])]
     if on_progress is not None:
         cbs.append(ProgressCallback(on_progress, epochs, len(data)))
     cbs.append(stopper)  # last, so a stop requested while reporting a batch ends right there

@@ -64,6 +64,17 @@ def test_train_writes_model_and_manifest_entry(tmp_path, capsys):
     assert "epoch 1/1" in capsys.readouterr().err
 
 
+def test_train_for_minutes_records_the_budget_and_prints_time_left(tmp_path, capsys):
+    assert main(["train", "--name", "timed", "--arch", "dense", "--code-size", "16",
+                 "--minutes", "0.05", "--cosine", "--max-digits", "300",
+                 "--out", str(tmp_path)]) == 0
+    training = json.loads((tmp_path / "manifest.json").read_text())["models"]["timed"]["training"]
+    assert training["minutes"] == 0.05 and 1 <= training["epochs"] < 10_000
+    assert training["seconds"] < 0.05 * 60 + 5
+    err = capsys.readouterr().err
+    assert "epoch 1  loss" in err and "s left" in err and "/10000" not in err
+
+
 def test_ctrl_c_ends_training_after_the_batch_and_still_writes_the_model(tmp_path):
     proc = subprocess.Popen([*CLI, "train", "--name", "cut", "--arch", "dense", "--epochs", "10000",
                              "--max-digits", "300", "--out", str(tmp_path)],
@@ -160,6 +171,8 @@ def test_denoise_writes_pngs_for_png_and_npy_inputs(tiny_model_dir, tmp_path, di
     (["train", "--name", "x", "--code-size", "0"], "code_size must be in [1, 784]"),
     (["train", "--name", "../evil", "--epochs", "1"], "--name may hold only"),
     (["train", "--name", "x", "--augment", "5"], "--augment must be a number in [0, 2], got 5.0"),
+    (["train", "--name", "x", "--minutes", "0"], "--minutes must be in (0, 10080], got 0"),
+    (["train", "--name", "x", "--minutes", "-2"], "--minutes must be in (0, 10080], got -2"),
     (["evaluate", "--filters", "magic"], "unknown filter(s) magic"),
     (["denoise", "nowhere.png", "--out", "x"], "nowhere.png: no such file"),
 ])

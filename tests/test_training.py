@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from denoiser.models import ModelConfig, build_model
-from denoiser.training import DivergenceGuard, NoiseSpec, NoisyDigits, train
+from denoiser.training import DivergenceGuard, NoiseSpec, NoisyDigits, TimeBudget, train
 
 
 def test_short_training_lowers_validation_loss(digits):
@@ -152,3 +152,25 @@ def test_psnr_loss_trains_and_raises_validation_psnr(digits):
     val = result.history["val_loss"]
     assert not result.diverged, result.message
     assert val[-1] < val[0] - 0.5  # at least half a dB better
+
+
+def test_time_budget_ends_training_in_time_and_anneals_the_learning_rate(digits):
+    config = ModelConfig("dense", code_size=16, learning_rate=2e-3)
+    result = train(config, digits, epochs=10_000, batch_size=32, validation_split=0.2,
+                   cosine_decay=True, time_budget=4.0)
+    assert 2 <= result.epochs_run < 10_000 and not result.stopped
+    assert result.seconds < 4.0 + 3.0  # no epoch starts that would end far past the budget
+    lr = float(result.model.optimizer.learning_rate)
+    assert 0.0 <= lr < 2e-3 * 0.9  # set at the last epoch's start, well into the cosine
+
+
+def test_time_budget_cosine_runs_from_the_peak_to_zero():
+    budget = TimeBudget(100.0, peak_lr=1e-3)
+    assert budget.learning_rate_at(0.0) == pytest.approx(1e-3)
+    assert budget.learning_rate_at(50.0) == pytest.approx(5e-4)
+    assert budget.learning_rate_at(100.0) == pytest.approx(0.0, abs=1e-12)
+    assert budget.learning_rate_at(250.0) == pytest.approx(0.0, abs=1e-12)
+    for bad in (0, -5.0, float("nan")):
+        with pytest.raises(ValueError, match="time budget must be positive seconds"):
+            TimeBudget(bad)
+
