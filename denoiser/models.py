@@ -27,6 +27,12 @@ __all__ = ["ARCHITECTURES", "LIMITS", "LOSSES", "OPTIMIZERS", "ModelConfig", "bu
 #: (``train --mixed-precision``) the loss still sees full-precision pixels.
 OUTPUT_DTYPE = "float32"
 
+#: The output sigmoid starts at about the mean MNIST pixel (sigmoid(-2) = 0.12), not 0.5.
+#: From 0.5, the first steps of MSE or PSNR training push every pixel down so hard that
+#: a convolutional model overshoots into the sigmoid's flat tail: all-black output and no
+#: gradient to come back (measured: every fresh U-Net at learning rate 1e-3).
+OUTPUT_BIAS = keras.initializers.Constant(-2.0)
+
 
 @contextlib.contextmanager
 def with_precision(policy: str) -> Iterator[None]:
@@ -66,7 +72,8 @@ def build_dense(config: ModelConfig) -> keras.Model:
         x = layers.Dense(size, activation="relu", name="code" if last else f"enc_{i}")(x)
     for i, size in enumerate(reversed(config.dense_sizes()[:-1])):
         x = layers.Dense(size, activation="relu", name=f"dec_{i}")(x)
-    x = layers.Dense(784, activation="sigmoid", name="pixels", dtype=OUTPUT_DTYPE)(x)
+    x = layers.Dense(784, activation="sigmoid", name="pixels", dtype=OUTPUT_DTYPE,
+                     bias_initializer=OUTPUT_BIAS)(x)
     outputs = layers.Reshape((28, 28), name="clean", dtype=OUTPUT_DTYPE)(x)
     return keras.Model(inputs, outputs, name="dense_autoencoder")
 
@@ -82,7 +89,8 @@ def build_conv(config: ModelConfig) -> keras.Model:
     x = layers.MaxPooling2D(2, padding="same", name="code")(x)
     x = layers.Conv2DTranspose(f, 3, strides=2, activation="relu", padding="same")(x)
     x = layers.Conv2DTranspose(f, 3, strides=2, activation="relu", padding="same")(x)
-    x = layers.Conv2D(1, 3, activation="sigmoid", padding="same", dtype=OUTPUT_DTYPE)(x)
+    x = layers.Conv2D(1, 3, activation="sigmoid", padding="same", dtype=OUTPUT_DTYPE,
+                      bias_initializer=OUTPUT_BIAS)(x)
     outputs = layers.Reshape((28, 28), name="clean", dtype=OUTPUT_DTYPE)(x)
     return keras.Model(inputs, outputs, name="conv_autoencoder")
 
@@ -147,7 +155,8 @@ def build_unet(config: ModelConfig) -> keras.Model:
     inputs = keras.Input(shape=(28, 28), name="noisy")
     x0 = layers.Reshape((28, 28, 1))(inputs)
     d1 = unet_features(x0, config.filters, config.context, blocks=config.blocks)
-    x = layers.Conv2D(1, 1, activation="sigmoid", name="pixels", dtype=OUTPUT_DTYPE)(d1)
+    x = layers.Conv2D(1, 1, activation="sigmoid", name="pixels", dtype=OUTPUT_DTYPE,
+                      bias_initializer=OUTPUT_BIAS)(d1)
     outputs = layers.Reshape((28, 28), name="clean", dtype=OUTPUT_DTYPE)(x)
     return keras.Model(inputs, outputs, name="unet")
 

@@ -174,3 +174,12 @@ def test_time_budget_cosine_runs_from_the_peak_to_zero():
         with pytest.raises(ValueError, match="time budget must be positive seconds"):
             TimeBudget(bad)
 
+
+@pytest.mark.parametrize("loss", ["mse", "psnr"])
+def test_a_fresh_unet_learns_on_mse_and_psnr_instead_of_going_black(digits, loss):
+    result = train(ModelConfig("unet", filters=8, loss=loss), digits, epochs=2, batch_size=32,
+                   validation_split=0.2)
+    out = result.model.predict_on_batch(digits[:64])
+    assert out.max() > 0.5  # strokes, not the sigmoid's flat all-black tail
+    val = result.history["val_loss"]
+    assert val[-1] < val[0]
