@@ -20,6 +20,15 @@ def test_tutorial_config_has_exactly_the_tutorials_layers():
     assert cfg.optimizer == "adadelta" and cfg.loss == "binary_crossentropy"
     assert model.optimizer.__class__.__name__ == "Adadelta"
     assert float(model.optimizer.learning_rate.numpy()) == pytest.approx(1e-3)
+    assert not model.get_layer("pixels").bias.numpy().any()  # Keras's zero bias, as there
+
+
+def test_convolutional_outputs_start_near_the_mean_pixel_not_mid_grey():
+    rng = np.random.default_rng(0)
+    noisy = rng.random((8, 28, 28)).astype("float32")
+    for config in (ModelConfig("conv", filters=8), ModelConfig("unet", filters=8, context=16)):
+        out = np.asarray(build_model(config).predict_on_batch(noisy))
+        assert 0.03 < out.mean() < 0.3, config.architecture  # sigmoid(-2) = 0.12, not 0.5
 
 
 def test_dense_encoder_shrinks_and_decoder_mirrors():
