@@ -297,8 +297,9 @@ def train(
 
     if model is None:
         model = build_model(config)
-    if cosine_decay and budget is None:
-        schedule = keras.optimizers.schedules.CosineDecay(config.learning_rate, epochs * len(data))
+    if cosine_decay:  # a fresh optimiser; under a time budget, TimeBudget sets its rate
+        schedule = (config.learning_rate if budget else
+                    keras.optimizers.schedules.CosineDecay(config.learning_rate, epochs * len(data)))
         opt_config = model.optimizer.get_config() | {"learning_rate": schedule}
         model.compile(optimizer=model.optimizer.__class__.from_config(opt_config),
                       loss=loss_function(config.loss))

@@ -164,6 +164,15 @@ def test_time_budget_ends_training_in_time_and_anneals_the_learning_rate(digits)
     assert 0.0 <= lr < 2e-3 * 0.9  # set at the last epoch's start, well into the cosine
 
 
+def test_time_budget_continues_a_model_trained_on_an_epoch_schedule(digits):
+    config = ModelConfig("dense", code_size=16)
+    first = train(config, digits, epochs=1, batch_size=32, cosine_decay=True)
+    again = train(config, digits, epochs=100, batch_size=32, model=first.model,
+                  cosine_decay=True, time_budget=2.0)
+    assert 1 <= again.epochs_run < 100 and not again.diverged
+    assert float(again.model.optimizer.learning_rate) < config.learning_rate
+
+
 def test_time_budget_cosine_runs_from_the_peak_to_zero():
     budget = TimeBudget(100.0, peak_lr=1e-3)
     assert budget.learning_rate_at(0.0) == pytest.approx(1e-3)
