@@ -1,3 +1,4 @@
+import importlib.util
 import json
 import os
 import signal
@@ -92,6 +93,26 @@ def test_ctrl_c_ends_training_after_the_batch_and_still_writes_the_model(tmp_pat
     entry = json.loads((tmp_path / "manifest.json").read_text())["models"]["cut"]
     assert (tmp_path / "cut.keras").exists() and 1 <= entry["training"]["epochs"] < 10000
     assert entry["training"]["stopped"].startswith("on request, in epoch ")
+
+
+@pytest.mark.parametrize("backend", ["jax", "torch"])
+def test_train_on_another_keras_backend_writes_a_file_tensorflow_loads(backend, tmp_path, digits):
+    if importlib.util.find_spec(backend) is None:
+        pytest.skip(f"{backend} is not installed (optional: Keras's {backend} backend)")
+    proc = subprocess.run([*CLI, "train", "--name", "other", "--arch", "unet", "--filters", "8",
+                           "--loss", "psnr", "--minutes", "0.2", "--cosine", "--max-digits", "300",
+                           "--out", str(tmp_path)], capture_output=True, text=True, cwd=ROOT,
+                          env={**CLI_ENV, "KERAS_BACKEND": backend}, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    entry = json.loads((tmp_path / "manifest.json").read_text())["models"]["other"]
+    assert entry["training"]["keras_backend"] == backend
+    from denoiser.metrics import psnr
+    from denoiser.pretrained import load_pretrained
+
+    model = load_pretrained("other", tmp_path)  # here, on TensorFlow
+    noisy = add_noise(digits[:300], seed=0)
+    out = model.denoise(noisy)  # past the numpy path: the Keras model itself
+    assert psnr(digits[:300], out).mean() > psnr(digits[:300], noisy).mean() + 3
 
 
 def test_train_can_grow_a_unet_with_whole_digit_context_and_more_filters(tmp_path, capsys):
