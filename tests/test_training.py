@@ -157,9 +157,9 @@ def test_psnr_loss_trains_and_raises_validation_psnr(digits):
 def test_time_budget_ends_training_in_time_and_anneals_the_learning_rate(digits):
     config = ModelConfig("dense", code_size=16, learning_rate=2e-3)
     result = train(config, digits, epochs=10_000, batch_size=32, validation_split=0.2,
-                   cosine_decay=True, time_budget=4.0)
+                   cosine_decay=True, time_budget=6.0)
     assert 2 <= result.epochs_run < 10_000 and not result.stopped
-    assert result.seconds < 4.0 + 3.0  # no epoch starts that would end far past the budget
+    assert result.seconds < 6.0 + 3.0  # no epoch starts that would end far past the budget
     lr = float(result.model.optimizer.learning_rate)
     assert 0.0 <= lr < 2e-3 * 0.9  # set at the last epoch's start, well into the cosine
 
@@ -168,8 +168,8 @@ def test_time_budget_continues_a_model_trained_on_an_epoch_schedule(digits):
     config = ModelConfig("dense", code_size=16)
     first = train(config, digits, epochs=1, batch_size=32, cosine_decay=True)
     again = train(config, digits, epochs=100, batch_size=32, model=first.model,
-                  cosine_decay=True, time_budget=2.0)
-    assert 1 <= again.epochs_run < 100 and not again.diverged
+                  cosine_decay=True, time_budget=6.0)
+    assert 2 <= again.epochs_run < 100 and not again.diverged
     assert float(again.model.optimizer.learning_rate) < config.learning_rate
 
 
