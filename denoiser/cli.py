@@ -86,6 +86,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     if args.minutes is not None and not 0 < args.minutes <= 7 * 24 * 60:
         raise CLIError(f"--minutes must be in (0, 10080], got {args.minutes:g}")
     epochs = args.epochs if args.epochs is not None else (10_000 if args.minutes else 10)
+    budget_s = args.minutes * 60 if args.minutes else None
     if not args.name.replace("-", "").replace("_", "").isalnum():
         raise CLIError(f"--name may hold only letters, digits, '-' and '_', got {args.name!r}")
     digits = load_mnist(args.data)
@@ -116,8 +117,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         result = train(config, x_train, epochs=epochs, batch_size=args.batch_size, noise=noise,
                        validation_split=args.val_split, seed=args.seed, model=model, stop_event=stop,
                        cosine_decay=args.cosine, augment=args.augment,
-                       time_budget=args.minutes * 60 if args.minutes else None,
-                       on_progress=_progress_printer(budget_s=args.minutes and args.minutes * 60))
+                       time_budget=budget_s, on_progress=_progress_printer(budget_s=budget_s))
     if result.message:
         print(result.message, file=sys.stderr)
     if result.diverged:

@@ -230,10 +230,10 @@ class Denoiser:
 
 
 def _compiled_call(model: keras.Model) -> Callable[[np.ndarray], np.ndarray]:
-    """``model``'s forward pass as a numpy function, traced once for every batch size.
+    """``model``'s forward pass as a numpy function.
 
-    On TensorFlow, one ``tf.function`` with an open batch dimension (no retracing as sizes
-    change); on Keras's other backends (JAX, PyTorch), ``predict_on_batch``.
+    On TensorFlow, one ``tf.function`` with an open batch dimension, traced once for every
+    batch size; on Keras's other backends (JAX, PyTorch), ``predict_on_batch``.
     """
     import keras
 

@@ -185,7 +185,6 @@ class TimeBudget(keras.callbacks.Callback):
         if not seconds > 0:
             raise ValueError(f"time budget must be positive seconds, got {seconds!r}")
         self.seconds, self.peak_lr = float(seconds), peak_lr
-        self.stopped = False
         self._start = self._epoch_start = 0.0
 
     def learning_rate_at(self, elapsed: float) -> float:
@@ -204,7 +203,7 @@ class TimeBudget(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None) -> None:
         now = time.perf_counter()
         if now - self._start + (now - self._epoch_start) > self.seconds:  # another epoch would overrun
-            self.stopped = self.model.stop_training = True
+            self.model.stop_training = True
 
 
 def train(
