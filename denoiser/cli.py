@@ -265,7 +265,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--optimizer", choices=OPTIMIZERS, default="adam")
     t.add_argument("--lr", type=float, default=1e-3, help="learning rate")
     t.add_argument("--epochs", type=int, default=None,
-                   help="passes over the data (default 10; with --minutes, an upper bound)")
+                   help="passes over the data (default 10; with --minutes, an upper bound, "
+                        "10,000 by default)")
     t.add_argument("--minutes", type=float, default=None,
                    help="train for this long instead of a set number of epochs; with --cosine "
                         "the learning rate anneals over this time")
