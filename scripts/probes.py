@@ -3,6 +3,8 @@
 Usage:
   python scripts/probes.py shift-tta --data mnist.npz [--model unet-gaussian]
       Average the model's outputs over 1-pixel shifts of the input (test-time augmentation).
+  python scripts/probes.py flip-tta --data mnist.npz [--model unet-gaussian] [--dir DIR]
+      The same with the input transposed, flipped or turned 180°, each view undone on the output.
   python scripts/probes.py refine --data mnist.npz [--model unet-gaussian] [--epochs 8]
       Freeze the model and train a second, width-16 U-Net with whole-digit context that reads
       the noisy digit and the first estimate and corrects the first model's logits.
@@ -13,10 +15,11 @@ Usage:
   python scripts/probes.py postprocess --data mnist.npz [--model unet-gaussian] [--dir DIR]
       Snap outputs near 0 or 1 to exactly 0 or 1 (MNIST's background is exactly 0), and mix
       in some of the blind model's output; also the share of squared error on background pixels.
-These four score the first 2,000 test digits at Gaussian 0.5 (noise seed 5) and print PSNR.
+These five score the first 2,000 test digits at Gaussian 0.5 (noise seed 5) and print PSNR.
   python scripts/probes.py writer-gap --data mnist.npz [--model unet-gaussian] [--dir DIR]
       Mean PSNR at Gaussian 0.5 (noise seed 5) on the first 5,000 training digits (writers the
-      model has seen) and on all test digits (writers it has not).
+      model has seen) and on all test digits (writers it has not), with each set's mean ink and
+      the gap left once PSNR's dependence on ink (a line fitted over both sets) is taken out.
 """
 
 from __future__ import annotations
@@ -46,13 +49,24 @@ def shift(images: np.ndarray, dy: int, dx: int) -> np.ndarray:
     return np.ascontiguousarray(padded[:, 2 + dy : 30 + dy, 2 + dx : 30 + dx])
 
 
-def shift_tta(model, clean: np.ndarray, noisy: np.ndarray) -> None:
-    outs = [model.denoise(noisy)]
-    print(f"plain: {psnr(clean, outs[0]).mean():.3f} dB", flush=True)
-    for dy, dx in SHIFTS:
-        out = shift(model.denoise(shift(noisy, dy, dx)), -dy, -dx)
+SHIFT_VIEWS = {f"shift {s}": (lambda a, s=s: shift(a, *s), lambda a, s=s: shift(a, -s[0], -s[1]))
+               for s in SHIFTS}
+# Each of these undoes itself.
+FLIPS = {"transpose": lambda a: a.transpose(0, 2, 1), "horizontal flip": lambda a: a[:, :, ::-1],
+         "vertical flip": lambda a: a[:, ::-1], "180° rotation": lambda a: a[:, ::-1, ::-1]}
+FLIP_VIEWS = {name: (f, f) for name, f in FLIPS.items()}
+
+
+def tta(model, clean: np.ndarray, noisy: np.ndarray, views: dict) -> None:
+    """Score each view alone, averaged with the plain output, and all views so far averaged."""
+    plain = model.denoise(noisy)
+    outs = [plain]
+    print(f"plain: {psnr(clean, plain).mean():.3f} dB", flush=True)
+    for name, (forward, back) in views.items():
+        out = back(model.denoise(np.ascontiguousarray(forward(noisy))))
         outs.append(out)
-        print(f"shift {(dy, dx)}: alone {psnr(clean, out).mean():.3f} dB, "
+        print(f"{name}: alone {psnr(clean, out).mean():.3f} dB, "
+              f"with plain {psnr(clean, (plain + out) / 2).mean():.3f} dB, "
               f"average of {len(outs)}: {psnr(clean, np.mean(outs, 0)).mean():.3f} dB", flush=True)
 
 
@@ -126,15 +140,24 @@ def postprocess(model, blind, clean: np.ndarray, noisy: np.ndarray) -> None:
 
 
 def writer_gap(model, digits) -> None:
-    for name, clean in [("first 5,000 training digits", digits.x_train[:5000]),
-                        (f"all {len(digits.x_test):,} test digits", digits.x_test)]:
+    sets = [("first 5,000 training digits", digits.x_train[:5000]),
+            (f"all {len(digits.x_test):,} test digits", digits.x_test)]
+    scores, inks = [], []
+    for name, clean in sets:
         noisy = add_noise(clean, "gaussian", 0.5, seed=5)
-        print(f"{name}: {psnr(clean, model.denoise(noisy)).mean():.3f} dB", flush=True)
+        scores.append(psnr(clean, model.denoise(noisy)))
+        inks.append(clean.sum(axis=(1, 2)))
+        print(f"{name}: {scores[-1].mean():.3f} dB, mean ink {inks[-1].mean():.1f}", flush=True)
+    slope, intercept = np.polyfit(np.concatenate(inks), np.concatenate(scores), 1)
+    left = [(s - (slope * i + intercept)).mean() for s, i in zip(scores, inks)]
+    print(f"PSNR falls {-slope:.4f} dB per unit of ink; gap with ink taken out: "
+          f"{left[0] - left[1]:.3f} dB (raw {scores[0].mean() - scores[1].mean():.3f})", flush=True)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("probe", choices=["shift-tta", "refine", "writer-gap", "ensemble", "postprocess"])
+    parser.add_argument("probe", choices=["shift-tta", "flip-tta", "refine", "writer-gap", "ensemble",
+                                            "postprocess"])
     parser.add_argument("--data", help="Keras-layout mnist.npz (default: $DENOISER_MNIST)")
     parser.add_argument("--model", default="unet-gaussian")
     parser.add_argument("--dir", action="append",
@@ -161,7 +184,9 @@ def main() -> None:
     elif args.probe == "postprocess":
         postprocess(model, load_pretrained("blind"), clean, noisy)
     elif args.probe == "shift-tta":
-        shift_tta(model, clean, noisy)
+        tta(model, clean, noisy, SHIFT_VIEWS)
+    elif args.probe == "flip-tta":
+        tta(model, clean, noisy, FLIP_VIEWS)
     else:
         refine(model, clean, noisy, digits.x_train, args.epochs)
 
