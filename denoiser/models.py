@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import keras
 import numpy as np
@@ -119,14 +119,18 @@ def _residual_block(x, name: str):
     return layers.ReLU()(layers.Add()([x, y]))
 
 
-def unet_features(x0, filters: int, context: int = 0, prefix: str = "", blocks: int = 0):
+def unet_features(x0, filters: int, context: int = 0, prefix: str = "", blocks: int = 0,
+                  stage_end: Callable | None = None):
     """The U-Net's body on a 28×28 map ``x0``: encoder, bottleneck, decoder.
 
     Returns the last full-size feature maps (``filters`` channels) before the
     output convolution. ``prefix`` names the layers, so that two bodies can live
     in one model (e.g. a second stage that refines the first one's output).
     ``blocks`` residual blocks follow the bottleneck and each decoder stage.
+    ``stage_end(maps, side)``, if given, transforms the bottleneck's and each decoder
+    stage's maps after their blocks (``side`` 7, 14 or 28), e.g. to try an extra layer.
     """
+    end = stage_end or (lambda maps, side: maps)
     f = filters
     e1 = _double_conv(x0, f, f"{prefix}enc1")
     e2 = _double_conv(layers.MaxPooling2D(2)(e1), 2 * f, f"{prefix}enc2")
@@ -135,27 +139,31 @@ def unet_features(x0, filters: int, context: int = 0, prefix: str = "", blocks: 
         b = _whole_digit_context(b, context, 4 * f, prefix)
     for i in range(blocks):
         b = _residual_block(b, f"{prefix}res4_{i}")
+    b = end(b, 7)
     u2 = layers.Conv2DTranspose(2 * f, 2, strides=2, padding="same", name=f"{prefix}up2")(b)
     d2 = _double_conv(layers.Concatenate()([u2, e2]), 2 * f, f"{prefix}dec2")
     for i in range(blocks):
         d2 = _residual_block(d2, f"{prefix}res2_{i}")
+    d2 = end(d2, 14)
     u1 = layers.Conv2DTranspose(f, 2, strides=2, padding="same", name=f"{prefix}up1")(d2)
     d1 = _double_conv(layers.Concatenate()([u1, e1, x0]), f, f"{prefix}dec1")
     for i in range(blocks):
         d1 = _residual_block(d1, f"{prefix}res1_{i}")
+    d1 = end(d1, 28)
     return d1
 
 
-def build_unet(config: ModelConfig) -> keras.Model:
+def build_unet(config: ModelConfig, stage_end: Callable | None = None) -> keras.Model:
     """A small U-Net: 28 → 14 → 7 and back, with skip connections at each scale.
 
     With ``config.context`` > 0 the 7×7 bottleneck also passes through a dense
     layer that sees the whole digit (measured: +0.24 dB at Gaussian 0.5 for the
-    same training time, docs/unet-search.md).
+    same training time, docs/unet-search.md). ``stage_end``: see :func:`unet_features`.
     """
     inputs = keras.Input(shape=(28, 28), name="noisy")
     x0 = layers.Reshape((28, 28, 1))(inputs)
-    d1 = unet_features(x0, config.filters, config.context, blocks=config.blocks)
+    d1 = unet_features(x0, config.filters, config.context, blocks=config.blocks,
+                       stage_end=stage_end)
     x = layers.Conv2D(1, 1, activation="sigmoid", name="pixels", dtype=OUTPUT_DTYPE,
                       bias_initializer=OUTPUT_BIAS)(d1)
     outputs = layers.Reshape((28, 28), name="clean", dtype=OUTPUT_DTYPE)(x)

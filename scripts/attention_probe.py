@@ -30,15 +30,7 @@ from keras import layers  # noqa: E402
 
 from denoiser.data import load_mnist  # noqa: E402
 from denoiser.evaluation import evaluate_denoiser  # noqa: E402
-from denoiser.models import (  # noqa: E402
-    OUTPUT_BIAS,
-    OUTPUT_DTYPE,
-    _double_conv,
-    _residual_block,
-    _whole_digit_context,
-    loss_function,
-    with_precision,
-)
+from denoiser.models import build_unet, loss_function, with_precision  # noqa: E402
 from denoiser.pretrained import load_pretrained  # noqa: E402
 from denoiser.training import train  # noqa: E402
 
@@ -60,29 +52,14 @@ def attention_block(x, name: str, heads: int = 4):
     return layers.Reshape((side, side, channels))(tokens)
 
 
-def build(filters: int, context: int, blocks: int) -> keras.Model:
-    """The shipped U-Net (``models.unet_features``) with the two attention blocks added."""
-    inputs = keras.Input(shape=(28, 28), name="noisy")
-    x0 = layers.Reshape((28, 28, 1))(inputs)
-    e1 = _double_conv(x0, filters, "enc1")
-    e2 = _double_conv(layers.MaxPooling2D(2)(e1), 2 * filters, "enc2")
-    b = _double_conv(layers.MaxPooling2D(2)(e2), 4 * filters, "bottleneck")
-    b = _whole_digit_context(b, context, 4 * filters)
-    for i in range(blocks):
-        b = _residual_block(b, f"res4_{i}")
-    b = attention_block(b, "att4")
-    u2 = layers.Conv2DTranspose(2 * filters, 2, strides=2, padding="same", name="up2")(b)
-    d2 = _double_conv(layers.Concatenate()([u2, e2]), 2 * filters, "dec2")
-    for i in range(blocks):
-        d2 = _residual_block(d2, f"res2_{i}")
-    d2 = attention_block(d2, "att2")
-    u1 = layers.Conv2DTranspose(filters, 2, strides=2, padding="same", name="up1")(d2)
-    d1 = _double_conv(layers.Concatenate()([u1, e1, x0]), filters, "dec1")
-    for i in range(blocks):
-        d1 = _residual_block(d1, f"res1_{i}")
-    x = layers.Conv2D(1, 1, activation="sigmoid", name="pixels", dtype=OUTPUT_DTYPE,
-                      bias_initializer=OUTPUT_BIAS)(d1)
-    return keras.Model(inputs, layers.Reshape((28, 28), name="clean", dtype=OUTPUT_DTYPE)(x))
+#: Attention after the residual blocks of the 7×7 bottleneck and the 14×14 decoder stage, named
+#: like those blocks (``res4_*``, ``res2_*``).
+ATTENTION_AT = {7: "att4", 14: "att2"}
+
+
+def with_attention(maps, side: int):
+    """``build_unet``'s ``stage_end``: the U-Net as shipped, plus the two attention blocks."""
+    return attention_block(maps, ATTENTION_AT[side]) if side in ATTENTION_AT else maps
 
 
 def main() -> None:
@@ -104,7 +81,7 @@ def main() -> None:
     digits = load_mnist(args.data)
     x_train = digits.x_train[: args.max_digits] if args.max_digits else digits.x_train
     with with_precision("mixed_bfloat16"):
-        model = build(config.filters, config.context, config.blocks)
+        model = build_unet(config, stage_end=with_attention)
         old = {layer.name: layer for layer in start.model.layers if layer.weights}
         for layer in model.layers:
             if layer.name in old:
@@ -116,7 +93,7 @@ def main() -> None:
                        model=model, cosine_decay=True, epochs=10_000,
                        time_budget=args.minutes * 60, verbose=2)
     with with_precision("float32"):
-        final = build(config.filters, config.context, config.blocks)
+        final = build_unet(config, stage_end=with_attention)
         final.set_weights(result.model.get_weights())
     os.makedirs(args.out, exist_ok=True)
     final.save(Path(args.out) / "attention.keras")

@@ -2,7 +2,7 @@ import keras
 import numpy as np
 import pytest
 
-from denoiser.models import ModelConfig, build_model, encoder_of, grow, unet_features
+from denoiser.models import ModelConfig, build_model, build_unet, encoder_of, grow, unet_features
 from denoiser.pretrained import load_pretrained, read_manifest
 
 
@@ -162,6 +162,24 @@ def test_two_unet_bodies_fit_in_one_model_under_different_prefixes():
     assert {"enc1_a", "refine_enc1_a", "context", "dec1_b", "refine_dec1_b"} <= set(names)
     assert "refine_context" not in names  # no context asked for the second body
     assert model.predict_on_batch(np.zeros((2, 28, 28, 1), np.float32)).shape == (2, 28, 28, 1)
+
+
+def test_unet_stage_end_sees_each_stage_and_its_output_is_used():
+    seen = []
+
+    def stage_end(maps, side):
+        seen.append((side, maps.shape[1], maps.shape[-1]))
+        if side == 14:
+            return keras.layers.Conv2D(maps.shape[-1], 1, name=f"extra_{side}")(maps)
+        return maps
+
+    config = ModelConfig("unet", filters=4, context=8, blocks=1)
+    model = build_unet(config, stage_end=stage_end)
+    assert seen == [(7, 7, 16), (14, 14, 8), (28, 28, 4)]
+    plain = build_unet(config)
+    assert model.count_params() == plain.count_params() + 8 * 8 + 8
+    assert model.get_layer("up1").input is model.get_layer("extra_14").output  # used, not dropped
+    assert model.predict_on_batch(np.zeros((2, 28, 28), np.float32)).shape == (2, 28, 28)
 
 
 def test_grow_deepens_a_unet_without_changing_the_output():
