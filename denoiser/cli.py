@@ -77,7 +77,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     try:
         config = ModelConfig(args.arch, code_size=args.code_size, layers=args.layers,
                              nodes=args.nodes, filters=args.filters, context=args.context,
-                             blocks=args.blocks, loss=args.loss,
+                             blocks=args.blocks, clip_flags=args.clip_flags, loss=args.loss,
                              optimizer=args.optimizer, learning_rate=args.lr)
         noise = NoiseSpec(args.noise, args.amount)
         check_strength(args.augment, "--augment")
@@ -104,13 +104,17 @@ def _cmd_train(args: argparse.Namespace) -> int:
         if start and getattr(start.config, knob) > getattr(config, knob):
             raise CLIError(f"--init {args.init} has --{knob} {getattr(start.config, knob)}; "
                            "give that or more (a model can grow, not shrink)")
+    if start and start.config.clip_flags and not config.clip_flags:
+        raise CLIError(f"--init {args.init} has --clip-flags; give it too (a model can grow, not shrink)")
     from .models import grow, rebuild, with_precision
 
     stop = threading.Event()
     with with_precision("mixed_bfloat16" if args.mixed_precision else "float32"), _stop_on_interrupt(stop):
         model = None
-        shape = (config.filters, config.context, config.blocks)
-        if can_grow and (start.config.filters, start.config.context, start.config.blocks) != shape:
+        def shape(c):
+            return c.filters, c.context, c.blocks, c.clip_flags
+
+        if can_grow and shape(start.config) != shape(config):
             model = grow(start.model, config)  # wider, deeper or with more context, starting as the old model
         elif start:
             model = rebuild(start.model, config)  # a fresh optimiser, in this run's precision
@@ -261,6 +265,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="unet: nodes of a dense layer seeing the whole digit (0 = none)")
     t.add_argument("--blocks", type=int, default=0,
                    help="unet: residual blocks after the bottleneck and each decoder stage (0-4)")
+    t.add_argument("--clip-flags", action="store_true",
+                   help="unet: also feed maps of the pixels the noise clipped to exactly 0 or 1")
     t.add_argument("--loss", choices=LOSSES, default="binary_crossentropy")
     t.add_argument("--optimizer", choices=OPTIMIZERS, default="adam")
     t.add_argument("--lr", type=float, default=1e-3, help="learning rate")

@@ -49,6 +49,11 @@ class ModelConfig:
     blocks : int
         ``unet`` only: residual blocks (two 3×3 convolutions and a shortcut)
         after the bottleneck and after each decoder stage (0 = none).
+    clip_flags : bool
+        ``unet`` only: give the network two more input maps marking the pixels the
+        noise clipped to exactly 0 or exactly 1. Such a pixel says less than its
+        value suggests (only that the noisy value fell outside [0, 1]), and a
+        convolution can hardly tell an exact 0 from a 0.01 by itself.
     loss : {"binary_crossentropy", "mse", "psnr"}
         ``psnr`` is minus each image's PSNR (see :func:`psnr_loss`).
     optimizer : {"adam", "adadelta", "sgd"}
@@ -62,6 +67,7 @@ class ModelConfig:
     filters: int = 32
     context: int = 0
     blocks: int = 0
+    clip_flags: bool = False
     loss: str = "binary_crossentropy"
     optimizer: str = "adam"
     learning_rate: float = 1e-3
@@ -75,6 +81,8 @@ class ModelConfig:
             raise ValueError(f"unknown loss {self.loss!r}; valid: {', '.join(LOSSES)}")
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(f"unknown optimizer {self.optimizer!r}; valid: {', '.join(OPTIMIZERS)}")
+        if not isinstance(self.clip_flags, bool):
+            raise ValueError(f"clip_flags must be true or false, got {self.clip_flags!r}")
         for name, (low, high) in LIMITS.items():
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)):

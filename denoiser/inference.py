@@ -115,9 +115,17 @@ def _layer_function(kind: str, cfg: dict, weights: list[np.ndarray]) -> Callable
     if kind == "Add":  # a residual block's shortcut
         return lambda xs: sum(xs[1:], xs[0])  # no stacked copy of the inputs
     if kind == "ReLU":
-        if cfg.get("max_value") is not None or cfg.get("negative_slope", 0.0) or cfg.get("threshold", 0.0):
-            raise UnsupportedModel("ReLU with a ceiling, slope or threshold")
+        if cfg.get("negative_slope", 0.0) or cfg.get("threshold", 0.0):
+            raise UnsupportedModel("ReLU with a slope or threshold")
+        ceiling = cfg.get("max_value")
+        if ceiling is not None:
+            return lambda x: np.clip(x, 0, np.float32(ceiling))
         return lambda x: np.maximum(x, 0)
+    if kind == "Rescaling":
+        scale, offset = cfg["scale"], cfg["offset"]
+        if not all(isinstance(v, (int, float)) for v in (scale, offset)):
+            raise UnsupportedModel("Rescaling by a scale or offset per channel")
+        return lambda x: x * np.float32(scale) + np.float32(offset)
     if kind == "MaxPooling2D":
         size, stride = _square(cfg["pool_size"], "pool size"), _square(cfg["strides"], "strides")
         return lambda x: _max_pool(x, size, stride, cfg["padding"])

@@ -153,6 +153,21 @@ def unet_features(x0, filters: int, context: int = 0, prefix: str = "", blocks: 
     return d1
 
 
+def _with_clip_flags(x0):
+    """``x0`` (N, 28, 28, 1) and two maps: 1 where a pixel is exactly 0, and where it is exactly 1.
+
+    Built from ``Rescaling`` and a capped ``ReLU`` (``min(max(1 - 10⁴·x, 0), 1)`` and
+    ``min(max(1 + 10⁴·(x - 1), 0), 1)``), in float32 so that mixed precision cannot
+    round a 0.999 up to 1.
+    """
+    def flag(scale: float, offset: float, name: str):
+        scaled = layers.Rescaling(scale, offset, dtype="float32", name=f"clipped_{name}_ramp")(x0)
+        return layers.ReLU(max_value=1.0, dtype="float32", name=f"clipped_{name}")(scaled)
+
+    return layers.Concatenate(name="noisy_and_clipped")(
+        [x0, flag(-1e4, 1.0, "low"), flag(1e4, 1.0 - 1e4, "high")])
+
+
 def build_unet(config: ModelConfig, stage_end: Callable | None = None) -> keras.Model:
     """A small U-Net: 28 → 14 → 7 and back, with skip connections at each scale.
 
@@ -162,6 +177,8 @@ def build_unet(config: ModelConfig, stage_end: Callable | None = None) -> keras.
     """
     inputs = keras.Input(shape=(28, 28), name="noisy")
     x0 = layers.Reshape((28, 28, 1))(inputs)
+    if config.clip_flags:
+        x0 = _with_clip_flags(x0)
     d1 = unet_features(x0, config.filters, config.context, blocks=config.blocks,
                        stage_end=stage_end)
     x = layers.Conv2D(1, 1, activation="sigmoid", name="pixels", dtype=OUTPUT_DTYPE,
@@ -215,7 +232,8 @@ def grow(model: keras.Model, config: ModelConfig) -> keras.Model:
       channels (and so the output) are unchanged until training puts the new
       ones to use;
     - deepen it (more ``blocks``): each new residual block's last convolution
-      starts at zero, so the block passes its input through unchanged.
+      starts at zero, so the block passes its input through unchanged;
+    - add ``clip_flags``: the weights from the two new input maps start at zero.
 
     Weights are matched by layer name; layers the old model lacks keep their
     fresh initial weights.
@@ -281,6 +299,8 @@ def _old_channel_positions(new: keras.Model, old: dict) -> dict[str, list[int]]:
             out[name] = list(range(old[name].output.shape[-1]))
         elif name == "context_merge":  # a new merge starts as the identity on the bottleneck
             out[name] = first_part[sources[0]]
+        elif name.startswith("clipped_"):  # new clip flags: nothing of the old model
+            out[name] = []
         elif layer.weights:  # a new layer: none of its output comes from the old model
             out[name] = list(range(width))
         elif kind == "Flatten":

@@ -116,9 +116,11 @@ def test_train_on_another_keras_backend_writes_a_file_tensorflow_loads(backend, 
 
 
 def test_train_can_grow_a_unet_with_whole_digit_context_and_more_filters(tmp_path, capsys):
-    def train(name: str, init: str | None, filters: int, context: int, blocks: int = 0) -> int:
+    def train(name: str, init: str | None, filters: int, context: int, blocks: int = 0,
+              flags: bool = False) -> int:
         return main(["train", "--name", name, *(["--init", init] if init else []), "--arch", "unet",
                      "--filters", str(filters), "--context", str(context), "--blocks", str(blocks),
+                     *(["--clip-flags"] if flags else []),
                      "--epochs", "1", "--max-digits", "200", "--out", str(tmp_path)])
 
     def entry(name: str) -> dict:
@@ -131,7 +133,11 @@ def test_train_can_grow_a_unet_with_whole_digit_context_and_more_filters(tmp_pat
     assert entry("wide")["config"]["filters"] == 6 and entry("wide")["training"]["init"] == "grown"
     assert train("deep", "wide", 6, 8, blocks=1) == 0
     assert entry("deep")["config"]["blocks"] == 1 and entry("deep")["training"]["init"] == "wide"
+    assert train("flagged", "deep", 6, 8, blocks=1, flags=True) == 0
+    assert entry("flagged")["config"]["clip_flags"] is True
     capsys.readouterr()
+    assert train("bad", "flagged", 6, 8, blocks=1) != 0
+    assert "has --clip-flags" in capsys.readouterr().err
     assert train("bad", "deep", 6, 8) != 0
     assert "has --blocks 1" in capsys.readouterr().err
     assert train("bad", "grown", 4, 4) != 0  # a model can grow, not shrink

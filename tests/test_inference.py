@@ -37,7 +37,8 @@ def test_numpy_equals_keras_on_every_shipped_model(name, noisy):
     ModelConfig("unet", filters=3),
     ModelConfig("unet", filters=3, context=6),
     ModelConfig("unet", filters=3, context=6, blocks=2),
-], ids=["dense", "conv", "unet", "unet-context", "unet-residual"])
+    ModelConfig("unet", filters=3, blocks=1, clip_flags=True),
+], ids=["dense", "conv", "unet", "unet-context", "unet-residual", "unet-clip-flags"])
 def test_numpy_equals_keras_on_fresh_random_models(config, tmp_path, noisy):
     keras.utils.set_random_seed(1)
     model = build_model(config)
@@ -125,9 +126,20 @@ def test_the_interactive_path_never_imports_tensorflow():
     assert result.stdout.split() == ["False", "False"]
 
 
-def test_a_capped_relu_is_not_taken_for_a_plain_one(tmp_path):
+def test_a_relu_with_a_threshold_is_not_taken_for_a_plain_one(tmp_path):
     inputs = keras.Input(shape=(28, 28), name="noisy")
-    x = keras.layers.ReLU(max_value=0.5)(keras.layers.Dense(28)(inputs))
-    save_model(keras.Model(inputs, x), tmp_path / "capped.keras")
+    x = keras.layers.ReLU(threshold=0.5)(keras.layers.Dense(28)(inputs))
+    save_model(keras.Model(inputs, x), tmp_path / "thresholded.keras")
     with pytest.raises(UnsupportedModel, match="ReLU"):
-        read_keras_file(tmp_path / "capped.keras")
+        read_keras_file(tmp_path / "thresholded.keras")
+
+
+def test_numpy_caps_a_relu_and_rescales_like_keras(tmp_path):
+    inputs = keras.Input(shape=(28, 28), name="noisy")
+    x = keras.layers.Rescaling(3.0, -1.0)(inputs)
+    model = keras.Model(inputs, keras.layers.ReLU(max_value=0.5)(x))
+    save_model(model, tmp_path / "capped.keras")
+    x = np.linspace(0, 1, 28 * 28 * 2, dtype=np.float32).reshape(2, 28, 28)
+    out = read_keras_file(tmp_path / "capped.keras")(x)
+    np.testing.assert_allclose(out, np.clip(3 * x - 1, 0, 0.5), atol=1e-6)
+    np.testing.assert_allclose(out, model.predict_on_batch(x), atol=1e-6)

@@ -70,6 +70,7 @@ def test_bottleneck_models_expose_their_encoder():
     ({"filters": "many"}, "must be a number"),
     ({"context": -1}, r"context must be in \[0, 1024\]"),
     ({"blocks": 5}, r"blocks must be in \[0, 4\]"),
+    ({"clip_flags": "yes"}, "clip_flags must be true or false"),
 ])
 def test_absurd_hyperparameters_are_refused_with_the_valid_range(kwargs, match):
     with pytest.raises(ValueError, match=match):
@@ -201,3 +202,30 @@ def test_grow_deepens_a_unet_without_changing_the_output():
     deep.fit(x, x, epochs=3, verbose=0)
     assert deep.evaluate(x, x, verbose=0) < loss_before
     assert np.abs(deep.get_layer("res1_0_b").kernel.numpy()).max() > 0  # the blocks now count
+
+
+def test_clip_flags_mark_exactly_the_clipped_pixels():
+    model = build_model(ModelConfig("unet", filters=4, clip_flags=True))
+    maps = keras.Model(model.input, model.get_layer("noisy_and_clipped").output)
+    x = np.random.default_rng(3).random((2, 28, 28)).astype(np.float32)
+    x[0, :5], x[1, 10:] = 0.0, 1.0
+    x[0, 5, :3] = [1e-3, 0.999, 0.5]  # near the ends, but not clipped
+    out = np.asarray(maps.predict_on_batch(x))
+    assert out.shape == (2, 28, 28, 3)
+    np.testing.assert_array_equal(out[..., 0], x)
+    np.testing.assert_array_equal(out[..., 1], (x == 0).astype(np.float32))
+    np.testing.assert_array_equal(out[..., 2], (x == 1).astype(np.float32))
+
+
+def test_grow_adds_clip_flags_without_changing_the_output():
+    keras.utils.set_random_seed(0)
+    small = build_model(ModelConfig("unet", filters=4, context=8, blocks=1))
+    rng = np.random.default_rng(4)
+    small.set_weights([w + rng.normal(0, 0.05, w.shape).astype(np.float32) for w in small.get_weights()])
+    flagged = grow(small, ModelConfig("unet", filters=4, context=8, blocks=1, clip_flags=True))
+    assert flagged.get_layer("enc1_a").kernel.shape[-2] == 3  # noisy value + two flags
+    x = np.clip(rng.normal(0.3, 0.5, (4, 28, 28)), 0, 1).astype(np.float32)
+    before = np.asarray(small.predict_on_batch(x))
+    np.testing.assert_allclose(flagged.predict_on_batch(x), before, atol=1e-6)  # flags start unused
+    flagged.fit(x, np.clip(x, 0.2, 0.8), epochs=3, verbose=0)
+    assert np.abs(flagged.get_layer("enc1_a").kernel.numpy()[:, :, 1:]).max() > 0  # now they count
