@@ -240,7 +240,8 @@ def grow(model: keras.Model, config: ModelConfig) -> keras.Model:
     """
     new = build_model(config)
     old = {layer.name: layer for layer in model.layers if layer.weights}
-    positions = _old_channel_positions(new, old)
+    had_flags = any(layer.name.startswith("clipped_") for layer in model.layers)
+    positions = _old_channel_positions(new, old, new_flags=config.clip_flags and not had_flags)
     for layer in new.layers:
         if layer.name in old:
             layer.set_weights(_embed(layer, old[layer.name], positions[layer.name]))
@@ -268,12 +269,14 @@ def _inputs_of(node_config) -> list[str]:
     return []
 
 
-def _old_channel_positions(new: keras.Model, old: dict) -> dict[str, list[int]]:
+def _old_channel_positions(new: keras.Model, old: dict, new_flags: bool = False
+                           ) -> dict[str, list[int]]:
     """For each layer of ``new``, where the old model's input channels sit in its input.
 
     Walks the graph once: a weighted layer's old outputs are its first channels;
     pooling and activations keep positions; a concatenation offsets each part by
-    the new widths before it; a flatten repeats the positions per pixel.
+    the new widths before it; a flatten repeats the positions per pixel. With
+    ``new_flags``, the clip-flag maps are new: none of their channels is old.
     """
     out: dict[str, list[int]] = {}  # layer name -> old channel positions in its output
     inputs: dict[str, list[int]] = {}
@@ -299,7 +302,7 @@ def _old_channel_positions(new: keras.Model, old: dict) -> dict[str, list[int]]:
             out[name] = list(range(old[name].output.shape[-1]))
         elif name == "context_merge":  # a new merge starts as the identity on the bottleneck
             out[name] = first_part[sources[0]]
-        elif name.startswith("clipped_"):  # new clip flags: nothing of the old model
+        elif new_flags and name.startswith("clipped_"):  # new clip flags: nothing of the old model
             out[name] = []
         elif layer.weights:  # a new layer: none of its output comes from the old model
             out[name] = list(range(width))

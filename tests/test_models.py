@@ -229,3 +229,13 @@ def test_grow_adds_clip_flags_without_changing_the_output():
     np.testing.assert_allclose(flagged.predict_on_batch(x), before, atol=1e-6)  # flags start unused
     flagged.fit(x, np.clip(x, 0.2, 0.8), epochs=3, verbose=0)
     assert np.abs(flagged.get_layer("enc1_a").kernel.numpy()[:, :, 1:]).max() > 0  # now they count
+
+
+def test_grow_widens_a_unet_that_already_has_clip_flags():
+    keras.utils.set_random_seed(0)
+    small = build_model(ModelConfig("unet", filters=4, clip_flags=True))
+    rng = np.random.default_rng(5)
+    small.set_weights([w + rng.normal(0, 0.05, w.shape).astype(np.float32) for w in small.get_weights()])
+    wide = grow(small, ModelConfig("unet", filters=6, clip_flags=True))
+    x = np.clip(rng.normal(0.3, 0.5, (4, 28, 28)), 0, 1).astype(np.float32)
+    np.testing.assert_allclose(wide.predict_on_batch(x), small.predict_on_batch(x), atol=1e-6)
