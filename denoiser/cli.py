@@ -100,21 +100,19 @@ def _cmd_train(args: argparse.Namespace) -> int:
                   or (not can_grow and start.config.filters != config.filters)):
         raise CLIError(f"--init {args.init} has --filters {start.config.filters}; give "
                        + ("that many or more (a model can grow, not shrink)" if can_grow else "the same"))
-    for knob in ("context", "blocks"):  # a U-Net grows more of these, never fewer
-        if start and getattr(start.config, knob) > getattr(config, knob):
-            raise CLIError(f"--init {args.init} has --{knob} {getattr(start.config, knob)}; "
-                           "give that or more (a model can grow, not shrink)")
-    if start and start.config.clip_flags and not config.clip_flags:
-        raise CLIError(f"--init {args.init} has --clip-flags; give it too (a model can grow, not shrink)")
+    grows = ("context", "blocks", "clip_flags")  # a U-Net gains more of these, never fewer
+    for knob in grows:
+        had = getattr(start.config, knob) if start else 0
+        if had > getattr(config, knob):
+            flag = f"--{knob.replace('_', '-')}" + ("" if had is True else f" {had}")
+            raise CLIError(f"--init {args.init} has {flag}; give that or more "
+                           "(a model can grow, not shrink)")
     from .models import grow, rebuild, with_precision
 
     stop = threading.Event()
     with with_precision("mixed_bfloat16" if args.mixed_precision else "float32"), _stop_on_interrupt(stop):
         model = None
-        def shape(c):
-            return c.filters, c.context, c.blocks, c.clip_flags
-
-        if can_grow and shape(start.config) != shape(config):
+        if can_grow and any(getattr(start.config, k) != getattr(config, k) for k in ("filters", *grows)):
             model = grow(start.model, config)  # wider, deeper or with more context, starting as the old model
         elif start:
             model = rebuild(start.model, config)  # a fresh optimiser, in this run's precision
