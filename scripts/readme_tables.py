@@ -31,7 +31,8 @@ def main() -> None:
         else:
             context = f", context {cfg['context']}" if cfg.get("context") else ""
             blocks = f", {cfg['blocks']} residual block(s) per scale" if cfg.get("blocks") else ""
-            arch += f" (width {cfg['filters']}{context}{blocks})"
+            flags = ", clip flags" if cfg.get("clip_flags") else ""
+            arch += f" (width {cfg['filters']}{context}{blocks}{flags})"
         m = entry["metrics"].get("gaussian@0.5", {})
         size = (model_dir() / entry["file"]).stat().st_size / 1e6
         default = " (default)" if name == manifest["default"] else ""
