@@ -174,6 +174,10 @@ class DivergenceGuard(keras.callbacks.Callback):
 class TimeBudget(keras.callbacks.Callback):
     """Ends training at the epoch that would overrun ``seconds`` of wall time.
 
+    The next epoch is expected to take as long as the last one did after its
+    first batch, scaled to all its batches: the first batch of a run carries
+    one-off costs (tracing, compiling) that later epochs do not repeat.
+
     With ``peak_lr``, the learning rate also follows a cosine from ``peak_lr`` to
     zero over that time (set at each epoch's start), so a run is annealed when
     its time is up however fast the machine is: on a fast one it simply runs
@@ -185,24 +189,37 @@ class TimeBudget(keras.callbacks.Callback):
         if not seconds > 0:
             raise ValueError(f"time budget must be positive seconds, got {seconds!r}")
         self.seconds, self.peak_lr = float(seconds), peak_lr
-        self._start = self._epoch_start = 0.0
+        self._start = self._epoch_start = self._first_batch_end = 0.0
+        self._batches = 0
 
     def learning_rate_at(self, elapsed: float) -> float:
         """The cosine-annealed learning rate after ``elapsed`` seconds."""
         done = min(max(elapsed / self.seconds, 0.0), 1.0)
         return 0.5 * self.peak_lr * (1.0 + math.cos(math.pi * done))
 
+    def expected_epoch(self, now: float) -> float:
+        """Seconds the next epoch should take, judged by the one ending at ``now``."""
+        if self._batches < 2:
+            return now - self._epoch_start
+        return (now - self._first_batch_end) * self._batches / (self._batches - 1)
+
     def on_train_begin(self, logs=None) -> None:
         self._start = time.perf_counter()
 
     def on_epoch_begin(self, epoch, logs=None) -> None:
         self._epoch_start = time.perf_counter()
+        self._batches = 0
         if self.peak_lr is not None:
             self.model.optimizer.learning_rate = self.learning_rate_at(self._epoch_start - self._start)
 
+    def on_train_batch_end(self, batch, logs=None) -> None:
+        self._batches += 1
+        if self._batches == 1:
+            self._first_batch_end = time.perf_counter()
+
     def on_epoch_end(self, epoch, logs=None) -> None:
         now = time.perf_counter()
-        if now - self._start + (now - self._epoch_start) > self.seconds:  # another epoch would overrun
+        if now - self._start + self.expected_epoch(now) > self.seconds:  # another would overrun
             self.model.stop_training = True
 
 

@@ -1,5 +1,6 @@
 import math
 import threading
+import types
 
 import numpy as np
 import pytest
@@ -182,6 +183,33 @@ def test_time_budget_cosine_runs_from_the_peak_to_zero():
     for bad in (0, -5.0, float("nan")):
         with pytest.raises(ValueError, match="time budget must be positive seconds"):
             TimeBudget(bad)
+
+
+def test_time_budget_judges_the_next_epoch_without_the_first_batchs_one_off_cost(monkeypatch):
+    clock = [0.0]
+    monkeypatch.setattr("denoiser.training.time.perf_counter", lambda: clock[0])
+    budget = TimeBudget(8.0)
+    budget.set_model(types.SimpleNamespace(stop_training=False))
+
+    def epoch(first: float, rest: float, batches: int = 10) -> None:
+        budget.on_epoch_begin(0)
+        for b in range(batches):
+            clock[0] += first if b == 0 else rest
+            budget.on_train_batch_end(b)
+        budget.on_epoch_end(0)
+
+    budget.on_train_begin()
+    epoch(first=5.0, rest=0.1)  # tracing makes the first batch slow: 5.9 s in all
+    assert budget.expected_epoch(clock[0]) == pytest.approx(1.0)  # 0.9 s for 9 batches, x 10/9
+    assert not budget.model.stop_training  # 5.9 + 1.0 fits in 8 s
+    epoch(first=0.1, rest=0.1)  # 6.9 s: one more 1-second epoch would end at 7.9
+    assert not budget.model.stop_training
+    epoch(first=0.1, rest=0.1)  # 7.9 s: the next would end at 8.9, past the budget
+    assert budget.model.stop_training
+    budget.on_epoch_begin(0)
+    clock[0] += 3.0
+    budget.on_train_batch_end(0)
+    assert budget.expected_epoch(clock[0]) == pytest.approx(3.0)  # one batch: the whole epoch
 
 
 @pytest.mark.parametrize("loss", ["mse", "psnr"])
