@@ -213,8 +213,8 @@ class TimeBudget(keras.callbacks.Callback):
             self.model.optimizer.learning_rate = self.learning_rate_at(self._epoch_start - self._start)
 
     def on_train_batch_end(self, batch, logs=None) -> None:
-        self._batches += 1
-        if self._batches == 1:
+        self._batches = batch + 1
+        if batch == 0:
             self._first_batch_end = time.perf_counter()
 
     def on_epoch_end(self, epoch, logs=None) -> None:
