@@ -50,7 +50,8 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=30)
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
-    config = ModelConfig(args.arch, filters=args.filters, context=args.context)
+    config = ModelConfig(args.arch, filters=args.filters,
+                         context=args.context if args.arch == "unet" else 0)
     report = {"model": f"{args.arch} width {args.filters}, context {args.context}",
               "batch_size": args.batch_size, "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
               "median_of": args.repeats}

@@ -13,6 +13,8 @@ ARCHITECTURES: dict[str, str] = {
 }
 LOSSES = ("binary_crossentropy", "mse", "psnr")
 OPTIMIZERS = ("adam", "adadelta", "sgd")
+#: Settings only the ``unet`` architecture reads; another architecture refuses them.
+UNET_ONLY = ("context", "blocks", "clip_flags")
 
 #: Valid ranges for numeric settings: name -> (low, high).
 LIMITS: dict[str, tuple[float, float]] = {
@@ -91,6 +93,11 @@ class ModelConfig:
                 raise ValueError(f"{name} must be a whole number in [{low:g}, {high:g}], got {value!r}")
             if not low <= value <= high:
                 raise ValueError(f"{name} must be in [{low:g}, {high:g}], got {value!r}")
+        if self.architecture != "unet":
+            extras = [f"{name}={getattr(self, name)!r}" for name in UNET_ONLY if getattr(self, name)]
+            if extras:
+                raise ValueError(f"unet-only settings given for architecture {self.architecture!r}: "
+                                 f"{', '.join(extras)} (leave them at 0 / false)")
 
     @classmethod
     def tutorial(cls) -> ModelConfig:
