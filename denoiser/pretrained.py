@@ -303,8 +303,14 @@ def load_pretrained(name: str | None = None, directory: str | Path | None = None
         known = ", ".join(models) or "none"
         raise ModelFileError(f"no model named {name!r}; available: {known}")
     entry = models[name]
+    if not (isinstance(entry, dict) and isinstance(entry.get("file"), str)
+            and isinstance(entry.get("config"), dict)):
+        raise ModelFileError(f"the {MANIFEST} entry of {name!r} needs a file name and a config")
+    try:
+        config = ModelConfig.from_dict(entry["config"])
+    except (TypeError, ValueError) as err:
+        raise ModelFileError(f"the {MANIFEST} entry of {name!r} has an invalid config: {err}") from None
     path, sha = directory / entry["file"], entry.get("sha256")
-    config = ModelConfig.from_dict(entry["config"])
     meta = {"name": name, "config": config, "description": entry.get("description", ""), "info": entry}
     if lazy:
         _check_file(path, sha)

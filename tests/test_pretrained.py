@@ -57,6 +57,28 @@ def test_missing_and_unknown_models_are_named(tiny_model_dir, tmp_path):
         load_pretrained("nope", work)
 
 
+@pytest.mark.parametrize("entry, match", [
+    ({"config": {"architecture": "conv", "filters": 8, "blocks": 2}},
+     "has an invalid config: unet-only settings given for architecture 'conv': blocks=2"),
+    ({"config": {"architecture": "conv", "colour": "red"}},
+     "has an invalid config: unknown config keys: colour"),
+    ({"config": {"architecture": "conv", "filters": 1000}},
+     r"has an invalid config: filters must be in \[1, 256\]"),
+    ({"config": "conv"}, "needs a file name and a config"),
+    ({"file": None}, "needs a file name and a config"),
+])
+def test_a_manifest_entry_that_is_not_valid_is_a_clear_error(tiny_model_dir, tmp_path, digits,
+                                                             entry, match):
+    work = tmp_path / "models"
+    shutil.copytree(tiny_model_dir, work)
+    manifest = read_manifest(work)
+    manifest["models"]["tiny-conv"] |= entry
+    (work / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ModelFileError, match=f"the manifest.json entry of 'tiny-conv' {match}"):
+        load_pretrained("tiny-conv", work)
+    assert load_pretrained("tiny-dense", work).denoise(digits[:1]).shape == (1, 28, 28)
+
+
 def test_truncated_file_without_checksum_is_a_clear_error(tiny_model_dir, tmp_path):
     data = (tiny_model_dir / "tiny-dense.keras").read_bytes()
     bad = tmp_path / "cut.keras"
