@@ -1,5 +1,6 @@
 """Faults: damaged model files, and saves killed half-way."""
 
+import json
 import os
 import shutil
 import signal
@@ -33,15 +34,29 @@ def damaged_dir(tiny_model_dir, tmp_path):
     return work
 
 
-def test_app_names_a_tampered_model_and_keeps_working(damaged_dir, monkeypatch):
-    monkeypatch.setenv("DENOISER_MODELS", str(damaged_dir))
+def break_config(directory: Path) -> None:
+    """Give tiny-conv's manifest entry a setting its architecture cannot take."""
+    manifest = json.loads((directory / "manifest.json").read_text())
+    manifest["models"]["tiny-conv"]["config"]["blocks"] = 2
+    (directory / "manifest.json").write_text(json.dumps(manifest))
+
+
+@pytest.mark.parametrize("damage, reason", [(lambda d: tamper(d / "tiny-conv.keras"), "checksum"),
+                                            (break_config, "invalid config")],
+                         ids=["tampered-file", "invalid-config"])
+def test_app_names_a_damaged_model_and_keeps_working(tiny_model_dir, tmp_path, monkeypatch,
+                                                     damage, reason):
+    work = tmp_path / "models"
+    shutil.copytree(tiny_model_dir, work)
+    damage(work)
+    monkeypatch.setenv("DENOISER_MODELS", str(work))
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
     assert not at.exception
     assert means(at)["row"][1] == "Denoised by tiny-dense"
     at.sidebar.selectbox(key="model_name").set_value("tiny-conv").run()
     assert not at.exception
     errors = " ".join(e.value for e in at.error)
-    assert "tiny-conv" in errors and "checksum" in errors
+    assert "tiny-conv" in errors and reason in errors
     assert list(means(at)["row"]) == ["Noisy"]  # the page still shows the digits
     at.sidebar.selectbox(key="model_name").set_value("tiny-dense").run()
     assert not at.exception and means(at)["row"][1] == "Denoised by tiny-dense"
