@@ -52,7 +52,7 @@ def main() -> None:
     args = parser.parse_args()
     config = ModelConfig(args.arch, filters=args.filters,
                          context=args.context if args.arch == "unet" else 0)
-    report = {"model": f"{args.arch} width {args.filters}, context {args.context}",
+    report = {"model": f"{args.arch} width {args.filters}, context {config.context}",
               "batch_size": args.batch_size, "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
               "median_of": args.repeats}
     for policy in ("float32", "mixed_bfloat16"):
