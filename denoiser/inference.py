@@ -5,7 +5,8 @@ A ``.keras`` file is a zip of ``config.json`` (the layer graph) and
 module reads both and evaluates the graph with numpy matrix products. The app
 uses it for its interactive view, so that the first page appears without
 waiting seconds for TensorFlow to import, and a slider move costs a few
-milliseconds. Nothing in the file is executed: only its JSON and arrays are read.
+milliseconds. A batch is split over the CPU's cores, a chunk per thread. Nothing
+in the file is executed: only its JSON and arrays are read.
 
 The outputs equal Keras' to float32 rounding (tests/test_inference.py checks
 every shipped model); anything this module cannot evaluate raises
@@ -16,9 +17,12 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
+import threading
 import zipfile
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +33,22 @@ ACTIVATIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "relu": lambda x: np.maximum(x, 0, out=x),
     "sigmoid": expit,
 }
+
+
+# A batch is split over up to WORKERS threads (numpy's products release the interpreter lock, and
+# the app keeps one BLAS thread per product); a chunk holds at least MIN_CHUNK digits.
+WORKERS = max(1, min(4, os.cpu_count() or 1))
+MIN_CHUNK = 2
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def _workers() -> ThreadPoolExecutor:
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(WORKERS, thread_name_prefix="numpy-model")
+        return _pool
 
 
 class UnsupportedModel(ValueError):
@@ -188,7 +208,15 @@ class NumpyModel:
         self.layer_names = [name for name, _, _ in self.steps]
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
-        values = {self.input_name: np.asarray(x, np.float32)}
+        """The model's output for a batch, split into chunks run side by side on the CPU's cores."""
+        x = np.asarray(x, np.float32)
+        chunks = min(WORKERS, len(x) // MIN_CHUNK)
+        if chunks < 2:
+            return self._run(x)
+        return np.concatenate(list(_workers().map(self._run, np.array_split(x, chunks))))
+
+    def _run(self, x: np.ndarray) -> np.ndarray:
+        values = {self.input_name: x}
         for name, fn, source in self.steps:
             values[name] = fn([values[s] for s in source] if isinstance(source, list) else values[source])
         return values[self.output_name]

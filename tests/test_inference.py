@@ -31,6 +31,23 @@ def test_numpy_equals_keras_on_every_shipped_model(name, noisy):
     np.testing.assert_allclose(fast.denoise(noisy[0]), keras_model.denoise(noisy[0]), atol=1e-5)
 
 
+@pytest.mark.parametrize(("count", "chunks"), [
+    (1, [1]), (2, [2]), (3, [3]), (5, [3, 2]), (8, [2, 2, 2, 2]), (40, [10, 10, 10, 10]),
+])
+def test_a_batch_split_over_threads_keeps_every_digit_in_its_place(count, chunks, noisy, monkeypatch):
+    from denoiser import inference
+
+    model = read_keras_file(ROOT / "pretrained" / "blind.keras")
+    split = []
+    monkeypatch.setattr(inference, "WORKERS", 4)
+    run = model._run
+    monkeypatch.setattr(model, "_run", lambda x: split.append(len(x)) or run(x))
+    together = model(noisy[:count])
+    assert sorted(split, reverse=True) == chunks  # at least two digits a chunk, four threads at most
+    one_by_one = np.concatenate([run(digit[None]) for digit in noisy[:count]])
+    np.testing.assert_allclose(together, one_by_one, atol=1e-5)
+
+
 @pytest.mark.parametrize("config", [
     ModelConfig("dense", code_size=12, layers=3, nodes=64),
     ModelConfig("conv", filters=5),
