@@ -51,6 +51,15 @@ def _workers() -> ThreadPoolExecutor:
         return _pool
 
 
+def _forget_pool() -> None:
+    """A forked child has none of its parent's threads: it starts its own pool when needed."""
+    global _pool, _pool_lock
+    _pool, _pool_lock = None, threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_pool)
+
+
 class UnsupportedModel(ValueError):
     """The file holds a layer or setting this module cannot evaluate."""
 

@@ -160,3 +160,17 @@ def test_numpy_caps_a_relu_and_rescales_like_keras(tmp_path):
     out = read_keras_file(tmp_path / "capped.keras")(x)
     np.testing.assert_allclose(out, np.clip(3 * x - 1, 0, 0.5), atol=1e-6)
     np.testing.assert_allclose(out, model.predict_on_batch(x), atol=1e-6)
+
+
+def test_a_forked_child_splits_batches_on_its_own_threads(noisy):
+    import multiprocessing
+
+    model = read_keras_file(ROOT / "pretrained" / "blind.keras")
+    expected = model(noisy[:8])  # the parent's pool now exists
+    ctx = multiprocessing.get_context("fork")
+    results = ctx.Queue()
+    child = ctx.Process(target=lambda: results.put(model(noisy[:8])), daemon=True)
+    child.start()  # without its own pool the child would wait forever on the parent's threads
+    got = results.get(timeout=30)
+    child.join(10)
+    np.testing.assert_allclose(got, expected, atol=1e-6)
