@@ -2,17 +2,17 @@
 # Rebuild every shipped model in pretrained/ (the recipes listed in the README).
 # Usage: DENOISER_MNIST=path/to/mnist.npz bash scripts/train_pretrained.sh [name ...]
 # Times on a 2-core CPU: blind ~40 + ~25 + ~25 + ~20 + ~21 + ~87 + ~93 min, conv ~6 min, dense ~3-4 min each.
-# Two steps ran on one borrowed NVIDIA H200 GPU (Keras's JAX backend): blind's last cycle (150 s there)
-# and the specialist (450 s there; about a day on this CPU, where the width-40 model took ~400 s an epoch). They ran with a time budget
-# (--minutes); GPU=1 repeats that, and without it they run the same number of epochs, the cosine
-# schedule then annealing over steps rather than seconds.
+# Two steps ran on one borrowed NVIDIA H200 GPU (Keras's JAX backend): blind's last cycle (150 s
+# there) and the specialist (450 s there; about a day on this CPU, where the width-40 model took
+# ~400 s an epoch). They ran with a time budget (--minutes); GPU=1 repeats that, and without it
+# they run the same number of epochs, the cosine schedule then annealing over steps, not seconds.
 set -euo pipefail
 : "${DENOISER_MNIST:?set DENOISER_MNIST to a Keras-layout mnist.npz (the full 60k training split)}"
 want() { [ $# -eq 0 ] || [[ " ${ONLY} " == *" $1 "* ]]; }
 ONLY="$*"
 T="python -m denoiser train --val-split 0.05 --seed 0"
 budget() { if [ "${GPU:-0}" = 1 ]; then echo "--minutes $1"; else echo "--epochs $2"; fi; }  # minutes epochs
-# The U-Net with whole-digit context, as blind (after its 2nd cycle) and the specialist use it.
+# The width-24 U-Net with whole-digit context, as blind's 3rd to 7th cycles use it.
 C="--arch unet --filters 24 --context 128 --batch-size 128 --cosine"
 D="U-Net (width 24) with whole-digit context, trained on blind noise: a random kind (all five) and amount 0–1 for every digit. The default: one model for any noise."
 

@@ -1,4 +1,5 @@
 import os
+import shutil
 
 os.environ.setdefault("DENOISER_OFFLINE", "1")  # never wait on a download in tests
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -55,3 +56,11 @@ def means(at) -> dict[str, list]:
             return {name: [r[i] if i == 0 else float(r[i]) for r in rows]
                     for i, name in enumerate(header)}
     raise AssertionError("no table of means on the page")
+
+
+@pytest.fixture
+def models_copy(tiny_model_dir, tmp_path):
+    """A copy of the tiny models' directory, free to damage."""
+    work = tmp_path / "models"
+    shutil.copytree(tiny_model_dir, work)
+    return work

@@ -2,7 +2,6 @@
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -27,11 +26,9 @@ def tamper(path: Path) -> None:
 
 
 @pytest.fixture
-def damaged_dir(tiny_model_dir, tmp_path):
-    work = tmp_path / "models"
-    shutil.copytree(tiny_model_dir, work)
-    tamper(work / "tiny-conv.keras")
-    return work
+def damaged_dir(models_copy):
+    tamper(models_copy / "tiny-conv.keras")
+    return models_copy
 
 
 def break_config(directory: Path) -> None:
@@ -44,12 +41,9 @@ def break_config(directory: Path) -> None:
 @pytest.mark.parametrize("damage, reason", [(lambda d: tamper(d / "tiny-conv.keras"), "checksum"),
                                             (break_config, "invalid config")],
                          ids=["tampered-file", "invalid-config"])
-def test_app_names_a_damaged_model_and_keeps_working(tiny_model_dir, tmp_path, monkeypatch,
-                                                     damage, reason):
-    work = tmp_path / "models"
-    shutil.copytree(tiny_model_dir, work)
-    damage(work)
-    monkeypatch.setenv("DENOISER_MODELS", str(work))
+def test_app_names_a_damaged_model_and_keeps_working(models_copy, monkeypatch, damage, reason):
+    damage(models_copy)
+    monkeypatch.setenv("DENOISER_MODELS", str(models_copy))
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
     assert not at.exception
     assert means(at)["row"][1] == "Denoised by tiny-dense"

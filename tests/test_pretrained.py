@@ -67,16 +67,13 @@ def test_missing_and_unknown_models_are_named(tiny_model_dir, tmp_path):
     ({"config": "conv"}, "needs a file name and a config"),
     ({"file": None}, "needs a file name and a config"),
 ])
-def test_a_manifest_entry_that_is_not_valid_is_a_clear_error(tiny_model_dir, tmp_path, digits,
-                                                             entry, match):
-    work = tmp_path / "models"
-    shutil.copytree(tiny_model_dir, work)
-    manifest = read_manifest(work)
+def test_a_manifest_entry_that_is_not_valid_is_a_clear_error(models_copy, digits, entry, match):
+    manifest = read_manifest(models_copy)
     manifest["models"]["tiny-conv"] |= entry
-    (work / "manifest.json").write_text(json.dumps(manifest))
+    (models_copy / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(ModelFileError, match=f"the manifest.json entry of 'tiny-conv' {match}"):
-        load_pretrained("tiny-conv", work)
-    assert load_pretrained("tiny-dense", work).denoise(digits[:1]).shape == (1, 28, 28)
+        load_pretrained("tiny-conv", models_copy)
+    assert load_pretrained("tiny-dense", models_copy).denoise(digits[:1]).shape == (1, 28, 28)
 
 
 def test_truncated_file_without_checksum_is_a_clear_error(tiny_model_dir, tmp_path):
