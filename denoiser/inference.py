@@ -129,10 +129,19 @@ def _square(value, what: str) -> int:
     return int(values[0])
 
 
+#: The layers with a kernel (and bias) that this module evaluates.
+WEIGHTED = ("Dense", "Conv2D", "Conv2DTranspose")
+
+
 def _layer_function(kind: str, cfg: dict, weights: list[np.ndarray]) -> Callable:
     """A numpy function for one layer, or UnsupportedModel."""
-    if kind in ("InputLayer",):
+    if kind in ("InputLayer", "Dropout"):  # Dropout passes its input through at inference
         return lambda x: x
+    if kind == "Activation":
+        if cfg.get("activation") not in ACTIVATIONS:
+            raise UnsupportedModel(f"activation {cfg.get('activation')!r}")
+        act = ACTIVATIONS[cfg["activation"]]
+        return lambda x: act(x.copy())  # its input may feed other layers too: never in place
     if kind == "Reshape":
         shape = tuple(cfg["target_shape"])
         return lambda x: x.reshape((len(x), *shape))
@@ -158,10 +167,14 @@ def _layer_function(kind: str, cfg: dict, weights: list[np.ndarray]) -> Callable
     if kind == "MaxPooling2D":
         size, stride = _square(cfg["pool_size"], "pool size"), _square(cfg["strides"], "strides")
         return lambda x: _max_pool(x, size, stride, cfg["padding"])
+    if kind not in WEIGHTED:
+        raise UnsupportedModel(f"layer type {kind}")
     activation = cfg.get("activation", "linear")
     if activation not in ACTIVATIONS:
         raise UnsupportedModel(f"activation {activation!r}")
     act = ACTIVATIONS[activation]
+    if len(weights) < (2 if cfg.get("use_bias", True) else 1):
+        raise UnsupportedModel(f"{kind} {cfg.get('name', '')!r} without its weights in the file")
     kernel = weights[0]
     bias = weights[1] if cfg.get("use_bias", True) else None
     if kind == "Dense":
@@ -251,12 +264,18 @@ def read_keras_file(path: str | Path | bytes) -> NumpyModel:
     except (OSError, KeyError, zipfile.BadZipFile, json.JSONDecodeError) as err:
         raise ValueError(f"{name}: not a readable .keras file ({err})") from None
     weights: dict[str, list[np.ndarray]] = {}
-    with h5py.File(io.BytesIO(blob), "r") as store:
-        for key, group in store.get("layers", {}).items():
-            variables = group.get("vars", {})
-            weights[key] = [np.asarray(variables[str(i)], np.float32) for i in range(len(variables))]
-    return NumpyModel(config, weights)
-
+    try:
+        with h5py.File(io.BytesIO(blob), "r") as store:
+            for key, group in store.get("layers", {}).items():
+                variables = group.get("vars", {})
+                weights[key] = [np.asarray(variables[str(i)], np.float32) for i in range(len(variables))]
+    except (OSError, KeyError, TypeError, ValueError) as err:
+        raise ValueError(f"{name}: not a readable .keras file (its weights: {err})") from None
+    try:
+        return NumpyModel(config, weights)
+    except (KeyError, IndexError, TypeError, AttributeError) as err:  # a graph of another shape
+        raise UnsupportedModel(f"a model graph this module cannot read ({type(err).__name__}: {err})") \
+            from None
 
 
 def numpy_model_or_none(path: str | Path | bytes) -> NumpyModel | None:

@@ -8,10 +8,13 @@ white ink on black. :func:`to_mnist` repeats those steps.
 from __future__ import annotations
 
 import io
+import logging
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
+
+log = logging.getLogger(__name__)
 
 #: Largest image (in pixels) that :func:`read_image` will decode.
 MAX_PIXELS = 25_000_000
@@ -20,6 +23,7 @@ MAX_SIDE = 1024
 
 _INK_THRESHOLD = 0.1  # ink level (0..1) below which a pixel counts as background
 _MIN_INK_PIXELS = 4  # fewer inked pixels than this means "blank"
+_OPAQUE_CONTRAST = 0.25  # gray-level spread of opaque pixels that means "ink drawn in colour"
 
 
 class BlankImageError(ValueError):
@@ -54,7 +58,7 @@ def read_image(source: str | Path | bytes) -> np.ndarray:
     except Image.DecompressionBombError:
         raise ValueError(too_large) from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as err:
-        raise ValueError(f"not a readable image ({type(err).__name__})") from None
+        raise _unreadable(err) from None
     with img:
         if img.width * img.height > MAX_PIXELS:  # refused before decoding a single pixel
             raise ValueError(f"{too_large} ({img.width}×{img.height})")
@@ -70,7 +74,13 @@ def read_image(source: str | Path | bytes) -> np.ndarray:
             img.thumbnail((MAX_SIDE, MAX_SIDE))  # a digit needs no more detail than this
             return np.asarray(img, dtype=np.float32) / 255.0
         except (OSError, SyntaxError, ValueError, EOFError) as err:
-            raise ValueError(f"not a readable image ({type(err).__name__}: {err})") from None
+            raise _unreadable(err) from None
+
+
+def _unreadable(err: BaseException) -> ValueError:
+    """A message for a person (no Python names); the decoder's own words go to the server log."""
+    log.info("unreadable image: %s: %s", type(err).__name__, err)
+    return ValueError("not a readable image: save it as a PNG or JPEG picture and try again")
 
 
 def digit_from_bytes(data: bytes) -> np.ndarray:
@@ -96,32 +106,65 @@ def _to_float(image: np.ndarray | Image.Image) -> np.ndarray:
         )
     if arr.shape[0] < 1 or arr.shape[1] < 1:
         raise ValueError(f"image is empty: shape {arr.shape}")
+    if arr.dtype == bool:
+        return arr.astype(np.float32)
     if np.issubdtype(arr.dtype, np.integer):
-        scale = 65535.0 if arr.dtype.itemsize > 1 and arr.max() > 255 else 255.0
-        return arr.astype(np.float32) / scale
+        low, high = int(arr.min()), int(arr.max())
+        if low < 0 or high > 65535:
+            raise ValueError(f"integer image values must lie in 0..255 (8-bit) or 0..65535 (16-bit), "
+                             f"got {low}..{high}")
+        # 8-bit levels whatever the array's type (numpy makes int64 of a list of 0..255),
+        # 16-bit levels when a value needs them
+        return arr.astype(np.float32) / (65535.0 if high > 255 else 255.0)
     arr = arr.astype(np.float32)
     if not np.all(np.isfinite(arr)):
         raise ValueError("image contains NaN or infinite values")
     return np.clip(arr, 0.0, 1.0)
 
 
+def _gray(arr: np.ndarray) -> np.ndarray:
+    """Luma of an (H, W), (H, W, 1) or (H, W, 3) array."""
+    if arr.ndim == 3 and arr.shape[2] == 3:
+        return arr @ np.array([0.299, 0.587, 0.114], np.float32)
+    return arr if arr.ndim == 2 else arr[..., 0]
+
+
+def _paper_under_transparency(gray: np.ndarray, alpha: np.ndarray) -> float | None:
+    """The sheet's gray level when the opaque pixels hold both ink and paper, else None.
+
+    Decided from the content: where the opaque pixels are all of one colour, the
+    picture is strokes on a transparent sheet (a drawing canvas); where they span
+    dark and light, the colour carries the ink and the sheet is their most common level.
+    """
+    opaque = gray[alpha > 0.5]
+    if opaque.size < _MIN_INK_PIXELS:
+        return None
+    low, high = np.percentile(opaque, [5, 95])
+    if high - low < _OPAQUE_CONTRAST:
+        return None
+    return float(np.median(opaque))
+
+
 def ink_map(image: np.ndarray | Image.Image) -> np.ndarray:
     """Return the image's ink as a float (H, W) map: 1 = full ink, 0 = background.
 
-    On an image with transparency, alpha is the ink. Otherwise the gray level
-    is used, inverted when the border is light (dark ink on light paper), and
+    On an image with transparency whose opaque pixels are all one colour (a
+    canvas's strokes), alpha is the ink; where they span dark and light (a page
+    with a transparent border), transparent pixels take the page's colour.
+    Otherwise the gray level is used, inverted when the border is light (dark ink on light paper), and
     stretched so the background is 0.
     """
     arr = _to_float(image)
     if arr.ndim == 3 and arr.shape[2] in (2, 4):
-        alpha = arr[..., -1]
-        if alpha.min() < 0.99:  # real transparency: alpha marks the strokes
-            return alpha
-        arr = arr[..., :-1]
-    if arr.ndim == 3 and arr.shape[2] == 3:
-        gray = arr @ np.array([0.299, 0.587, 0.114], np.float32)
-    else:
-        gray = arr if arr.ndim == 2 else arr[..., 0]
+        alpha, arr = arr[..., -1], arr[..., :-1]
+        if alpha.min() < 0.99:
+            paper = _paper_under_transparency(_gray(arr), alpha)
+            if paper is None:  # strokes of one colour on a transparent sheet: alpha is the ink
+                return alpha
+            # ink drawn in colour on an opaque sheet with transparent parts (a border, a
+            # screenshot's corners): those parts take the sheet's colour
+            arr = arr * alpha[..., None] + paper * (1.0 - alpha[..., None])
+    gray = _gray(arr)
     border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
     background = float(np.median(border))
     ink = (1.0 - gray) if background > 0.5 else gray
@@ -138,9 +181,10 @@ def to_mnist(image: np.ndarray | Image.Image) -> np.ndarray:
     Parameters
     ----------
     image : ndarray or PIL.Image
-        Grayscale (H, W), RGB (H, W, 3) or RGBA (H, W, 4); uint8/uint16 or
-        float in [0, 1]. On RGBA (e.g. a drawing canvas) alpha counts as ink;
-        dark ink on light paper is inverted.
+        Grayscale (H, W), RGB (H, W, 3) or RGBA (H, W, 4); integers in
+        0..255 or 0..65535 (any integer type), bool, or float in [0, 1]. On RGBA
+        strokes of one colour (e.g. a drawing canvas) alpha counts as ink; dark
+        ink on light paper is inverted.
 
     Returns
     -------

@@ -10,14 +10,21 @@ from denoiser import NOISE_KINDS, add_noise, to_mnist
 from denoiser.models import ModelConfig, build_model
 from denoiser.pretrained import Denoiser
 
-DTYPES = st.sampled_from([np.uint8, np.uint16, np.int32, np.float32, np.float64, np.bool_])
-FLOATS = st.floats(allow_nan=True, allow_infinity=True, width=32)
+INTEGERS = [np.uint8, np.int8, np.uint16, np.int16, np.uint32, np.int32, np.uint64, np.int64]
+DTYPES = st.sampled_from([*INTEGERS, np.float16, np.float32, np.float64, np.bool_])
+
+
+def floats_for(dtype):
+    """Any float the dtype can hold (NaN and infinities too); None: hypothesis's default elements."""
+    if not np.issubdtype(dtype, np.floating):
+        return None
+    return st.floats(allow_nan=True, allow_infinity=True, width=min(32, np.dtype(dtype).itemsize * 8))
 
 
 def any_array(max_side=40, max_dims=4):
     return DTYPES.flatmap(lambda dt: arrays(
         dt, array_shapes(min_dims=0, max_dims=max_dims, min_side=0, max_side=max_side),
-        elements=FLOATS if np.issubdtype(dt, np.floating) else None))
+        elements=floats_for(dt)))
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -29,6 +36,24 @@ def test_to_mnist_returns_a_digit_or_raises_value_error(image):
         return
     assert out.shape == (28, 28) and out.dtype == np.float32
     assert np.isfinite(out).all() and out.min() >= 0 and out.max() <= 1
+
+
+@settings(max_examples=100, deadline=None)
+@given(dtype=st.sampled_from(INTEGERS), data=st.data())
+def test_integer_images_are_scaled_by_their_range_or_refused(dtype, data):
+    """Every integer type: 8-bit or 16-bit levels give the same digit as their float image, and
+    values no image level can take are refused (never wrapped round through a cast)."""
+    info = np.iinfo(dtype)
+    levels = data.draw(st.sampled_from([255, 65535]).filter(lambda top: top <= info.max))
+    image = np.zeros((30, 30), dtype)
+    image[8:22, 12:17] = levels  # a bar of full ink
+    expected = to_mnist(image.astype(np.float64) / levels)
+    np.testing.assert_allclose(to_mnist(image), expected, atol=1e-6)
+    odd = data.draw(st.integers(int(info.min), int(info.max)).filter(lambda v: v < 0 or v > 65535)
+                    if info.min < 0 or info.max > 65535 else st.nothing())
+    image[3, 3] = odd
+    with pytest.raises(ValueError, match="0..65535"):
+        to_mnist(image)
 
 
 @settings(max_examples=150, deadline=None)
@@ -54,8 +79,7 @@ def small_model():
 @given(images=st.one_of(any_array(max_side=30, max_dims=3),
                         DTYPES.flatmap(lambda dt: arrays(dt, st.tuples(st.integers(0, 5), st.just(28),
                                                                        st.just(28)),
-                                                         elements=FLOATS if np.issubdtype(dt, np.floating)
-                                                         else None))))
+                                                         elements=floats_for(dt)))))
 def test_denoise_returns_digits_or_raises_value_error(small_model, images):
     try:
         out = small_model.denoise(images)

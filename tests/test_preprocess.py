@@ -110,3 +110,39 @@ def test_read_image_decodes_png_bytes_and_refuses_garbage():
         read_image(b"definitely not a png")
     with pytest.raises(ValueError, match="empty"):
         read_image(b"")
+
+
+def dark_digit_on_white(size=60) -> np.ndarray:
+    """A black '7'-like stroke on white paper, RGBA uint8, fully opaque."""
+    image = np.full((size, size, 4), 255, np.uint8)
+    image[12:18, 12:48, :3] = 0  # the bar
+    image[18:50, 38:44, :3] = 0  # the stem
+    return image
+
+
+def test_dark_ink_on_white_with_a_transparent_border_is_read_like_the_opaque_page():
+    opaque = dark_digit_on_white()
+    bordered = opaque.copy()
+    for edge in (np.s_[:3], np.s_[-3:]):
+        bordered[edge, :] = 0  # transparent black, as screenshots and phone exports store it
+        bordered[:, edge] = 0
+    expected = to_mnist(opaque)
+    assert 0.05 < expected.mean() < 0.4  # a digit, not a filled block
+    np.testing.assert_allclose(to_mnist(bordered), expected, atol=1e-6)
+
+
+def test_strokes_on_a_transparent_sheet_still_take_alpha_as_ink():
+    canvas = np.zeros((60, 60, 4), np.uint8)  # what the drawing canvas returns: white strokes
+    canvas[10:50, 27:33] = 255
+    digit = to_mnist(canvas)
+    assert digit.max() == pytest.approx(1.0, abs=0.01) and digit.mean() < 0.3
+    dark = canvas.copy()
+    dark[..., :3] = 0  # black strokes on a transparent sheet: the same digit
+    np.testing.assert_allclose(to_mnist(dark), digit, atol=1e-6)
+
+
+def test_a_wide_integer_array_is_not_wrapped_through_a_cast():
+    alpha = np.zeros((40, 40, 4), np.int32)
+    alpha[10:30, 18:22, 3] = 70000  # no 8- or 16-bit level: refused, not read as "no ink"
+    with pytest.raises(ValueError, match="0..65535"):
+        to_mnist(alpha)
