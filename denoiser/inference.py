@@ -213,7 +213,9 @@ class NumpyModel:
             nodes = layer.get("inbound_nodes", [])
             if kind == "InputLayer":
                 continue
-            if len(nodes) != 1 or nodes[0].get("kwargs"):
+            kwargs = (nodes[0].get("kwargs") or {}) if nodes else {}
+            options = {k for k, v in kwargs.items() if v is not None}
+            if len(nodes) != 1 or options - {"training"}:  # Dropout's training flag: inference
                 raise UnsupportedModel(f"layer {cfg['name']} is called more than once or with options")
             args = nodes[0]["args"]
             source = args[0]

@@ -64,3 +64,20 @@ def models_copy(tiny_model_dir, tmp_path):
     work = tmp_path / "models"
     shutil.copytree(tiny_model_dir, work)
     return work
+
+
+def odd_layer_model(layer: str):
+    """A small dense denoiser with one layer the numpy path does not evaluate as a kernel."""
+    import keras
+
+    extra = {"Dropout": lambda: keras.layers.Dropout(0.2),
+             "Activation": lambda: keras.layers.Activation("relu"),
+             "LeakyReLU": lambda: keras.layers.LeakyReLU(0.1),
+             "Lambda": lambda: keras.layers.Lambda(lambda t: t * 1.0)}[layer]
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input(shape=(28, 28), name="noisy")
+    x = keras.layers.Flatten()(inputs)
+    x = keras.layers.Dense(32)(x)
+    x = extra()(x)
+    x = keras.layers.Dense(784, activation="sigmoid")(x)
+    return keras.Model(inputs, keras.layers.Reshape((28, 28))(x))

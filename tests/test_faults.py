@@ -14,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 
 from denoiser.cli import main
 from denoiser.pretrained import ModelFileError, load_model_file, sha256_of
-from tests.conftest import means
+from tests.conftest import means, odd_layer_model
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -110,23 +110,6 @@ def test_killing_a_save_never_leaves_a_half_written_model(tmp_path):
         visible = [p.name for p in tmp_path.iterdir() if not p.name.startswith(".")]
         assert visible in ([], ["big.keras"])  # only hidden temporary files, never a partial model
     assert complete_hashes
-
-
-def odd_layer_model(layer: str):
-    """A small dense denoiser with one layer the numpy path does not evaluate as a kernel."""
-    import keras
-
-    extra = {"Dropout": lambda: keras.layers.Dropout(0.2),
-             "Activation": lambda: keras.layers.Activation("relu"),
-             "LeakyReLU": lambda: keras.layers.LeakyReLU(0.1),
-             "Lambda": lambda: keras.layers.Lambda(lambda t: t * 1.0)}[layer]
-    keras.utils.set_random_seed(0)
-    inputs = keras.Input(shape=(28, 28), name="noisy")
-    x = keras.layers.Flatten()(inputs)
-    x = keras.layers.Dense(32)(x)
-    x = extra()(x)
-    x = keras.layers.Dense(784, activation="sigmoid")(x)
-    return keras.Model(inputs, keras.layers.Reshape((28, 28))(x))
 
 
 @pytest.mark.parametrize("layer", ["Dropout", "Activation", "LeakyReLU", "Lambda"])

@@ -174,3 +174,21 @@ def test_a_forked_child_splits_batches_on_its_own_threads(noisy):
     got = results.get(timeout=30)
     child.join(10)
     np.testing.assert_allclose(got, expected, atol=1e-6)
+
+
+@pytest.mark.parametrize("layer", ["Dropout", "Activation"])
+def test_layers_without_weights_run_on_numpy_like_keras(layer, tmp_path, noisy):
+    from tests.conftest import odd_layer_model
+
+    model = odd_layer_model(layer)
+    save_model(model, tmp_path / "m.keras")
+    fast = read_keras_file(tmp_path / "m.keras")
+    np.testing.assert_allclose(fast(noisy), model.predict_on_batch(noisy), atol=1e-5)
+
+
+def test_leaky_relu_is_unsupported_not_an_index_error(tmp_path):
+    from tests.conftest import odd_layer_model
+
+    save_model(odd_layer_model("LeakyReLU"), tmp_path / "m.keras")
+    with pytest.raises(UnsupportedModel, match="LeakyReLU"):
+        read_keras_file(tmp_path / "m.keras")
