@@ -15,15 +15,20 @@ from .preprocess import to_mnist  # noqa: E402
 __all__ = ["NOISE_KINDS", "add_noise", "list_pretrained", "load_mnist", "load_pretrained", "to_mnist"]
 
 
-def list_pretrained() -> list[str]:
-    """Names of the shipped models, the default first."""
+def list_pretrained(directory: str | os.PathLike | None = None) -> list[str]:
+    """Names of the shipped models (or those of ``directory``), the default first."""
     from .pretrained import list_pretrained as _list
 
-    return _list()
+    return _list(directory)
 
 
-def load_pretrained(name: str | None = None):
-    """Load a shipped model (None = the default); returns a :class:`denoiser.pretrained.Denoiser`."""
+def load_pretrained(name: str | None = None, directory: str | os.PathLike | None = None,
+                    lazy: bool = False):
+    """Load a shipped model (None = the default); returns a :class:`denoiser.pretrained.Denoiser`.
+
+    Same as :func:`denoiser.pretrained.load_pretrained`: with ``lazy=True`` small batches run on
+    numpy and Keras loads only when first needed.
+    """
     from .pretrained import load_pretrained as _load
 
-    return _load(name)
+    return _load(name, directory, lazy=lazy)

@@ -3,6 +3,8 @@
 import re
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()
 START = "pip install -r requirements.txt && streamlit run app.py"
@@ -30,3 +32,24 @@ def test_requirements_pin_the_stack():
     reqs = (ROOT / "requirements.txt").read_text()
     for pin in ("tensorflow==2.21", "keras==3.15", "streamlit==1.67", "streamlit-drawable-canvas==0.13"):
         assert pin in reqs, pin
+
+
+PYTHON_BLOCKS = re.findall(r"```python\n(.*?)```", README, re.S)
+
+
+@pytest.mark.parametrize("block", PYTHON_BLOCKS, ids=[f"block{i}" for i in range(len(PYTHON_BLOCKS))])
+def test_every_python_block_of_the_readme_runs(block):
+    namespace: dict = {}
+    exec(compile(block, "README.md", "exec"), namespace)  # noqa: S102 - our own README
+    if "clean" in namespace:  # the package tour: what its comments promise
+        import numpy as np
+
+        clean, quick, noisy = namespace["clean"], namespace["quick"], namespace["noisy"]
+        assert clean.shape == (8, 28, 28) and clean.dtype == np.float32
+        assert clean.min() >= 0 and clean.max() <= 1
+        np.testing.assert_allclose(quick.denoise(noisy), clean, atol=1e-5)
+        assert namespace["digit"].shape == (28, 28) and namespace["digit"].max() > 0.5
+
+
+def test_the_readme_has_python_blocks():
+    assert PYTHON_BLOCKS
