@@ -6,6 +6,8 @@ done by the ``denoiser`` package.
 
 from __future__ import annotations
 
+import functools
+import logging
 import os
 import threading
 from typing import TYPE_CHECKING
@@ -20,12 +22,14 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import numpy as np  # noqa: E402
 import streamlit as st  # noqa: E402
 
-from denoiser import NOISE_KINDS, add_noise, load_mnist, to_mnist  # noqa: E402
+import denoiser  # noqa: E402
+from denoiser import NOISE_KINDS, load_mnist, to_mnist  # noqa: E402
 from denoiser.classical import CLASSICAL  # noqa: E402
+from denoiser.compare import compare, means_markdown  # noqa: E402
 from denoiser.data import MNIST_CREDIT, OFFLINE_VAR  # noqa: E402
-from denoiser.grid import digit_grid_png  # noqa: E402
+from denoiser.grid import digit_grid, digit_grid_png, png_bytes  # noqa: E402
 from denoiser.imageio import enlarge  # noqa: E402
-from denoiser.metrics import psnr, ssim  # noqa: E402
+from denoiser.links import LinkState, link_params, read_link  # noqa: E402
 from denoiser.preprocess import BlankImageError, digit_from_bytes  # noqa: E402
 from denoiser.pretrained import ModelFileError, list_pretrained, load_pretrained, model_dir  # noqa: E402
 
@@ -37,8 +41,27 @@ KINDS = list(NOISE_KINDS)
 SOURCES = ["Test digits", "Draw", "Upload"]
 MAX_RUNS = 5  # trained runs kept per browser session
 SCALE = 4  # screen pixels per digit pixel
+COLUMNS_UP_TO = 3  # this many digits or fewer: the rows are drawn side by side, as columns
+log = logging.getLogger("denoiser.app")
 
 st.set_page_config(page_title="denoiser · autoencoders on MNIST", page_icon="🧹", layout="wide")
+
+
+def guarded(view):
+    """An error boundary: a failure inside ``view`` shows one plain line (the rest of the page
+    stays) and its details, traceback included, go to the server's log, never to the visitor."""
+
+    @functools.wraps(view)
+    def run(*args, **kwargs):
+        try:
+            return view(*args, **kwargs)
+        except Exception:  # noqa: BLE001 - Streamlit's rerun and stop are BaseExceptions: not caught
+            log.exception("error in %s", view.__name__)
+            st.error("Something went wrong in this part of the page. Try another setting or reload; "
+                     "the details are in the server's log.")
+            return None
+
+    return run
 
 
 # ---------------------------------------------------------------- shared, loaded once per process
@@ -141,31 +164,36 @@ def init_state() -> None:
         keep_widget_values()
         return
     q = st.query_params
-    st.session_state.initialised = True
-    st.session_state.runs = {}  # run name -> TrainingJob
-    st.session_state.dropped_runs = 0
-    st.session_state.noise_seed = 0
-    st.session_state.sample_seed = 0
-    st.session_state.canvas_key = 0
-    st.session_state.view = q.get("view") if q.get("view") in VIEWS else "Denoise"
-    st.session_state.noise_kind = q.get("noise") if q.get("noise") in KINDS else "gaussian"
-    try:
-        st.session_state.amount = min(1.0, max(0.0, round(float(q.get("amount", 0.5)) * 20) / 20))
-    except ValueError:
-        st.session_state.amount = 0.5
-    digit = q.get("digit", "any")
-    st.session_state.digit = digit if digit in [str(d) for d in range(10)] else "any"
-    st.session_state.requested_model = q.get("model")
+    link, notices = read_link({key: q.get_all(key) for key in q})
+    state = st.session_state
+    state.initialised = True
+    state.runs = {}  # run name -> TrainingJob
+    state.dropped_runs = 0
+    state.canvas_key = 0
+    state.view, state.noise_kind, state.amount, state.digit = link.view, link.noise, link.amount, link.digit
+    state.count, state.sample_seed, state.noise_seed = link.count, link.sample, link.seed
+    state.filters, state.show_diff, state.source = link.filters, link.diff, link.source
+    state.requested_model = link.model
+    state.link_notices = notices
     keep_widget_values()
 
 
-def sync_query_params(model_name: str | None) -> None:
+def current_link(model_name: str | None) -> LinkState:
+    """The settings on screen now, as a shareable link's state."""
     state = st.session_state
-    params = {"view": state.view or "Denoise", "noise": state.get("noise_kind", state.get("_noise_kind")),
-              "amount": f"{state.get('amount', state.get('_amount', 0.5)):g}",
-              "digit": state.get("digit", state.get("_digit", "any"))}
-    if model_name:
-        params["model"] = model_name
+
+    def value(key, default):
+        return state.get(key, state.get(f"_{key}", default))
+
+    return LinkState(view=state.view or "Denoise", noise=value("noise_kind", "gaussian"),
+                     amount=float(value("amount", 0.5)), digit=value("digit", "any"), model=model_name,
+                     count=int(value("count", 8)), sample=state.sample_seed, seed=state.noise_seed,
+                     filters=list(value("filters", [])), diff=bool(value("show_diff", False)),
+                     source=value("source", "Test digits"))
+
+
+def sync_query_params(model_name: str | None) -> None:
+    params = link_params(current_link(model_name))
     if dict(st.query_params) != params:
         st.query_params.from_dict(params)
 
@@ -210,11 +238,6 @@ def line_chart(table: pd.DataFrame, x_title: str, y_title: str, height: int = 28
     st.altair_chart(chart, width="stretch")
 
 
-def metric_captions(clean: np.ndarray, images: np.ndarray) -> tuple[list[str], float, float]:
-    p, s = psnr(clean, images), ssim(clean, images)
-    return [f"{a:.1f} dB · {b:.2f}" for a, b in zip(p, s)], float(p.mean()), float(s.mean())
-
-
 def noise_controls() -> None:
     c1, c2, c3 = st.columns([2, 3, 1], vertical_alignment="bottom")
     c1.selectbox("Noise kind", KINDS, key="noise_kind",
@@ -226,31 +249,24 @@ def noise_controls() -> None:
         st.session_state.noise_seed += 1
 
 
+@guarded
 def results(clean: np.ndarray, labels: list[str], model, filters: list[str], show_diff: bool) -> None:
     """Noise controls and the result grid (always inside a fragment: see below)."""
     noise_controls()
-    noisy = add_noise(clean, st.session_state.noise_kind, st.session_state.amount,
-                      seed=st.session_state.noise_seed)
-    rows = [("Noisy", noisy)]
-    if model is not None:
-        rows.append((f"Denoised by {model.name}", model.denoise(noisy)))
-    rows += [(f"Filter: {name}", CLASSICAL[name](noisy)) for name in filters]
-    grid, table = [], []
-    for label, images in rows:
-        captions, mean_psnr, mean_ssim = metric_captions(clean, images)
-        grid.append((label, images, captions))
-        table.append({"row": label, "mean PSNR (dB)": round(mean_psnr, 2),
-                      "mean SSIM": round(mean_ssim, 3)})
-        if show_diff and label.startswith("Denoised"):
-            diff = np.abs(images - clean)
-            grid.append(("|denoised − clean|", diff, [f"max {d.max():.2f}" for d in diff]))
-    grid.append(("Clean", clean, labels))
-    # One picture for the whole grid: one file for the browser to fetch per update.
-    st.image(digit_grid_png(grid, scale=SCALE), output_format="PNG",
-             caption=f"Rows: {', '.join(row[0] for row in grid)}. Clean: {', '.join(labels)}. "
-                     "Under each image: PSNR in dB (higher is better) · SSIM (1 = identical to "
-                     "the clean digit).")
-    st.markdown(means_table(table))
+    noisy = denoiser.add_noise(clean, st.session_state.noise_kind, st.session_state.amount,
+                               seed=st.session_state.noise_seed)
+    models = {model.name: model.denoise} if model is not None else {}
+    result = compare(clean, labels, noisy, models, filters, show_diff)
+    # One picture for the whole grid: one file for the browser to fetch per update. A few digits
+    # are drawn with the rows side by side, so the denoised digit sits beside the noisy one; the
+    # picture is shown at its own size (never stretched to the page's width).
+    columns = len(clean) <= COLUMNS_UP_TO
+    picture = digit_grid(result.rows, scale=SCALE, columns=columns)
+    st.image(png_bytes(picture), output_format="PNG", width=picture.shape[1],
+             caption=f"{'Columns' if columns else 'Rows'}: {', '.join(result.labels)}. "
+                     f"Clean: {', '.join(labels)}. Under each image: PSNR in dB (higher is better) "
+                     "· SSIM (1 = identical to the clean digit).")
+    st.markdown(means_markdown(result.means))
     sync_query_params(model.name if model is not None else None)
 
 
@@ -259,17 +275,11 @@ show_results = st.fragment(results)
 
 
 @st.fragment
+@guarded
 def sampled_results(data, model, filters: list[str], show_diff: bool) -> None:
     """Test-digit controls, noise controls and the result grid, as one fragment."""
     clean, labels = digits_from_test(data)
     results(clean, labels, model, filters, show_diff)
-
-
-def means_table(rows: list[dict]) -> str:
-    """The rows' mean PSNR and SSIM as a Markdown table (static text: nothing to load or draw)."""
-    lines = ["| row | mean PSNR (dB) | mean SSIM |", "|---|---:|---:|"]
-    lines += [f"| {r['row']} | {r['mean PSNR (dB)']:.2f} | {r['mean SSIM']:.3f} |" for r in rows]
-    return "\n".join(lines)
 
 
 # ---------------------------------------------------------------- views
@@ -301,7 +311,7 @@ def sidebar_controls() -> tuple[str | None, list[str], bool]:
 
 def digits_from_test(data) -> tuple[np.ndarray, list[str]]:
     c1, c2, c3 = st.columns([2, 2, 1])
-    count = c1.slider("How many digits", 1, 16, 8, key="count",
+    count = c1.slider("How many digits", 1, 16, key="count",
                       help="Number of test digits to show side by side.")
     c2.selectbox("Digit class", ["any", *map(str, range(10))], key="digit",
                  help="Sample only this digit, or any digit.")
@@ -317,31 +327,28 @@ def digits_from_test(data) -> tuple[np.ndarray, list[str]]:
 
 
 def digit_from_canvas() -> np.ndarray | None:
-    left, right = st.columns([3, 2])
-    with left:
-        drawn = st.session_state.get("canvas_override")  # seam for tests: an RGBA array
-        if drawn is None:
-            from streamlit_drawable_canvas import st_canvas
+    drawn = st.session_state.get("canvas_override")  # seam for tests: an RGBA array
+    if drawn is None:
+        from streamlit_drawable_canvas import st_canvas
 
-            result = st_canvas(stroke_width=22, stroke_color="#FFFFFF", background_color="#000000",
-                               height=280, width=280, drawing_mode="freedraw",
-                               return_image_data=True, key=f"canvas-{st.session_state.canvas_key}")
-            drawn = result.image_data
-        if st.button("Clear drawing", help="Empty the canvas and start again."):
-            st.session_state.canvas_key += 1
-            st.session_state.pop("canvas_override", None)
-            st.rerun()
-    with right:
-        if drawn is None:
-            st.info("Draw a digit with the mouse (white on black).")
-            return None
-        try:
-            digit = to_mnist(np.asarray(drawn))
-        except BlankImageError:
-            st.info("The canvas is blank: draw a digit with the mouse.")
-            return None
-        st.markdown("**What the model receives (28×28)**")
-        st.image(enlarge(digit, 6), width=28 * 6, output_format="PNG")
+        result = st_canvas(stroke_width=22, stroke_color="#FFFFFF", background_color="#000000",
+                           height=280, width=280, drawing_mode="freedraw",
+                           return_image_data=True, key=f"canvas-{st.session_state.canvas_key}")
+        drawn = result.image_data
+    if st.button("Clear drawing", help="Empty the canvas and start again."):
+        st.session_state.canvas_key += 1
+        st.session_state.pop("canvas_override", None)
+        st.rerun()
+    if drawn is None:
+        st.info("Draw a digit with the mouse (white on black).")
+        return None
+    try:
+        digit = to_mnist(np.asarray(drawn))
+    except BlankImageError:
+        st.info("The canvas is blank: draw a digit with the mouse.")
+        return None
+    st.image(enlarge(digit, 3), caption="What the model receives (28×28)", width=28 * 3,
+             output_format="PNG")
     return digit
 
 
@@ -355,7 +362,7 @@ def digit_from_upload() -> np.ndarray | None:
     except ValueError as err:  # unreadable, too large or blank: say so, keep the page working
         st.error(f"Cannot use this file: {err}")
         return None
-    st.image(enlarge(digit, 6), caption="What the model receives (28×28)", width=28 * 6,
+    st.image(enlarge(digit, 3), caption="What the model receives (28×28)", width=28 * 3,
              output_format="PNG")
     return digit
 
@@ -370,9 +377,12 @@ def view_denoise(data) -> None:
     if source == "Test digits":
         sampled_results(data, model, filters, show_diff)
         return
-    digit = digit_from_canvas() if source == "Draw" else digit_from_upload()
+    left, right = st.columns([2, 3])  # the input and, right beside it, what the model makes of it
+    with left:
+        digit = digit_from_canvas() if source == "Draw" else digit_from_upload()
     if digit is not None:
-        show_results(digit[None], ["your digit"], model, filters, show_diff)
+        with right:
+            show_results(digit[None], ["your digit"], model, filters, show_diff)
 
 
 def train_form(data) -> None:
@@ -680,15 +690,18 @@ def main() -> None:
                + ".")
     st.segmented_control("View", VIEWS, key="view", label_visibility="collapsed",
                          help="Denoise digits, train your own model, explore models, or read the lesson.")
+    notices = st.session_state.pop("link_notices", None)
+    if notices:
+        st.info("This link had settings the app could not use: " + "; ".join(notices) + ".")
     view = st.session_state.view or "Denoise"
     if view == "Denoise":
-        view_denoise(data)
+        guarded(view_denoise)(data)
     elif view == "Train":
-        view_train(data)
+        guarded(view_train)(data)
     elif view == "Explore":
-        view_explore(data)
+        guarded(view_explore)(data)
     else:
-        view_learn()
+        guarded(view_learn)()
     sync_query_params(st.session_state.get("_model_name", st.session_state.get("model_name")))
     st.divider()
     st.caption(f"Data: {MNIST_CREDIT}.")

@@ -7,9 +7,12 @@ move fast even with many rows and digits.
 
 from __future__ import annotations
 
+import contextlib
+import importlib.util
 import io
 from collections.abc import Sequence
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
@@ -20,13 +23,29 @@ from .imageio import enlarge
 BACKGROUND = 255  # white page
 INK = 40  # dark grey text
 GAP = 8  # pixels between digits
-LABEL_H = 24  # height of a row's label line (with space above it)
-CAPTION_H = 18  # height of a digit's caption line
 BAND_GAP = 14  # extra space between bands of columns
 
 
-@lru_cache(maxsize=4)
+def _font_path() -> str | None:
+    """DejaVu Sans, shipped with matplotlib (found without importing it): it has the glyphs the
+    labels use (−, ·, …), which Pillow's built-in font lacks."""
+    spec = importlib.util.find_spec("matplotlib")
+    for folder in (spec.submodule_search_locations or []) if spec else []:
+        path = Path(folder) / "mpl-data" / "fonts" / "ttf" / "DejaVuSans.ttf"
+        if path.is_file():
+            return str(path)
+    return None
+
+
+#: The font file the grid draws with (None: Pillow's built-in font).
+FONT_PATH = _font_path()
+
+
+@lru_cache(maxsize=8)
 def _font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
+    if FONT_PATH is not None:
+        with contextlib.suppress(OSError):
+            return ImageFont.truetype(FONT_PATH, size)
     try:
         return ImageFont.load_default(size=size)
     except (TypeError, OSError, ImportError):  # Pillow without FreeType: fixed bitmap font
@@ -37,7 +56,7 @@ Row = tuple[str, np.ndarray, Sequence[str]]
 
 
 def digit_grid(rows: Sequence[Row], scale: int = 4, per_line: int = 8,
-               font_size: int = 13) -> np.ndarray:
+               font_size: int = 13, columns: bool = False) -> np.ndarray:
     """Draw rows of digits, each with a label above it and a caption under every digit.
 
     Parameters
@@ -52,6 +71,9 @@ def digit_grid(rows: Sequence[Row], scale: int = 4, per_line: int = 8,
         all rows so a digit's noisy, denoised and clean versions stay in one column.
     font_size : int
         Text height in pixels.
+    columns : bool
+        Turn the grid: each row becomes a column under its label, each digit a
+        line (for one to a few digits: the picture stays wide and short).
 
     Returns
     -------
@@ -60,47 +82,63 @@ def digit_grid(rows: Sequence[Row], scale: int = 4, per_line: int = 8,
     """
     if not rows:
         raise ValueError("digit_grid needs at least one row")
-    if not 1 <= int(scale) <= 16 or not 1 <= int(per_line) <= 64:
-        raise ValueError(f"scale must be in [1, 16] and per_line in [1, 64], got {scale}, {per_line}")
+    if not 1 <= int(scale) <= 16 or not 1 <= int(per_line) <= 64 or not 6 <= int(font_size) <= 96:
+        raise ValueError(f"scale must be in [1, 16], per_line in [1, 64] and font_size in [6, 96], "
+                         f"got {scale}, {per_line}, {font_size}")
     stacks = [as_images(images).reshape(-1, 28, 28) for _, images, _ in rows]
     n = len(stacks[0])
     for (label, _, captions), stack in zip(rows, stacks):
         if len(stack) != n or len(captions) != n:
             raise ValueError(f"row {label!r}: expected {n} images and captions, "
                              f"got {len(stack)} and {len(captions)}")
-    side = 28 * scale
-    cols = min(n, per_line)
-    bands = -(-n // per_line)
-    caption_h = CAPTION_H if any(any(c) for _, _, c in rows) else 2
-    row_h = LABEL_H + side + caption_h
     font = _font(font_size)
-    label_w = max(int(np.ceil(font.getlength(label))) for label, _, _ in rows)
-    width = max(cols * side + (cols - 1) * GAP, label_w + 4)
-    height = bands * len(rows) * row_h + (bands - 1) * BAND_GAP
+    line = int(font_size * 1.35)  # a text line's height
+    side = 28 * scale
+    label_h, caption_h = line + 10, (line + 4 if any(any(c) for _, _, c in rows) else 2)
+    # cells: (left, top, image, caption); labels: (x, y, text, anchor)
+    cells: list[tuple[int, int, np.ndarray, str]] = []
+    labels: list[tuple[float, int, str, str]] = []
+    if columns:
+        widths = [max(side, int(np.ceil(font.getlength(label))) + GAP) for label, _, _ in rows]
+        lefts = np.concatenate([[0], np.cumsum([w + GAP for w in widths])])
+        for r, ((label, _, captions), stack) in enumerate(zip(rows, stacks)):
+            labels.append((int(lefts[r]) + widths[r] / 2, 4, label, "ma"))
+            for k in range(n):
+                cells.append((int(lefts[r]) + (widths[r] - side) // 2, label_h + k * (side + caption_h),
+                              stack[k], captions[k]))
+        width, height = int(lefts[-1] - GAP), label_h + n * (side + caption_h)
+    else:
+        cols, bands = min(n, per_line), -(-n // per_line)
+        row_h = label_h + side + caption_h
+        label_w = max(int(np.ceil(font.getlength(label))) for label, _, _ in rows)
+        width = max(cols * side + (cols - 1) * GAP, label_w + 4)
+        height = bands * len(rows) * row_h + (bands - 1) * BAND_GAP
+        for band in range(bands):
+            top0 = band * (len(rows) * row_h + BAND_GAP)
+            for r, ((label, _, captions), stack) in enumerate(zip(rows, stacks)):
+                labels.append((0, top0 + r * row_h + 4, label, "la"))
+                for c, k in enumerate(range(band * per_line, min(n, (band + 1) * per_line))):
+                    cells.append((c * (side + GAP), top0 + r * row_h + label_h, stack[k], captions[k]))
     canvas = np.full((height, width), BACKGROUND, np.uint8)
-    for band in range(bands):
-        top0 = band * (len(rows) * row_h + BAND_GAP)
-        for r, stack in enumerate(stacks):
-            top = top0 + r * row_h + LABEL_H
-            for c, k in enumerate(range(band * per_line, min(n, (band + 1) * per_line))):
-                left = c * (side + GAP)
-                canvas[top : top + side, left : left + side] = enlarge(stack[k], scale)
+    for left, top, image, _ in cells:
+        canvas[top : top + side, left : left + side] = enlarge(image, scale)
     picture = Image.fromarray(canvas, "L")
     draw = ImageDraw.Draw(picture)
-    for band in range(bands):
-        top0 = band * (len(rows) * row_h + BAND_GAP)
-        for r, (label, _, captions) in enumerate(rows):
-            top = top0 + r * row_h
-            draw.text((0, top + 6), label, fill=0, font=font)
-            for c, k in enumerate(range(band * per_line, min(n, (band + 1) * per_line))):
-                center = c * (side + GAP) + side / 2
-                draw.text((center, top + LABEL_H + side + 2), captions[k], fill=INK, font=font,
-                          anchor="ma")
+    for x, y, text, anchor in labels:
+        draw.text((x, y), text, fill=0, font=font, anchor=anchor)
+    for left, top, _, caption in cells:
+        if caption:
+            draw.text((left + side / 2, top + side + 2), caption, fill=INK, font=font, anchor="ma")
     return np.asarray(picture)
 
 
-def digit_grid_png(rows: Sequence[Row], **kwargs) -> bytes:
-    """:func:`digit_grid` encoded as PNG bytes, with fast compression (it runs on every slider move)."""
+def png_bytes(picture: np.ndarray) -> bytes:
+    """A grayscale picture as PNG bytes, with fast compression (it runs on every slider move)."""
     buf = io.BytesIO()
-    Image.fromarray(digit_grid(rows, **kwargs), "L").save(buf, format="PNG", compress_level=1)
+    Image.fromarray(picture, "L").save(buf, format="PNG", compress_level=1)
     return buf.getvalue()
+
+
+def digit_grid_png(rows: Sequence[Row], **kwargs) -> bytes:
+    """:func:`digit_grid` encoded as PNG bytes."""
+    return png_bytes(digit_grid(rows, **kwargs))

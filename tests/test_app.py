@@ -133,8 +133,10 @@ def test_drawn_digit_is_preprocessed_and_denoised():
     at.run()
     at.radio(key="source").set_value("Draw").run()
     no_exception(at)
-    assert "**What the model receives (28×28)**" in rows(at)
+    captions = [img.caption for el in at.get("image") for img in el.proto.imgs]
+    assert "What the model receives (28×28)" in captions
     assert list(means(at)["row"]) == ["Noisy", "Denoised by blind"]
+    assert captions[-1].startswith("Columns: Noisy, Denoised by blind, Clean")  # side by side
 
 
 def test_blank_canvas_says_so():
@@ -214,3 +216,44 @@ def test_explore_sweep_and_latent_space():
     no_exception(at)
     walk = at.get("image")[-1].proto.imgs
     assert [img.caption for img in walk] == ["0%", "25%", "50%", "75%", "100%"]
+
+
+@pytest.mark.parametrize("amount", ["inf", "1e400", "-inf", "nan"])
+def test_a_link_with_an_impossible_amount_opens_the_page_with_a_notice(amount):
+    at = app({"amount": amount, "count": "1e400", "seed": "-5"})
+    no_exception(at)
+    assert 0 <= at.slider(key="amount").value <= 1
+    assert any("could not use" in i.value and "amount" in i.value for i in at.info)
+
+
+@needs_models
+def test_a_shared_link_reproduces_the_screen():
+    at = app()
+    next(b for b in at.button if b.label == "New sample").click().run()
+    next(b for b in at.button if b.label == "New noise").click().run()
+    at.sidebar.multiselect(key="filters").set_value(["median"]).run()
+    at.sidebar.checkbox(key="show_diff").check().run()
+    at.slider(key="count").set_value(3).run()
+    no_exception(at)
+    link = dict(at.query_params)
+    assert (link["sample"], link["seed"], link["filters"], link["diff"], link["count"]) == \
+        ("1", "1", "median", "1", "3"), link
+    fresh = app(link)
+    no_exception(fresh)
+    assert means(fresh) == means(at)  # same digits, same noise draw, same rows
+    assert image_urls(fresh) == image_urls(at)
+
+
+@needs_models
+def test_a_failure_inside_a_view_shows_one_plain_line_and_no_server_path(monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError(f"boom in {APP}")
+
+    monkeypatch.setattr("denoiser.add_noise", broken)
+    at = app()
+    no_exception(at)  # caught by the view's error boundary
+    shown = " ".join(e.value for e in at.error)
+    assert "Something went wrong" in shown
+    page = " ".join(str(el.value) for el in [*at.error, *at.markdown, *at.info, *at.caption])
+    assert "boom" not in page and "/" + "app.py" not in page and "Traceback" not in page
+    assert at.sidebar.selectbox(key="model_name").value == "blind"  # the rest of the page stands

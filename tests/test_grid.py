@@ -61,3 +61,39 @@ def test_png_bytes_decode_to_the_same_picture():
     picture = digit_grid(rows(5), scale=3)
     decoded = np.asarray(Image.open(io.BytesIO(digit_grid_png(rows(5), scale=3))))
     assert np.array_equal(decoded, picture)
+
+
+def test_columns_turn_the_grid_wide_and_short_for_one_digit():
+    three = [("Noisy", np.zeros((1, 28, 28)), ["9.4 dB · 0.20"]),
+             ("Denoised by blind", np.ones((1, 28, 28)), ["21.6 dB · 0.90"]),
+             ("Clean", np.ones((1, 28, 28)), ["your digit"])]
+    tall, wide = digit_grid(three, scale=4), digit_grid(three, scale=4, columns=True)
+    assert tall.shape[0] > tall.shape[1]
+    assert wide.shape[1] > 3 * 112 and wide.shape[0] < 112 + 60  # one line of three digits
+    # the two white digits sit side by side in their own columns, full size
+    white = np.argwhere(wide == 255)
+    assert white[:, 1].max() - white[:, 1].min() + 1 >= 2 * 112
+
+
+def every_label_the_grid_draws() -> list[str]:
+    """Each label and caption the app and CLI can hand the grid, from the code that makes them."""
+    from denoiser.classical import CLASSICAL
+    from denoiser.compare import CLEAN, DIFF_LABEL, NOISY, denoised_label, filter_label, metric_caption
+    from denoiser.pretrained import list_pretrained
+
+    texts = [NOISY, CLEAN, DIFF_LABEL, "max 0.52", "your digit", "After epoch 12",
+             "digit 0123456789", metric_caption(-12.345, 0.987), metric_caption(48.1, -0.01)]
+    texts += [denoised_label(name) for name in [*list_pretrained(), "run 5"]]
+    texts += [filter_label(name) for name in CLASSICAL]
+    return texts
+
+
+def test_the_grid_font_has_a_glyph_for_every_character_it_draws():
+    from fontTools.ttLib import TTFont
+
+    from denoiser.grid import FONT_PATH
+
+    assert FONT_PATH is not None, "no font file: the built-in font lacks '−' and '·'"
+    cmap = TTFont(FONT_PATH).getBestCmap()
+    missing = {ch for text in every_label_the_grid_draws() for ch in text if ord(ch) not in cmap}
+    assert not missing, f"no glyph for {sorted(missing)}"
