@@ -413,15 +413,15 @@ def train_form(data) -> None:
         c1, c2, c3 = st.columns(3)
         optimizer = c1.selectbox("Optimizer", OPTIMIZERS, key="t_opt",
                                  help="adam adapts step sizes; adadelta at Keras' default rate barely moves.")
-        lr = c2.select_slider("Learning rate", [1e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 1e-1, 1.0], value=1e-3,
-                              key="t_lr", format_func=lambda v: f"{v:g}",
-                              help="Step size of each update; too high diverges, too low learns nothing.")
+        lr = c2.select_slider("Learning rate", [1e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 1e-1, 1.0, 10.0],
+                              value=1e-3, key="t_lr", format_func=lambda v: f"{v:g}",
+                              help="Step size of each update; too high diverges (try 10: the run stops "
+                                   "and keeps its last good epoch), too low learns nothing.")
         epochs = c3.slider("Epochs", 1, 50, 10, key="t_epochs",
                            help="Passes over the training digits, each with a fresh noise draw.")
         c1, c2, c3 = st.columns(3)
         batch = c1.select_slider("Batch size", [16, 32, 64, 128, 256, 512], value=32, key="t_batch",
-                                 help="Digits per weight update: smaller = more updates per epoch "
-                                      "(on the 4,000-digit sample, 32 learns far faster than 128).")
+                                 help="Digits per weight update: smaller = more updates per epoch.")
         kind = c2.selectbox("Training noise", [*KINDS, "blind"], key="t_noise",
                             help="The noise the model learns to remove; blind = random kind and amount.")
         amount = c3.slider("Training noise amount", 0.0, 1.0, 0.5, 0.05, key="t_amount",
@@ -491,7 +491,7 @@ def live_panel() -> None:
         message = job.error or (job.result.message if job.result else "")
         state = {"finished": st.success, "stopped": st.warning}.get(job.status, st.error)
         state(f"{job.name} {job.status}" + (f": {message}" if message else "") +
-              ("" if job.status in ("failed", "diverged") else " — pick it in **Denoise** to try it."))
+              (" — pick it in **Denoise** to try it." if job.denoiser() is not None else ""))
     history = pd.DataFrame({"training loss": job.history["loss"],
                             "validation loss": job.history["val_loss"]},
                            index=pd.RangeIndex(1, len(job.history["loss"]) + 1, name="epoch"))
@@ -503,13 +503,13 @@ def live_panel() -> None:
         else:
             st.caption("The curves appear after the first epoch.")
     with right:
-        st.markdown("**Validation digits, denoised after each epoch**")
+        st.markdown("**Test digits (never trained on), denoised after each epoch**")
         blank = [""] * len(job.preview_clean)
         rows = [("Noisy", job.preview_noisy, blank)]
         rows += [(f"After epoch {epoch}", out, blank) for epoch, out in list(enumerate(job.previews, 1))[-4:]]
         rows.append(("Clean", job.preview_clean, blank))
         st.image(digit_grid_png(rows, scale=2, per_line=len(blank)), output_format="PNG")
-    if not job.running and job.status in ("finished", "stopped") and st.session_state.get("_shown") != job.id:
+    if not job.running and st.session_state.get("_shown") != job.id:  # ended: finished, stopped, …
         st.session_state._shown = job.id
         st.rerun(scope="app")  # refresh the run table and the model list
 
@@ -526,7 +526,9 @@ def runs_table() -> None:
     rows, curves = [], {}
     for name, job in runs.items():
         val = [v for v in job.history["val_loss"] if v == v]
-        rows.append({"run": name, "status": job.status, "settings": job.summary(),
+        kept = (f" (epoch {job.result.good_epoch} kept)" if job.status == "diverged"
+                and job.denoiser() is not None else "")
+        rows.append({"run": name, "status": job.status + kept, "settings": job.summary(),
                      "epochs": len(job.history["loss"]),
                      "final val loss": round(val[-1], 5) if val else None,
                      "PSNR (Gaussian 0.5)": round(job.metrics["psnr"], 2) if job.metrics else None,
@@ -642,43 +644,12 @@ def view_explore(data) -> None:
 
 
 def view_learn() -> None:
-    st.markdown(LESSON)
+    from denoiser.lesson import lesson_markdown
+
+    st.markdown(lesson_markdown(models_dir=model_dir()))
 
 
-LESSON = """
-### What is an autoencoder?
-A neural network trained to output its own input through a narrow middle layer, the **code**.
-The encoder squeezes 784 pixels into a few numbers; the decoder rebuilds the image from them.
 
-### Why does it remove noise?
-Train it with *noisy* digits in and *clean* digits out. The code is too small to keep every
-pixel, so the network learns to keep what digits have in common (strokes) and drop what they
-don't (noise). [See it on the tutorial's noise](?view=Denoise&noise=gaussian&amount=0.5&model=seed-dense).
-
-### The four hyperparameters
-- **Code size** — fewer numbers, more compression: blurrier digits, but less noise gets through.
-  Try code sizes 4 and 128 in [Train](?view=Train).
-- **Number of layers** — deeper encoders and decoders can model curvier strokes.
-- **Nodes per layer** — the width of the hidden layers; each encoder layer halves it.
-- **Loss** — binary cross-entropy suits pixels in [0, 1]; MSE directly targets PSNR.
-
-### Why the tutorial's optimiser fails under Keras 3
-The tutorial compiles with `optimizer='adadelta'`. In Keras 3 that means a learning rate of
-0.001 (the original Adadelta used 1.0), so in 100 epochs the weights barely move. Measured on
-the 10,000 MNIST test digits at Gaussian 0.5: the tutorial's recipe reaches **11.5 dB** PSNR
-(SSIM 0.14) — worse than a plain 3×3 median filter (**14.2 dB**) and not far above the noisy
-input (9.4 dB). The same network trained with Adam, the shipped **seed-dense**, reaches
-**17.4 dB** (SSIM 0.74) — [compare it with the median filter](?view=Denoise&model=seed-dense),
-or train both optimisers yourself in [Train](?view=Train).
-
-### Beyond the tutorial
-Convolutional models share weights across the image, and a **U-Net** passes details around its
-bottleneck through skip connections. A convolution only sees a small neighbourhood, though; the
-shipped U-Nets also pass their 7×7 bottleneck through one dense layer — **whole-digit context** —
-so a faint stroke can be judged knowing which digit it belongs to (try *Whole-digit context* in
-[Train](?view=Train)). The default **blind** U-Net was trained on all five noise kinds at random
-strengths — [try salt-and-pepper](?view=Denoise&noise=salt_pepper&amount=0.3).
-"""
 
 
 # ---------------------------------------------------------------- page

@@ -122,8 +122,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
                        time_budget=budget_s, on_progress=_progress_printer(budget_s=budget_s))
     if result.message:
         print(result.message, file=sys.stderr)
-    if result.diverged:
-        raise CLIError("training diverged; no model was written")
+    if not result.usable:
+        raise CLIError("training diverged before its first epoch ended; no model was written")
     trained = result.model
     if args.mixed_precision:  # ship float32: bfloat16 arithmetic is slow on CPUs without it
         trained = rebuild(result.model, config, compile=False)
@@ -149,6 +149,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
             "epochs": result.epochs_run,
             **({"stopped": f"on request, in epoch {result.epochs_run} of {epochs}"}
                if result.stopped else {}),
+            **({"diverged": f"in epoch {result.epochs_run}; the weights of epoch {result.good_epoch} "
+                            "were kept"} if result.diverged else {}),
             **({"minutes": args.minutes} if args.minutes else {}),
             **({"keras_backend": backend} if (backend := keras_backend()) != "tensorflow" else {}),
             "batch_size": args.batch_size,
@@ -160,8 +162,10 @@ def _cmd_train(args: argparse.Namespace) -> int:
             "continued_from": start.info.get("training") if args.init else None,
             "seed": args.seed,
             "seconds": round(result.seconds, 1),
-            "final_loss": result.history["loss"][-1],
-            "final_val_loss": (result.history.get("val_loss") or [None])[-1],
+            # of the epoch whose weights were kept (after a divergence, not the last one run)
+            "final_loss": result.history["loss"][result.good_epoch - 1],
+            "final_val_loss": (result.history.get("val_loss") or [None] * result.good_epoch)[
+                result.good_epoch - 1],
             "date": date.today().isoformat(),
         },
         "metrics": {"split": f"test split of {digits.source} ({len(digits.x_test):,} digits)",

@@ -112,7 +112,7 @@ class TrainingJob:
 
     def denoiser(self) -> Denoiser | None:
         """The trained model as a :class:`Denoiser` (None until training ends, or once freed)."""
-        if self.result is None or self.result.diverged or self.model_bytes is None:
+        if self.result is None or not self.result.usable or self.model_bytes is None:
             return None
         if self._denoiser is None:
             data = self.model_bytes
@@ -255,7 +255,7 @@ def _train_in_child(settings: dict, reports, stop) -> None:
                        validation_split=0.1 if len(x_train) >= 10 else 0.0, stop_event=stop,
                        on_progress=lambda p: reports.put(("progress", p)), callbacks=[Preview()])
         metrics, data = {}, None
-        if not result.diverged:
+        if result.usable:  # finished, stopped, or diverged after a good epoch (its weights kept)
             denoiser = Denoiser(result.model, config=settings["config"])
             x_eval = settings["x_eval"]
             if x_eval is not None and len(x_eval):
@@ -264,6 +264,7 @@ def _train_in_child(settings: dict, reports, stop) -> None:
         reports.put(("done", {"history": result.history, "epochs_run": result.epochs_run,
                               "stopped": result.stopped, "diverged": result.diverged,
                               "message": result.message, "seconds": result.seconds,
+                              "good_epoch": result.good_epoch,
                               "metrics": metrics, "model": data}))
     except Exception as err:  # noqa: BLE001 - reported to the parent, which shows it
         reports.put(("error", f"{type(err).__name__}: {err}"))

@@ -125,12 +125,16 @@ class StopRequest(keras.callbacks.Callback):
 
 
 class DivergenceGuard(keras.callbacks.Callback):
-    """Stops when training diverges and restores the last good weights.
+    """Stops when training diverges and restores the weights of the last good epoch.
 
-    Divergence is a NaN or infinite loss, or an epoch's running loss that grows
-    by more than ``factor - 1`` times the first batch's magnitude (1.5× a positive
-    loss; for the negative ``psnr`` loss, a rise of half its first value) — a
-    too-high learning rate that saturates the output instead of producing NaN.
+    Divergence is a NaN or infinite loss, or a running loss that grows by more
+    than ``factor - 1`` times the first batch's magnitude (1.5× a positive loss;
+    for the negative ``psnr`` loss, a rise of half its first value) once
+    ``min_batches`` batches of the run have passed — a too-high learning rate
+    that saturates the output instead of producing NaN.
+
+    After a run, ``good_epoch`` is the last epoch that ended before the divergence
+    (0: none did, and the weights are the ones training started from).
     """
 
     def __init__(self, factor: float = 1.5, min_batches: int = 10) -> None:
@@ -138,29 +142,40 @@ class DivergenceGuard(keras.callbacks.Callback):
         self.factor, self.min_batches = factor, min_batches
         self.diverged = False
         self.message = ""
+        self.good_epoch = 0
         self._good: list[np.ndarray] | None = None
         self._first: float | None = None
+        self._seen = 0
+        self._epoch = 0
 
     def on_train_begin(self, logs=None) -> None:
         self._good = self.model.get_weights()
-        self._first = None
+        self._first, self._seen, self.good_epoch = None, 0, 0
+
+    def on_epoch_begin(self, epoch, logs=None) -> None:
+        self._epoch = epoch + 1
 
     def on_train_batch_end(self, batch, logs=None) -> None:
         loss = (logs or {}).get("loss")
         if loss is None or self.diverged:
             return
+        self._seen += 1
         loss = float(loss)
         if self._first is None and math.isfinite(loss):
             self._first = loss
         if not math.isfinite(loss):
             reason = f"the loss became {loss}"
-        elif (self._first and batch + 1 >= self.min_batches
+        elif (self._first and self._seen >= self.min_batches
               and loss > self._first + (self.factor - 1) * abs(self._first)):
             reason = f"the loss grew from {self._first:.4g} to {loss:.4g}"
         else:
             return
         self.diverged = True
-        self.message = (f"training diverged ({reason}); the last good weights were kept — "
+        if self.good_epoch:
+            kept = f"the weights of epoch {self.good_epoch}, the last good one, were kept"
+        else:
+            kept = "no epoch had finished, so there are no trained weights to keep"
+        self.message = (f"training diverged in epoch {self._epoch} ({reason}); {kept} — "
                         "try a lower learning rate")
         if self._good is not None:
             self.model.set_weights(self._good)
@@ -169,6 +184,7 @@ class DivergenceGuard(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None) -> None:
         if not self.diverged:
             self._good = self.model.get_weights()
+            self.good_epoch = epoch + 1
 
 
 class TimeBudget(keras.callbacks.Callback):
@@ -337,4 +353,5 @@ def train(
                                     if stopper.stopped else "")
     return TrainResult(model, config, noise, hist, len(hist.get("loss", [])),
                        stopped=stopper.stopped, diverged=guard.diverged, message=message,
-                       seconds=time.perf_counter() - start)
+                       seconds=time.perf_counter() - start,
+                       good_epoch=guard.good_epoch if guard.diverged else len(hist.get("loss", [])))

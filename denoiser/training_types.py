@@ -79,3 +79,9 @@ class TrainResult:
     diverged: bool = False
     message: str = ""
     seconds: float = 0.0
+    good_epoch: int = 0  # the epoch whose weights the model holds (before a divergence, the last good one)
+
+    @property
+    def usable(self) -> bool:
+        """Whether the model holds trained weights: it did not diverge, or did after a good epoch."""
+        return not self.diverged or self.good_epoch > 0

@@ -81,3 +81,38 @@ def odd_layer_model(layer: str):
     x = extra()(x)
     x = keras.layers.Dense(784, activation="sigmoid")(x)
     return keras.Model(inputs, keras.layers.Reshape((28, 28))(x))
+
+
+def sabotage(epoch: int, batch: int = 1):
+    """A Keras callback that ruins the weights (NaN) after ``batch`` of ``epoch`` (1-based):
+    the next batch's loss is NaN, as a diverging run's would be."""
+    import keras
+
+    class Sabotage(keras.callbacks.Callback):
+        def on_epoch_begin(self, e, logs=None):
+            self.epoch = e + 1
+
+        def on_train_batch_end(self, b, logs=None):
+            if self.epoch == epoch and b + 1 == batch:
+                self.model.set_weights([w * np.nan for w in self.model.get_weights()])
+
+    return Sabotage()
+
+
+def weight_recorder():
+    """A Keras callback that keeps a copy of the weights at the end of every epoch (``.weights[k]``:
+    after epoch k; ``.weights[0]``: at the start)."""
+    import keras
+
+    class Recorder(keras.callbacks.Callback):
+        weights: dict[int, list] = {}
+
+        def on_train_begin(self, logs=None):
+            self.weights[0] = [w.copy() for w in self.model.get_weights()]
+
+        def on_epoch_end(self, e, logs=None):
+            self.weights[e + 1] = [w.copy() for w in self.model.get_weights()]
+
+    recorder = Recorder()
+    recorder.weights = {}
+    return recorder

@@ -257,3 +257,24 @@ def test_a_failure_inside_a_view_shows_one_plain_line_and_no_server_path(monkeyp
     page = " ".join(str(el.value) for el in [*at.error, *at.markdown, *at.info, *at.caption])
     assert "boom" not in page and "/" + "app.py" not in page and "Traceback" not in page
     assert at.sidebar.selectbox(key="model_name").value == "blind"  # the rest of the page stands
+
+
+def test_a_diverged_run_shows_its_status_keeps_its_good_epoch_and_is_selectable():
+    at = app({"view": "Train"})
+    at.select_slider(key="t_lr").set_value(10.0)
+    at.slider(key="t_epochs").set_value(5)
+    at.slider(key="t_size").set_value(300)  # 9 batches an epoch: caught in epoch 2, after a good one
+    at.button[0].click().run()
+    no_exception(at)
+    job = at.session_state["active_job"]
+    job.join(120)
+    assert job.status == "diverged" and job.result.good_epoch == 1, job.result.message
+    at.run()
+    no_exception(at)
+    assert at.dataframe[0].value["status"][0] == "diverged (epoch 1 kept)"
+    shown = " ".join(e.value for e in at.error)
+    assert "diverged in epoch 2" in shown and "weights of epoch 1" in shown and "Denoise" in shown
+    at.segmented_control[0].set_value("Denoise").run()
+    at.sidebar.selectbox(key="model_name").set_value("run 1").run()
+    no_exception(at)
+    assert means(at)["row"][1] == "Denoised by run 1"

@@ -214,3 +214,26 @@ def test_module_entry_point_reports_errors_and_usage():
     assert bad.returncode == 2 and "missing.npy: no such file" in bad.stderr
     usage = run_cli("train", "--arch", "transformer")
     assert usage.returncode == 2 and "invalid choice" in usage.stderr
+
+
+@pytest.mark.parametrize("diverge_in, written", [(2, True), (1, False)])
+def test_a_diverged_run_writes_its_last_good_epoch_or_nothing(tmp_path, capsys, monkeypatch,
+                                                              diverge_in, written):
+    import denoiser.training
+    from tests.conftest import sabotage
+
+    real = denoiser.training.train
+    monkeypatch.setattr(denoiser.training, "train",
+                        lambda *a, **k: real(*a, **{**k, "callbacks": [sabotage(epoch=diverge_in)]}))
+    code = main(["train", "--name", "wild", "--arch", "dense", "--epochs", "4", "--max-digits", "300",
+                 "--out", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert f"diverged in epoch {diverge_in}" in err
+    if written:
+        assert code == 0 and (tmp_path / "wild.keras").exists()
+        training = json.loads((tmp_path / "manifest.json").read_text())["models"]["wild"]["training"]
+        assert training["diverged"] == "in epoch 2; the weights of epoch 1 were kept"
+        assert training["epochs"] == 2 and np.isfinite(training["final_loss"])
+    else:
+        assert code == 2 and "no model was written" in err
+        assert not (tmp_path / "wild.keras").exists()

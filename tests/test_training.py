@@ -71,16 +71,52 @@ def test_stop_request_ends_after_the_current_batch_and_keeps_weights(digits):
 
 def test_divergence_stops_and_keeps_the_last_good_weights(digits):
     # Adam at learning rate 10 saturates the sigmoid output: the loss grows instead of falling.
+    from tests.conftest import weight_recorder
+
+    recorder = weight_recorder()
     result = train(ModelConfig("dense", optimizer="adam", learning_rate=10.0), digits,
-                   epochs=20, batch_size=16)
+                   epochs=20, batch_size=16, callbacks=[recorder])
     assert result.diverged
     assert "diverged" in result.message and "lower learning rate" in result.message
-    fresh = build_model(ModelConfig("dense", optimizer="adam", learning_rate=10.0))
-    assert len(fresh.get_weights()) == len(result.model.get_weights())
-    assert result.epochs_run < 20
-    weights = result.model.get_weights()
-    assert all(np.isfinite(w).all() for w in weights)
+    assert result.epochs_run < 20 and result.good_epoch == result.epochs_run - 1
+    for kept, good in zip(result.model.get_weights(), recorder.weights[result.good_epoch], strict=True):
+        np.testing.assert_array_equal(kept, good)
     assert math.isfinite(float(np.mean(result.model.predict_on_batch(digits[:4]))))
+
+
+def test_a_run_that_diverges_late_keeps_exactly_its_last_good_epochs_weights(digits):
+    from tests.conftest import sabotage, weight_recorder
+
+    recorder = weight_recorder()
+    result = train(ModelConfig("dense", code_size=16), digits, epochs=6, batch_size=64,
+                   callbacks=[recorder, sabotage(epoch=3)])
+    assert result.diverged and result.good_epoch == 2 and result.usable
+    assert "diverged in epoch 3" in result.message and "weights of epoch 2" in result.message
+    for kept, recorded in zip(result.model.get_weights(), recorder.weights[2], strict=True):
+        np.testing.assert_array_equal(kept, recorded)
+
+
+def test_a_run_that_diverges_in_its_first_epoch_has_nothing_to_keep(digits):
+    from tests.conftest import sabotage
+
+    result = train(ModelConfig("dense", code_size=16), digits, epochs=3, batch_size=64,
+                   callbacks=[sabotage(epoch=1)])
+    assert result.diverged and result.good_epoch == 0 and not result.usable
+    assert "no epoch had finished" in result.message
+
+
+def test_growth_is_judged_over_the_run_not_within_one_short_epoch():
+    model = build_model(ModelConfig("dense"))
+    guard = DivergenceGuard(min_batches=10)
+    guard.set_model(model)
+    guard.on_train_begin()
+    for epoch in range(3):  # epochs of 4 batches: the batch index never reaches 10
+        guard.on_epoch_begin(epoch)
+        for b in range(4):
+            guard.on_train_batch_end(b, {"loss": 0.7 if epoch == 0 else 5.0})
+        guard.on_epoch_end(epoch)
+    assert guard.diverged and "diverged in epoch 3" in guard.message
+    assert guard.good_epoch == 2
 
 
 def test_blind_noise_spec_and_bad_specs():

@@ -1,0 +1,37 @@
+"""The Learn view's figures come from the files that measured them."""
+
+import json
+import shutil
+from pathlib import Path
+
+from denoiser.lesson import DOCS_DIR, lesson_figures, lesson_markdown
+from denoiser.pretrained import PRETRAINED_DIR, read_manifest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_every_figure_is_read_from_the_manifest_or_docs():
+    figures = lesson_figures()
+    assert all(value is not None for value in figures.values()), figures
+    seed = read_manifest()["models"]["seed-dense"]["metrics"]["gaussian@0.5"]
+    assert figures["seed_dense_psnr"] == seed["psnr"]
+    text = lesson_markdown()
+    assert f"**{seed['psnr']:.1f} dB** (SSIM {seed['ssim']:.2f})" in text
+    assert "{" not in text and "not measured" not in text
+
+
+def test_a_new_measurement_changes_the_lesson(tmp_path):
+    docs = tmp_path / "docs"
+    shutil.copytree(DOCS_DIR, docs)
+    table = json.loads((docs / "eval-reference.json").read_text())
+    for row in table["results"]:
+        if row["method"] == "tutorial-adadelta":
+            row["psnr"] = 12.345
+    (docs / "eval-reference.json").write_text(json.dumps(table))
+    assert "**12.3 dB** PSNR" in lesson_markdown(docs, PRETRAINED_DIR)
+    (docs / "eval-gaussian.json").unlink()
+    assert "median filter (**(not measured) dB**)" in lesson_markdown(docs, PRETRAINED_DIR)
+
+
+def test_the_median_link_turns_the_filter_on():
+    assert "filters=median" in lesson_markdown()
