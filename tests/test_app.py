@@ -1,6 +1,7 @@
 """The Streamlit app, driven headless with streamlit.testing.v1.AppTest."""
 
 from pathlib import Path
+from tempfile import TemporaryDirectory
 
 import numpy as np
 import pytest
@@ -168,6 +169,38 @@ def test_training_one_epoch_finishes_and_becomes_selectable():
     assert means(at)["row"][1] == "Denoised by run 1"
 
 
+def test_a_finished_run_downloads_as_a_keras_file_that_denoises_like_it(monkeypatch):
+    import keras
+    from streamlit.delta_generator import DeltaGenerator
+
+    served = []  # what each download button would send when clicked (AppTest has no media server)
+    real = DeltaGenerator.download_button
+
+    def recording(self, label, data, *args, **kwargs):
+        served.append((label, data, kwargs.get("file_name")))
+        return real(self, label, data, *args, **kwargs)
+
+    monkeypatch.setattr(DeltaGenerator, "download_button", recording)
+    at = app({"view": "Train"})
+    at.slider(key="t_epochs").set_value(1)
+    at.slider(key="t_size").set_value(200)
+    at.button[0].click().run()
+    job = at.session_state["active_job"]
+    job.join(120)
+    at.run()
+    no_exception(at)
+    button = at.get("download_button")[0].proto
+    assert button.label == "Download .keras" and button.help
+    label, data, file_name = served[-1]
+    assert label == "Download .keras" and file_name == "run-1.keras"
+    digits = np.random.default_rng(0).random((4, 28, 28)).astype(np.float32)
+    with TemporaryDirectory() as tmp:
+        (Path(tmp) / file_name).write_bytes(data() if callable(data) else data)
+        model = keras.saving.load_model(Path(tmp) / file_name, safe_mode=True)
+    np.testing.assert_allclose(np.clip(model.predict_on_batch(digits), 0, 1), job.denoiser().denoise(digits),
+                               atol=1e-5)
+
+
 def test_unet_with_whole_digit_context_trains_from_the_form():
     at = app({"view": "Train"})
     at.selectbox(key="t_arch").set_value("unet")
@@ -184,15 +217,39 @@ def test_unet_with_whole_digit_context_trains_from_the_form():
     assert job.denoiser().denoise(np.zeros((28, 28), np.float32)).shape == (28, 28)
 
 
-def test_stop_ends_training_early_and_keeps_the_model():
+def test_the_stop_button_ends_training_early_and_keeps_the_model():
     at = app({"view": "Train"})
     at.slider(key="t_epochs").set_value(50)
     at.button[0].click().run()
     job = at.session_state["active_job"]
-    job.stop()
+    stop = next(b for b in at.button if b.label == "Stop")
+    assert stop.help.startswith("End training after the current batch")
+    stop.click().run()  # pressed while the run trains
+    no_exception(at)
     job.join(120)
     assert job.status == "stopped" and len(job.history["loss"]) < 50
     assert job.denoiser() is not None
+    at.run()
+    assert at.dataframe[0].value["status"][0] == "stopped"
+
+
+def test_a_session_keeps_its_last_five_runs():
+    from denoiser.config import ModelConfig
+    from denoiser.jobs import TrainingJob
+    from denoiser.training_types import NoiseSpec
+
+    at = app({"view": "Train"})
+    blank = np.zeros((10, 28, 28), np.float32)
+    for i in range(1, 6):  # five earlier runs (never started: nothing to train)
+        at.session_state["runs"][f"run {i}"] = TrainingJob(ModelConfig(), NoiseSpec(), 1, 32, blank,
+                                                           blank[:8], name=f"run {i}")
+    at.slider(key="t_epochs").set_value(1)
+    at.slider(key="t_size").set_value(100)
+    at.button[0].click().run()
+    no_exception(at)
+    at.session_state["active_job"].join(120)
+    assert list(at.session_state["runs"]) == ["run 2", "run 3", "run 4", "run 5", "run 6"]
+    assert any("Only the last 5 runs are kept: run 1 was dropped" in i.value for i in at.info)
 
 
 @needs_models
