@@ -197,14 +197,15 @@ class TimeBudget(keras.callbacks.Callback):
     With ``peak_lr``, the learning rate also follows a cosine from ``peak_lr`` to
     zero over that time (set at each epoch's start), so a run is annealed when
     its time is up however fast the machine is: on a fast one it simply runs
-    more epochs.
+    more epochs. ``clock`` (seconds) is injectable, so tests need no real waiting.
     """
 
-    def __init__(self, seconds: float, peak_lr: float | None = None) -> None:
+    def __init__(self, seconds: float, peak_lr: float | None = None,
+                 clock: Callable[[], float] = time.perf_counter) -> None:
         super().__init__()
         if not seconds > 0:
             raise ValueError(f"time budget must be positive seconds, got {seconds!r}")
-        self.seconds, self.peak_lr = float(seconds), peak_lr
+        self.seconds, self.peak_lr, self.clock = float(seconds), peak_lr, clock
         self._start = self._epoch_start = self._first_batch_end = 0.0
         self._batches = 0
 
@@ -220,10 +221,10 @@ class TimeBudget(keras.callbacks.Callback):
         return (now - self._first_batch_end) * self._batches / (self._batches - 1)
 
     def on_train_begin(self, logs=None) -> None:
-        self._start = time.perf_counter()
+        self._start = self.clock()
 
     def on_epoch_begin(self, epoch, logs=None) -> None:
-        self._epoch_start = time.perf_counter()
+        self._epoch_start = self.clock()
         self._batches = 0
         if self.peak_lr is not None:
             self.model.optimizer.learning_rate = self.learning_rate_at(self._epoch_start - self._start)
@@ -231,10 +232,10 @@ class TimeBudget(keras.callbacks.Callback):
     def on_train_batch_end(self, batch, logs=None) -> None:
         self._batches = batch + 1
         if batch == 0:
-            self._first_batch_end = time.perf_counter()
+            self._first_batch_end = self.clock()
 
     def on_epoch_end(self, epoch, logs=None) -> None:
-        now = time.perf_counter()
+        now = self.clock()
         if now - self._start + self.expected_epoch(now) > self.seconds:  # another would overrun
             self.model.stop_training = True
 
@@ -254,7 +255,7 @@ def train(
     model: keras.Model | None = None,
     cosine_decay: bool = False,
     augment: float = 0.0,
-    time_budget: float | None = None,
+    time_budget: float | TimeBudget | None = None,
     verbose: int = 0,
 ) -> TrainResult:
     """Train a denoiser on clean digits with a fresh noise draw every epoch.
@@ -290,9 +291,10 @@ def train(
     augment : float
         Strength in [0, 2] of the random deformations bending half of every
         training batch (:func:`~denoiser.augment.deform_digits`); 0 = none.
-    time_budget : float, optional
+    time_budget : float or TimeBudget, optional
         Train for about this many seconds of wall time (``epochs`` is then an
-        upper bound): no epoch starts that would end past it.
+        upper bound): no epoch starts that would end past it. A
+        :class:`TimeBudget` brings its own clock (its ``peak_lr`` is set here).
 
     Returns
     -------
@@ -311,9 +313,10 @@ def train(
     if not 0.0 <= validation_split < 1.0:
         raise ValueError(f"validation_split must be in [0, 1), got {validation_split!r}")
     augment = check_strength(augment, "augment")
-    budget = None
-    if time_budget is not None:
-        budget = TimeBudget(time_budget, config.learning_rate if cosine_decay else None)
+    budget = time_budget if isinstance(time_budget, TimeBudget) or time_budget is None else \
+        TimeBudget(time_budget)
+    if budget is not None:
+        budget.peak_lr = config.learning_rate if cosine_decay else None
     n_val = int(round(len(x) * validation_split))
     if len(x) - n_val < 1:
         raise ValueError(f"need at least one training digit, got {len(x)} digits")

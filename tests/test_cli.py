@@ -70,8 +70,7 @@ def test_train_for_minutes_records_the_budget_and_prints_time_left(tmp_path, cap
                  "--minutes", "0.05", "--cosine", "--max-digits", "300",
                  "--out", str(tmp_path)]) == 0
     training = json.loads((tmp_path / "manifest.json").read_text())["models"]["timed"]["training"]
-    assert training["minutes"] == 0.05 and 1 <= training["epochs"] < 10_000
-    assert training["seconds"] < 0.05 * 60 + 5
+    assert training["minutes"] == 0.05 and 1 <= training["epochs"] < 10_000  # timing: test_training
     err = capsys.readouterr().err
     assert "epoch 1  loss" in err and "s left" in err and "/10000" not in err
 

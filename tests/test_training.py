@@ -2,6 +2,7 @@ import math
 import threading
 import types
 
+import keras
 import numpy as np
 import pytest
 
@@ -191,22 +192,39 @@ def test_psnr_loss_trains_and_raises_validation_psnr(digits):
     assert val[-1] < val[0] - 0.5  # at least half a dB better
 
 
+def ticking_clock(seconds_per_batch: float):
+    """A Keras callback and a clock it drives: every batch takes exactly ``seconds_per_batch``,
+    however fast or busy the machine is."""
+
+    class Tick(keras.callbacks.Callback):
+        now = 0.0
+
+        def on_train_batch_begin(self, batch, logs=None):
+            self.now += seconds_per_batch
+
+    tick = Tick()
+    return tick, lambda: tick.now
+
+
 def test_time_budget_ends_training_in_time_and_anneals_the_learning_rate(digits):
     config = ModelConfig("dense", code_size=16, learning_rate=2e-3)
+    tick, clock = ticking_clock(0.1)  # 320 digits in batches of 32: 1 s an epoch
+    budget = TimeBudget(6.0, clock=clock)
     result = train(config, digits, epochs=10_000, batch_size=32, validation_split=0.2,
-                   cosine_decay=True, time_budget=6.0)
-    assert 2 <= result.epochs_run < 10_000 and not result.stopped
-    assert result.seconds < 6.0 + 3.0  # no epoch starts that would end far past the budget
+                   cosine_decay=True, time_budget=budget, callbacks=[tick])
+    assert result.epochs_run == 6 and not result.stopped  # a 7th would end at 7 s
     lr = float(result.model.optimizer.learning_rate)
-    assert 0.0 <= lr < 2e-3 * 0.9  # set at the last epoch's start, well into the cosine
+    assert lr == pytest.approx(budget.learning_rate_at(5.0), rel=1e-5)  # set as the 6th began
+    assert lr < 2e-3 * 0.1
 
 
 def test_time_budget_continues_a_model_trained_on_an_epoch_schedule(digits):
     config = ModelConfig("dense", code_size=16)
     first = train(config, digits, epochs=1, batch_size=32, cosine_decay=True)
-    again = train(config, digits, epochs=100, batch_size=32, model=first.model,
-                  cosine_decay=True, time_budget=6.0)
-    assert 2 <= again.epochs_run < 100 and not again.diverged
+    tick, clock = ticking_clock(0.5)  # 360 digits in batches of 32: 12 batches, 6 s an epoch
+    again = train(config, digits, epochs=100, batch_size=32, model=first.model, cosine_decay=True,
+                  time_budget=TimeBudget(20.0, clock=clock), callbacks=[tick])
+    assert again.epochs_run == 3 and not again.diverged  # 18 s; a 4th would end at 24
     assert float(again.model.optimizer.learning_rate) < config.learning_rate
 
 
@@ -221,10 +239,9 @@ def test_time_budget_cosine_runs_from_the_peak_to_zero():
             TimeBudget(bad)
 
 
-def test_time_budget_judges_the_next_epoch_without_the_first_batchs_one_off_cost(monkeypatch):
+def test_time_budget_judges_the_next_epoch_without_the_first_batchs_one_off_cost():
     clock = [0.0]
-    monkeypatch.setattr("denoiser.training.time.perf_counter", lambda: clock[0])
-    budget = TimeBudget(8.0)
+    budget = TimeBudget(8.0, clock=lambda: clock[0])
     budget.set_model(types.SimpleNamespace(stop_training=False))
 
     def epoch(first: float, rest: float, batches: int = 10) -> None:
