@@ -239,7 +239,7 @@ def line_chart(table: pd.DataFrame, x_title: str, y_title: str, height: int = 28
 
 
 def noise_controls() -> None:
-    c1, c2, c3 = st.columns([2, 3, 1], vertical_alignment="bottom")
+    c1, c2, c3 = st.columns([3, 4, 2], vertical_alignment="bottom")
     c1.selectbox("Noise kind", KINDS, key="noise_kind",
                  help="How the clean digit is corrupted: " + "; ".join(
                      f"{k}: {v}" for k, v in NOISE_KINDS.items()))
@@ -347,7 +347,7 @@ def digit_from_canvas() -> np.ndarray | None:
     except BlankImageError:
         st.info("The canvas is blank: draw a digit with the mouse.")
         return None
-    st.image(enlarge(digit, 3), caption="What the model receives (28×28)", width=28 * 3,
+    st.image(enlarge(digit, 5), caption="What the model receives (28×28)", width=28 * 5,
              output_format="PNG")
     return digit
 
@@ -362,7 +362,7 @@ def digit_from_upload() -> np.ndarray | None:
     except ValueError as err:  # unreadable, too large or blank: say so, keep the page working
         st.error(f"Cannot use this file: {err}")
         return None
-    st.image(enlarge(digit, 3), caption="What the model receives (28×28)", width=28 * 3,
+    st.image(enlarge(digit, 5), caption="What the model receives (28×28)", width=28 * 5,
              output_format="PNG")
     return digit
 

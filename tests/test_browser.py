@@ -138,12 +138,26 @@ def draw_stroke(page, start: tuple[float, float], end: tuple[float, float]) -> N
     page.get_by_text("What the model receives (28×28)").wait_for()
 
 
-def test_a_stroke_drawn_with_the_mouse_is_denoised(page, server):
+def test_a_stroke_drawn_with_the_mouse_is_denoised_beside_the_canvas(page, server):
     open_app(page, server)
     draw_stroke(page, (140, 40), (145, 240))
-    page.get_by_text("Denoised by blind").first.wait_for()
+    result = page.locator('[data-testid="stImage"]', has_text="Columns: Noisy, Denoised by blind")
+    img = result.locator("img")
+    img.wait_for()
+    page.wait_for_function("e => e.complete && e.naturalWidth > 0", arg=img.element_handle())
     assert page.get_by_text("your digit").count() >= 1
+    # At 1400×1000, without scrolling, the whole result (noisy, denoised, clean) is on screen,
+    # at its own size: one digit is 112 px, not stretched to the page's width.
+    assert page.evaluate("window.scrollY") == 0
+    box = img.bounding_box()
+    assert 0 <= box["y"] and box["y"] + box["height"] <= 1000 and box["x"] + box["width"] <= 1400
+    natural = img.evaluate("e => [e.naturalWidth, e.naturalHeight]")
+    assert abs(box["width"] - natural[0]) <= 1 and abs(box["height"] - natural[1]) <= 1
+    assert box["height"] < 250  # one line of digits
+    canvas = page.locator("canvas").last.bounding_box()
+    assert box["x"] > canvas["x"] + canvas["width"]  # beside the canvas, not under it
     assert_no_exception(page)
+    page.screenshot(path=str(ROOT / "build" / "browser-draw.png"))
 
 
 def test_uploading_a_png_works(page, server, tmp_path):
