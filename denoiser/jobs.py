@@ -10,12 +10,14 @@ the model as ``.keras`` bytes; the server runs that model with numpy.
 from __future__ import annotations
 
 import contextlib
+import logging
 import multiprocessing
 import os
 import queue
 import sys
 import threading
 import time
+import traceback
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -26,6 +28,11 @@ from .config import ModelConfig
 from .inference import numpy_model_or_none
 from .pretrained import Denoiser, load_model_bytes
 from .training_types import NoiseSpec, Progress, TrainResult
+
+log = logging.getLogger(__name__)
+
+#: What a user reads when training breaks (the details go to the server's log).
+FAILED = "training stopped on an error; the details are in the server's log — try other settings"
 
 #: Nice value of training processes: interactive work (other users' page updates) comes first.
 BACKGROUND_NICE = 19
@@ -171,7 +178,8 @@ class TrainingJob:
                     with self._lock:
                         self.previews.append(payload)
                 elif kind == "error":
-                    self.error = payload
+                    log.warning("training run %s failed:\n%s", self.id, payload)
+                    self.error = FAILED
                     return
                 elif kind == "done":
                     self.metrics = payload.pop("metrics")
@@ -180,8 +188,9 @@ class TrainingJob:
                         self.model_bytes = data  # else its page is gone: nobody can use it
                     self.result = TrainResult(model=None, config=self.config, noise=self.noise, **payload)
                     return
-        except Exception as err:  # noqa: BLE001 - reported to the user, never raised in a thread
-            self.error = f"{type(err).__name__}: {err}"
+        except Exception:  # noqa: BLE001 - reported to the user, never raised in a thread
+            log.exception("training run %s failed", self.id)
+            self.error = FAILED
         finally:
             stop.set()
             child.join(30)
@@ -266,8 +275,8 @@ def _train_in_child(settings: dict, reports, stop) -> None:
                               "message": result.message, "seconds": result.seconds,
                               "good_epoch": result.good_epoch,
                               "metrics": metrics, "model": data}))
-    except Exception as err:  # noqa: BLE001 - reported to the parent, which shows it
-        reports.put(("error", f"{type(err).__name__}: {err}"))
+    except Exception:  # noqa: BLE001 - reported to the parent, which logs it and tells the user
+        reports.put(("error", traceback.format_exc()))
     finally:
         reports.close()
         reports.join_thread()  # flush before the process exits

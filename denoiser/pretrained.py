@@ -11,6 +11,7 @@ import contextlib
 import functools
 import hashlib
 import json
+import logging
 import os
 import tempfile
 import threading
@@ -26,6 +27,8 @@ from .inference import NumpyModel, numpy_model_or_none
 
 if TYPE_CHECKING:
     import keras
+
+log = logging.getLogger(__name__)
 
 #: Where the shipped models and their manifest live.
 PRETRAINED_DIR = Path(__file__).resolve().parent.parent / "pretrained"
@@ -112,7 +115,8 @@ def read_manifest(directory: str | Path | None = None) -> dict:
     try:
         manifest = json.loads(path.read_text())
     except (OSError, json.JSONDecodeError) as err:
-        raise ModelFileError(f"cannot read {path}: {err}") from None
+        log.warning("cannot read %s: %s", path, err)
+        raise ModelFileError(f"cannot read the model list {path.name}: it is damaged or not JSON") from None
     if not isinstance(manifest, dict) or not isinstance(manifest.get("models"), dict):
         raise ModelFileError(f"{path} is not a denoiser manifest")
     return manifest
@@ -267,7 +271,9 @@ def load_model_file(path: str | Path, expected_sha256: str | None = None) -> ker
     try:
         return keras.saving.load_model(path, compile=False, safe_mode=True)
     except Exception as err:  # noqa: BLE001 - any failure here means the file is unusable
-        raise ModelFileError(f"cannot load model file {path.name}: {err}") from None
+        log.warning("cannot load model file %s: %s: %s", path, type(err).__name__, err)
+        raise ModelFileError(f"cannot load model file {path.name}: it is not a Keras model this app can "
+                             "read, or it holds code, which safe loading refuses") from None
 
 
 def list_pretrained(directory: str | Path | None = None) -> list[str]:
@@ -317,7 +323,9 @@ def load_pretrained(name: str | None = None, directory: str | Path | None = None
         try:
             fast = numpy_model_or_none(path)  # None: a layer numpy cannot run, Keras does it all
         except ValueError as err:
-            raise ModelFileError(f"cannot load model file {path.name}: {err}") from None
+            log.warning("cannot read model file %s: %s", path, err)
+            raise ModelFileError(f"cannot load model file {path.name}: it is not a readable .keras "
+                                 "file") from None
         if fast is not None:
             return Denoiser(loader=lambda: load_model_file(path, sha), fast=fast, **meta)
     return Denoiser(load_model_file(path, sha), **meta)

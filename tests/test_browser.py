@@ -150,7 +150,7 @@ def test_a_stroke_drawn_with_the_mouse_is_denoised_beside_the_canvas(page, serve
     # at its own size: one digit is 112 px, not stretched to the page's width.
     assert page.evaluate("window.scrollY") == 0
     box = img.bounding_box()
-    assert 0 <= box["y"] and box["y"] + box["height"] <= 1000 and box["x"] + box["width"] <= 1400
+    assert box["y"] >= 0 and box["y"] + box["height"] <= 1000 and box["x"] + box["width"] <= 1400
     natural = img.evaluate("e => [e.naturalWidth, e.naturalHeight]")
     assert abs(box["width"] - natural[0]) <= 1 and abs(box["height"] - natural[1]) <= 1
     assert box["height"] < 250  # one line of digits

@@ -47,11 +47,14 @@ def test_a_run_whose_page_is_gone_frees_its_model(digits):
     assert j.status == "stopped" and j.model_bytes is None and j.denoiser() is None
 
 
-def test_failures_are_reported_not_raised(digits):
+def test_failures_are_reported_in_plain_words_and_logged_in_full(digits, caplog):
     j = job(digits)
     j.x_train = np.zeros((10, 5, 5), np.float32)  # shape the model cannot take
-    j.start().join(60)
-    assert j.status == "failed" and "shape" in j.error and j.denoiser() is None
+    with caplog.at_level("WARNING", logger="denoiser.jobs"):
+        j.start().join(60)
+    assert j.status == "failed" and j.denoiser() is None
+    assert "server's log" in j.error and "Error" not in j.error and "Traceback" not in j.error
+    assert "Traceback" in caplog.text and "shape" in caplog.text  # the details, for whoever runs it
 
 
 def test_absurd_job_settings_are_refused(digits):
