@@ -31,3 +31,9 @@ def test_no_per_run_garbage_collection_or_file_watching(options):
     # every other user's (benchmarks/load_test.py); file watching polls every source file.
     assert options("runner.postScriptGC") is False
     assert options("server.fileWatcherType") == "none"
+
+
+def test_uncaught_errors_show_visitors_no_details(options):
+    # Tracebacks carry the server's file paths: they go to the server's console only
+    # (the app's own error boundary, tests/test_app.py, catches what it can first).
+    assert options("client.showErrorDetails") == "none"
