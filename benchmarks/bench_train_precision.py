@@ -1,7 +1,8 @@
 """Time training steps in float32 against mixed bfloat16 (``train --mixed-precision``).
 
-Usage: python benchmarks/bench_train_precision.py [--arch unet --filters 24 --context 128]
-       [--batch-size 128] [--steps 30] [--repeats 5]
+Usage: python benchmarks/bench_train_precision.py [--model blind | --arch unet --filters 24
+       --context 128] [--batch-size 128] [--steps 30] [--repeats 5]
+(--model takes a shipped model's architecture from pretrained/manifest.json.)
 Prints the median seconds per step of each policy, the seconds an epoch over 57,000 digits
 would take, and the speed-up. Random digits: the cost of a step does not depend on them.
 """
@@ -23,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np  # noqa: E402
 
 from denoiser.models import ModelConfig, build_model, with_precision  # noqa: E402
+from denoiser.pretrained import read_manifest  # noqa: E402
 
 EPOCH_DIGITS = 57_000  # the 60,000 training digits less 5% held out for validation
 
@@ -41,8 +43,18 @@ def seconds_per_step(config: ModelConfig, policy: str, batch_size: int, steps: i
     return statistics.median(times)
 
 
+def machine() -> str:
+    """The CPU's model name, core count, and whether it computes bfloat16 natively."""
+    info = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
+    model = next((line.split(":", 1)[1].strip() for line in info.splitlines()
+                  if line.startswith("model name")), platform.processor())
+    bf16 = "AVX-512 BF16" if "avx512_bf16" in info else "no AVX-512 BF16"
+    return f"{model}, {os.cpu_count()} CPUs, {bf16}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", help="a shipped model's name: time its architecture")
     parser.add_argument("--arch", default="unet")
     parser.add_argument("--filters", type=int, default=24)
     parser.add_argument("--context", type=int, default=128)
@@ -50,10 +62,15 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=30)
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
-    config = ModelConfig(args.arch, filters=args.filters,
-                         context=args.context if args.arch == "unet" else 0)
-    report = {"model": f"{args.arch} width {args.filters}, context {config.context}",
-              "batch_size": args.batch_size, "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
+    if args.model:
+        config = ModelConfig.from_dict(read_manifest()["models"][args.model]["config"])
+    else:
+        config = ModelConfig(args.arch, filters=args.filters,
+                             context=args.context if args.arch == "unet" else 0)
+    report = {"model": (f"shipped {args.model}: " if args.model else "")
+              + f"{config.architecture} width {config.filters}, context {config.context}, "
+              f"{config.blocks} residual block(s)",
+              "batch_size": args.batch_size, "machine": machine(),
               "median_of": args.repeats}
     for policy in ("float32", "mixed_bfloat16"):
         step = seconds_per_step(config, policy, args.batch_size, args.steps, args.repeats)
