@@ -130,7 +130,7 @@ async def user(context, url: str, start: asyncio.Barrier, done: asyncio.Barrier,
     await done.wait()  # the timed window is over for everyone before any page navigates away
     exceptions = await page.locator('[data-testid="stException"]').count()
     # Isolation: this session must not see the trainer's run.
-    await page.goto(url + "/?view=Train")
+    await page.goto(url + "/train")
     await page.get_by_role("button", name="Start training").wait_for()
     leaked = await page.get_by_text("Your runs").count()
     await page.close()
@@ -140,7 +140,7 @@ async def user(context, url: str, start: asyncio.Barrier, done: asyncio.Barrier,
 async def trainer(context, url: str, start: asyncio.Barrier) -> tuple[str, int]:
     page = await context.new_page()
     page.set_default_timeout(120_000)
-    await page.goto(url + "/?view=Train")
+    await page.goto(url + "/train")
     await page.get_by_role("button", name="Start training").wait_for()
     await start.wait()
     await page.get_by_role("button", name="Start training").click()

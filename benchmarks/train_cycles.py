@@ -48,7 +48,7 @@ def main() -> None:
 
     port = free_port()
     proc = start_streamlit(ROOT / "app.py", port, FRESH_OFFLINE)
-    url = f"http://127.0.0.1:{port}/?view=Train"
+    url = f"http://127.0.0.1:{port}/train"
     report = {"machine": f"{platform.machine()}, {os.cpu_count()} CPUs", "cycles": []}
     try:
         wait_healthy(port)

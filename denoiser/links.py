@@ -40,7 +40,7 @@ class LinkState:
 
 
 DEFAULTS = LinkState()
-ALWAYS = ("view", "noise", "amount", "digit")  # in every link, so a reader sees the setting
+ALWAYS = ("noise", "amount", "digit")  # in every link, so a reader sees the setting
 
 
 def _last(value: str | Sequence[str] | None) -> str | None:
@@ -130,12 +130,13 @@ def read_link(params: Mapping[str, str | Sequence[str]]) -> tuple[LinkState, lis
 
 
 def link_params(state: LinkState) -> dict[str, str]:
-    """Query parameters for ``state``: the view and noise always, the rest where it differs from
-    the first screen."""
+    """Query parameters for ``state``: the noise always, the rest where it differs from the first
+    screen. The view is the page's own path (``/train``), not a parameter; :func:`read_link` still
+    reads the ``view`` of older links."""
     params: dict[str, str] = {}
     for f in fields(LinkState):
         value = getattr(state, f.name)
-        if value is None or (value == getattr(DEFAULTS, f.name) and f.name not in ALWAYS):
+        if f.name == "view" or value is None or (value == getattr(DEFAULTS, f.name) and f.name not in ALWAYS):
             continue
         if f.name == "filters":
             params["filters"] = ",".join(value)

@@ -28,7 +28,7 @@ def main() -> None:
             browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROME_ARGS)
             page = browser.new_page(viewport={"width": 1500, "height": 1250})
             page.set_default_timeout(120_000)
-            page.goto(url + "/?view=Denoise&noise=gaussian&amount=0.5&model=blind&digit=any")
+            page.goto(url + "/?noise=gaussian&amount=0.5&model=blind&digit=any")
             page.get_by_text("Denoised by blind").first.wait_for()
             page.get_by_text("Compare with classical filters").wait_for()
             page.locator('[data-testid="stSidebar"] [data-testid="stMultiSelect"]').click()
@@ -40,7 +40,7 @@ def main() -> None:
             print("saved docs/screenshot-denoise.png")
 
             page.set_viewport_size({"width": 1500, "height": 1900})
-            page.goto(url + "/?view=Train")
+            page.goto(url + "/train")
             # The form's defaults: the tutorial's dense model, 10 epochs, batch 32.
             page.get_by_role("button", name="Start training").click()
             page.get_by_text("run 1 finished").wait_for(timeout=300_000)

@@ -36,11 +36,36 @@ def no_exception(at: AppTest) -> None:
     assert not at.exception, [e.value for e in at.exception]
 
 
+def on_page(at: AppTest) -> str:
+    """Which page is on screen, told by what only that page draws."""
+    keys = {"amount": "Denoise", "t_epochs": "Train", "sweep_n": "Explore"}
+    for key, view in keys.items():
+        if any(getattr(w, "key", None) == key for w in [*at.slider, *at.select_slider]):
+            return view
+    if any("What is an autoencoder?" in m.value for m in at.markdown):
+        return "Learn"
+    return "none"
+
+
+def switch(at: AppTest, view: str) -> AppTest:
+    """Open another page in the same session, as the navigation bar does."""
+    return at.switch_page(f"ui/{view.lower()}.py").run()
+
+
 @pytest.mark.parametrize("view", ["Denoise", "Train", "Explore", "Learn"])
-def test_every_view_renders_without_exception(view):
-    at = app({"view": view})
+def test_every_page_renders_without_exception(view):
+    at = switch(app(), view)
     no_exception(at)
-    assert at.segmented_control[0].value == view
+    assert on_page(at) == view
+
+
+@pytest.mark.parametrize("view", ["Train", "Explore", "Learn"])
+def test_a_link_made_before_pages_had_paths_still_opens_its_view(view):
+    at = app({"view": view, "noise": "speckle"})
+    no_exception(at)
+    assert on_page(at) == view
+    assert at.query_params.get("view") is None  # followed once: the page's path says it now
+    assert switch(at, "Denoise").selectbox(key="noise_kind").value == "speckle"
 
 
 @needs_models
@@ -117,7 +142,7 @@ def test_query_parameters_set_the_initial_state():
 def test_bad_query_parameters_fall_back_to_defaults():
     at = app({"view": "Nope", "noise": "<script>", "amount": "lots", "digit": "12"})
     no_exception(at)
-    assert at.segmented_control[0].value == "Denoise"
+    assert on_page(at) == "Denoise"
     assert at.selectbox(key="noise_kind").value == "gaussian"
 
 
@@ -150,7 +175,7 @@ def test_blank_canvas_says_so():
 
 
 def test_training_one_epoch_finishes_and_becomes_selectable():
-    at = app({"view": "Train"})
+    at = switch(app(), "Train")
     at.slider(key="t_epochs").set_value(1)
     at.slider(key="t_size").set_value(300)
     at.button[0].click().run()  # the form's Start training
@@ -161,7 +186,7 @@ def test_training_one_epoch_finishes_and_becomes_selectable():
     assert len(job.previews) == 1
     at.run()
     assert at.dataframe[0].value["run"][0] == "run 1"
-    at.segmented_control[0].set_value("Denoise").run()
+    switch(at, "Denoise")
     no_exception(at)
     assert "run 1 (trained here)" in at.sidebar.selectbox(key="model_name").options
     at.sidebar.selectbox(key="model_name").set_value("run 1").run()
@@ -181,7 +206,7 @@ def test_a_finished_run_downloads_as_a_keras_file_that_denoises_like_it(monkeypa
         return real(self, label, data, *args, **kwargs)
 
     monkeypatch.setattr(DeltaGenerator, "download_button", recording)
-    at = app({"view": "Train"})
+    at = switch(app(), "Train")
     at.slider(key="t_epochs").set_value(1)
     at.slider(key="t_size").set_value(200)
     at.button[0].click().run()
@@ -202,7 +227,7 @@ def test_a_finished_run_downloads_as_a_keras_file_that_denoises_like_it(monkeypa
 
 
 def test_unet_with_whole_digit_context_trains_from_the_form():
-    at = app({"view": "Train"})
+    at = switch(app(), "Train")
     at.selectbox(key="t_arch").set_value("unet")
     at.select_slider(key="t_filters").set_value(4)
     at.select_slider(key="t_context").set_value(32)
@@ -218,7 +243,7 @@ def test_unet_with_whole_digit_context_trains_from_the_form():
 
 
 def test_the_stop_button_ends_training_early_and_keeps_the_model():
-    at = app({"view": "Train"})
+    at = switch(app(), "Train")
     at.slider(key="t_epochs").set_value(50)
     at.button[0].click().run()
     job = at.session_state["active_job"]
@@ -238,7 +263,7 @@ def test_a_session_keeps_its_last_five_runs():
     from denoiser.jobs import TrainingJob
     from denoiser.training_types import NoiseSpec
 
-    at = app({"view": "Train"})
+    at = switch(app(), "Train")
     blank = np.zeros((10, 28, 28), np.float32)
     for i in range(1, 6):  # five earlier runs (never started: nothing to train)
         at.session_state["runs"][f"run {i}"] = TrainingJob(ModelConfig(), NoiseSpec(), 1, 32, blank,
@@ -254,7 +279,7 @@ def test_a_session_keeps_its_last_five_runs():
 
 @needs_models
 def test_explore_sweep_and_latent_space():
-    at = app({"view": "Explore"})
+    at = switch(app(), "Explore")
     no_exception(at)
     at.multiselect(key="sweep_models").set_value(["blind"])
     at.slider(key="sweep_n").set_value(20)
@@ -317,7 +342,7 @@ def test_a_failure_inside_a_view_shows_one_plain_line_and_no_server_path(monkeyp
 
 
 def test_a_diverged_run_shows_its_status_keeps_its_good_epoch_and_is_selectable():
-    at = app({"view": "Train"})
+    at = switch(app(), "Train")
     at.select_slider(key="t_lr").set_value(10.0)
     at.slider(key="t_epochs").set_value(5)
     at.slider(key="t_size").set_value(300)  # 9 batches an epoch: caught in epoch 2, after a good one
@@ -331,7 +356,7 @@ def test_a_diverged_run_shows_its_status_keeps_its_good_epoch_and_is_selectable(
     assert at.dataframe[0].value["status"][0] == "diverged (epoch 1 kept)"
     shown = " ".join(e.value for e in at.error)
     assert "diverged in epoch 2" in shown and "weights of epoch 1" in shown and "Denoise" in shown
-    at.segmented_control[0].set_value("Denoise").run()
+    switch(at, "Denoise")
     at.sidebar.selectbox(key="model_name").set_value("run 1").run()
     no_exception(at)
     assert means(at)["row"][1] == "Denoised by run 1"

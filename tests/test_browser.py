@@ -174,7 +174,7 @@ def test_uploading_a_png_works(page, server, tmp_path):
 
 
 def test_one_epoch_training_completes_and_shows_its_curve(page, server):
-    page.goto(server + "/?view=Train")
+    page.goto(server + "/train")
     page.get_by_role("button", name="Start training").wait_for()
     epochs = page.get_by_role("slider", name="Epochs")
     epochs.focus()

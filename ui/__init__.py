@@ -1,0 +1,1 @@
+"""The Streamlit pages of the denoiser app and what they share (``ui.common``)."""

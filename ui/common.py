@@ -1,0 +1,219 @@
+"""What every page of the app shares: cached loaders, per-session state and the shareable link,
+model lookup, charts, and the error boundary. Pages import from here; the work itself is done
+by the ``denoiser`` package."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import threading
+from typing import TYPE_CHECKING
+
+import streamlit as st
+
+from denoiser import NOISE_KINDS, load_mnist
+from denoiser.data import OFFLINE_VAR
+from denoiser.links import VIEWS, LinkState, link_params, read_link
+from denoiser.pretrained import ModelFileError, list_pretrained, load_pretrained, model_dir
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["KINDS", "MAX_RUNS", "SCALE", "VIEWS", "get_digits", "get_model", "guarded", "line_chart",
+           "model_choices", "session_alive", "shipped_names", "sync_query_params"]
+
+KINDS = list(NOISE_KINDS)
+MAX_RUNS = 5  # trained runs kept per browser session
+SCALE = 4  # screen pixels per digit pixel
+log = logging.getLogger("denoiser.app")
+
+
+def guarded(view):
+    """An error boundary: a failure inside ``view`` shows one plain line (the rest of the page
+    stays) and its details, traceback included, go to the server's log, never to the visitor."""
+
+    @functools.wraps(view)
+    def run(*args, **kwargs):
+        try:
+            return view(*args, **kwargs)
+        except Exception:  # noqa: BLE001 - Streamlit's rerun and stop are BaseExceptions: not caught
+            log.exception("error in %s", view.__name__)
+            st.error("Something went wrong in this part of the page. Try another setting or reload; "
+                     "the details are in the server's log.")
+            return None
+
+    return run
+
+
+# ---------------------------------------------------------------- shared, loaded once per process
+@st.cache_resource(show_spinner="Loading MNIST digits…")
+def _digit_store() -> dict:
+    """Digits for new sessions: whatever is on disk now (no download, no TensorFlow import)."""
+    return {"digits": load_mnist(allow_download=False), "download": None, "lock": threading.Lock()}
+
+def get_digits():
+    """This session's digits; fixed for the session, so a background download never reshuffles them."""
+    if "digits" not in st.session_state:
+        st.session_state.digits = _digit_store()["digits"]
+    return st.session_state.digits
+
+@st.cache_resource(show_spinner=False)
+def freeze_startup_objects() -> bool:
+    """Once per process, after the first page is drawn: import what the other views use, then
+    move every object alive now (modules, data, models) out of the garbage collector's view.
+
+    The first page does not need altair, pandas or the training code, so they load here, after
+    it is on screen: an import holds the interpreter's lock, and left to the first Train or
+    Explore page it would stall every other user's update for a few hundred ms. Frozen, these
+    objects also make each later collection ~1 ms instead of ~40 ms (Streamlit's own collection
+    after every script run is switched off in .streamlit/config.toml: runner.postScriptGC).
+    """
+    import gc
+
+    import altair  # noqa: F401
+    import pandas  # noqa: F401
+
+    import denoiser.evaluation  # noqa: F401
+    import denoiser.jobs  # noqa: F401
+    import denoiser.latent  # noqa: F401
+
+    gc.collect()
+    gc.freeze()
+    return True
+
+def fetch_full_mnist_in_background() -> None:
+    """Once per process, after a page is drawn: with only the shipped sample at hand, let Keras
+    download full MNIST in a background thread (online users); sessions opened later use it."""
+    store = _digit_store()
+    with store["lock"]:
+        if store["download"] is not None or store["digits"].source != "sample" or os.environ.get(OFFLINE_VAR):
+            return
+
+        def download() -> None:
+            digits = load_mnist(allow_download=True)
+            if digits.source != "sample":
+                store["digits"] = digits
+
+        store["download"] = threading.Thread(target=download, name="mnist-download", daemon=True)
+        store["download"].start()
+
+@st.cache_resource(show_spinner=False)
+def _shipped_names(directory: str) -> tuple[list[str], str]:
+    try:
+        return list_pretrained(directory), ""
+    except ModelFileError as err:
+        return [], str(err)
+
+def shipped_names() -> tuple[list[str], str]:
+    """Names of the shipped models (and an error message if the manifest is unreadable)."""
+    return _shipped_names(str(model_dir()))
+
+@st.cache_resource(show_spinner="Loading model…")
+def _shipped_model(name: str, directory: str):
+    # Shared by all sessions, only ever read. Lazy: small batches run on numpy, so the first
+    # page needs no TensorFlow; Keras loads when a view needs it (codes, large sweeps).
+    return load_pretrained(name, directory, lazy=True)
+
+def shipped_model(name: str):
+    return _shipped_model(name, str(model_dir()))
+
+
+# ---------------------------------------------------------------- per-session state
+#: Widget values that must survive while their widget is not on the page (another view).
+PERSISTENT = ("noise_kind", "amount", "digit", "model_name", "filters", "show_diff", "source", "count")
+
+def keep_widget_values() -> None:
+    """Streamlit forgets a widget's value when a run does not draw it; keep a copy and restore it."""
+    for key in PERSISTENT:
+        if key in st.session_state:
+            st.session_state[f"_{key}"] = st.session_state[key]
+        elif f"_{key}" in st.session_state:
+            st.session_state[key] = st.session_state[f"_{key}"]
+
+def init_state() -> None:
+    """Fill session state once, from the query string where it names a setting."""
+    if "initialised" in st.session_state:
+        keep_widget_values()
+        return
+    q = st.query_params
+    link, notices = read_link({key: q.get_all(key) for key in q})
+    state = st.session_state
+    state.initialised = True
+    state.runs = {}  # run name -> TrainingJob
+    state.dropped_runs = 0
+    state.canvas_key = 0
+    state.link_view = link.view if "view" in q else None  # followed once by app.py
+    state.noise_kind, state.amount, state.digit = link.noise, link.amount, link.digit
+    state.count, state.sample_seed, state.noise_seed = link.count, link.sample, link.seed
+    state.filters, state.show_diff, state.source = link.filters, link.diff, link.source
+    state.requested_model = link.model
+    state.link_notices = notices
+    keep_widget_values()
+
+def current_link(model_name: str | None) -> LinkState:
+    """The settings on screen now, as a shareable link's state."""
+    state = st.session_state
+
+    def value(key, default):
+        return state.get(key, state.get(f"_{key}", default))
+
+    return LinkState(noise=value("noise_kind", "gaussian"),
+                     amount=float(value("amount", 0.5)), digit=value("digit", "any"), model=model_name,
+                     count=int(value("count", 8)), sample=state.sample_seed, seed=state.noise_seed,
+                     filters=list(value("filters", [])), diff=bool(value("show_diff", False)),
+                     source=value("source", "Test digits"))
+
+def sync_query_params(model_name: str | None) -> None:
+    params = link_params(current_link(model_name))
+    if dict(st.query_params) != params:
+        st.query_params.from_dict(params)
+
+def model_choices() -> dict[str, str]:
+    """Model name -> "shipped" or "session": shipped models first, then this session's finished runs."""
+    names, _ = shipped_names()
+    choices = {name: "shipped" for name in names}
+    for name, job in st.session_state.runs.items():
+        if job.denoiser() is not None:
+            choices[name] = "session"
+    return choices
+
+def get_model(name: str):
+    """A shipped or session model by name; None (with a message shown) if it cannot be loaded."""
+    if name in st.session_state.runs:
+        return st.session_state.runs[name].denoiser()
+    try:
+        return shipped_model(name)
+    except ModelFileError as err:
+        st.error(f"Model **{name}** cannot be used: {err}. The other models still work.")
+        return None
+
+def session_alive():
+    """A function telling whether this browser session is still open (so training can end with it)."""
+    from streamlit.runtime import Runtime, exists
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    if ctx is None or not exists():
+        return None
+    runtime, session_id = Runtime.instance(), ctx.session_id
+    return lambda: runtime.is_active_session(session_id)
+
+
+# ---------------------------------------------------------------- charts
+def line_chart(table: pd.DataFrame, x_title: str, y_title: str, height: int = 280) -> None:
+    """Lines with point markers (so a single epoch shows too), one per column of ``table``."""
+    import altair as alt
+    import pandas as pd  # imported where needed: the first page has no use for it
+
+    long = table.rename_axis("x").reset_index().melt("x", var_name="series", value_name="y").dropna()
+    integer_x = pd.api.types.is_integer_dtype(long["x"])
+    chart = alt.Chart(long).mark_line(point=True).encode(
+        x=alt.X("x:Q", title=x_title, axis=alt.Axis(format="d" if integer_x else ".1f",
+                                                     tickMinStep=1 if integer_x else 0.1)),
+        y=alt.Y("y:Q", title=y_title, scale=alt.Scale(zero=False)),
+        color=alt.Color("series:N", title=None, legend=alt.Legend(orient="bottom")),
+        tooltip=["series:N", alt.Tooltip("x:Q", title=x_title), alt.Tooltip("y:Q", title=y_title,
+                                                                            format=".4f")],
+    ).properties(height=height)
+    st.altair_chart(chart, width="stretch")

@@ -1,0 +1,84 @@
+"""The Explore page: a noise sweep of models and filters, and a model's latent space."""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from denoiser.classical import CLASSICAL
+from denoiser.imageio import enlarge
+from ui.common import KINDS, SCALE, get_digits, get_model, guarded, line_chart, model_choices
+
+
+def view_explore(data) -> None:
+    import pandas as pd
+
+    choices = model_choices()
+    st.subheader("Noise sweep")
+    st.markdown("How quality falls as noise grows, for models and classical filters on the same digits.")
+    with st.form("sweep"):
+        c1, c2 = st.columns(2)
+        names = c1.multiselect("Models", list(choices), default=list(choices)[:2], key="sweep_models",
+                               help="Autoencoders to measure.")
+        filters = c2.multiselect("Classical filters", list(CLASSICAL), default=["median"],
+                                 key="sweep_filters", help="Non-learned denoisers to measure.")
+        c1, c2 = st.columns(2)
+        kind = c1.selectbox("Noise kind", KINDS, key="sweep_kind", help="The noise to sweep.")
+        n = c2.slider("Test digits", 20, 500, 100, 20, key="sweep_n",
+                      help="Digits per point: more is smoother but slower.")
+        go = st.form_submit_button("Run sweep", help="Measure PSNR and SSIM at amounts 0.1 to 0.9.")
+    if go:
+        from denoiser.evaluation import evaluate_table
+
+        methods = {"noisy input": lambda a: a}
+        for name in names:
+            model = get_model(name)
+            if model is not None:
+                methods[name] = model.denoise
+        methods.update({f"filter: {f}": CLASSICAL[f] for f in filters})
+        amounts = [round(a, 1) for a in np.arange(0.1, 0.95, 0.1)]
+        with st.spinner("Measuring…"):
+            rows = evaluate_table(methods, data.x_test[:n], [kind], amounts, seed=0)
+        st.session_state.sweep_result = pd.DataFrame(rows)
+    sweep = st.session_state.get("sweep_result")
+    if sweep is not None:
+        c1, c2 = st.columns(2)
+        for col, metric, label in ((c1, "psnr", "PSNR (dB)"), (c2, "ssim", "SSIM")):
+            table = sweep.pivot(index="amount", columns="method", values=metric)
+            col.markdown(f"**{label} against noise amount** ({sweep['kind'].iloc[0]})")
+            with col:
+                line_chart(table, "noise amount", label, height=320)
+
+    st.subheader("Latent space")
+    coded = [n for n in choices if (m := get_model(n)) is not None and m.has_code]
+    if not coded:
+        st.info("No model with a bottleneck code is available (the U-Nets have none).")
+        return
+    c1, c2 = st.columns(2)
+    name = c1.selectbox("Model with a code", coded, key="latent_model",
+                        help="Codes of test digits, projected to 2-D with PCA and coloured by digit.")
+    count = c2.slider("Digits to plot", 100, min(2000, len(data.x_test)), min(1000, len(data.x_test)), 100,
+                      key="latent_n", help="How many test digits to encode.")
+    from denoiser.latent import interpolate, pca_2d
+
+    model = get_model(name)
+    with st.spinner("Encoding digits (the first time also loads TensorFlow)…"):
+        coords, explained = pca_2d(model.encode(data.x_test[:count]))
+    points = pd.DataFrame({"PC 1": coords[:, 0], "PC 2": coords[:, 1],
+                           "digit": data.y_test[:count].astype(str)})
+    st.scatter_chart(points, x="PC 1", y="PC 2", color="digit", height=420)
+    st.caption(f"The two axes explain {explained.sum():.0%} of the codes' variance. "
+               "Digits the model finds alike sit close together.")
+    st.markdown("**Walk from one digit to another through the code**")
+    c1, c2, c3 = st.columns(3)
+    a = c1.selectbox("From digit", range(10), index=3, key="interp_a", help="Start of the walk.")
+    b = c2.selectbox("To digit", range(10), index=8, key="interp_b", help="End of the walk.")
+    steps = c3.slider("Steps", 3, 12, 8, key="interp_steps", help="Images along the way.")
+    first_a = data.x_test[np.flatnonzero(data.y_test == a)[0]]
+    first_b = data.x_test[np.flatnonzero(data.y_test == b)[0]]
+    path = interpolate(model, first_a, first_b, steps)
+    st.image([enlarge(img, SCALE) for img in path], width=28 * SCALE, output_format="PNG",
+             caption=[f"{t:.0%}" for t in np.linspace(0, 1, steps)])
+
+
+guarded(view_explore)(get_digits())
