@@ -1,6 +1,6 @@
 """Measure the app against a bare Streamlit page in real Chromium, in the same run.
 
-Usage: python benchmarks/bench_app.py [--rounds 15] [--starts 5]
+Usage: python -m benchmarks.bench_app [--rounds 15] [--starts 5]
 
 - cold start: process start → first useful render (the app: noisy, denoised and clean
   digits on screen and loaded; the bare page: its image), median of --starts fresh processes;
@@ -21,9 +21,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
-from tests.test_browser import CHROME_ARGS, CHROMIUM, FRESH_OFFLINE, free_port, start_streamlit  # noqa: E402
+from harness.server import CHROME_ARGS, CHROMIUM, FRESH_OFFLINE, free_port, start_streamlit  # noqa: E402
 
 # "changing": images a slider move must replace (the app: its one result-grid picture,
 # holding 8 noisy, 8 denoised and 8 clean digits; the bare page: its one image).

@@ -1,6 +1,6 @@
 """Time ``Denoiser.denoise`` against the bare Keras call on the same 10,000 digits.
 
-Usage: python benchmarks/bench_denoise.py [--model NAME] [--repeats 7] [--data mnist.npz]
+Usage: python -m benchmarks.bench_denoise [--model NAME] [--repeats 7] [--data mnist.npz]
 Prints medians in ms and their ratio (the overhead of denoise's checks and batching).
 """
 
@@ -13,10 +13,8 @@ import platform
 import statistics
 import sys
 import time
-from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
 

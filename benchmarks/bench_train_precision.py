@@ -1,6 +1,6 @@
 """Time training steps in float32 against mixed bfloat16 (``train --mixed-precision``).
 
-Usage: python benchmarks/bench_train_precision.py [--model blind | --arch unet --filters 24
+Usage: python -m benchmarks.bench_train_precision [--model blind | --arch unet --filters 24
        --context 128] [--batch-size 128] [--steps 30] [--repeats 5]
 (--model takes a shipped model's architecture from pretrained/manifest.json.)
 Prints the median seconds per step of each policy, the seconds an epoch over 57,000 digits
@@ -14,12 +14,10 @@ import json
 import os
 import platform
 import statistics
-import sys
 import time
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
 

@@ -1,6 +1,6 @@
 """Load test: N browser sessions move sliders and sample digits while one more session trains.
 
-Usage: python benchmarks/load_test.py [--users 8] [--seconds 60] [--think-ms 2000] [--runs 3]
+Usage: python -m benchmarks.load_test [--users 8] [--seconds 60] [--think-ms 2000] [--runs 3]
 
 Starts ``streamlit run app.py`` on a free loopback port and drives headless Chromium (one
 browser context per user, so each is its own Streamlit session). Reports: exceptions seen on any
@@ -29,12 +29,11 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 from playwright.async_api import TimeoutError as PlaywrightTimeout  # noqa: E402
 
 from benchmarks.train_cycles import proc_status  # noqa: E402
-from tests.test_browser import CHROME_ARGS, CHROMIUM, FRESH_OFFLINE, free_port, start_streamlit, wait_healthy  # noqa: E402
+from harness.server import CHROME_ARGS, CHROMIUM, FRESH_OFFLINE, free_port, start_streamlit, wait_healthy  # noqa: E402
 
 IMAGES = '[data-testid="stImage"] img'
 # Every page's first two updates are untimed, for the single user and the classroom alike: a

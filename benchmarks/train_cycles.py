@@ -1,6 +1,6 @@
 """Start and stop trainings in the real app, and close tabs mid-training; watch the server.
 
-Usage: python benchmarks/train_cycles.py [--cycles 10]
+Usage: python -m benchmarks.train_cycles [--cycles 10]
 
 Each cycle starts a training in a browser session and either presses Stop or closes the tab.
 After each cycle the server's RSS and thread count are read from /proc. A leak shows as threads
@@ -19,9 +19,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
-from tests.test_browser import CHROME_ARGS, CHROMIUM, FRESH_OFFLINE, free_port, start_streamlit, wait_healthy  # noqa: E402
+from harness.server import CHROME_ARGS, CHROMIUM, FRESH_OFFLINE, free_port, start_streamlit, wait_healthy  # noqa: E402
 
 
 def proc_status(pid: int) -> dict[str, float]:

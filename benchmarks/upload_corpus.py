@@ -1,19 +1,16 @@
 """Run the upload corpus through the app's upload path and print what each file gets.
 
-Usage: python benchmarks/upload_corpus.py   (prints a Markdown table)
+Usage: python -m benchmarks.upload_corpus   (prints a Markdown table)
 """
 
 from __future__ import annotations
 
 import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from PIL import Image  # noqa: E402
 
 from denoiser.preprocess import digit_from_bytes  # noqa: E402
-from tests.test_uploads import BAD, GOOD, encode  # noqa: E402
+from harness.uploads import BAD, GOOD, encode  # noqa: E402
 
 BLANK = {"1×1 black": Image.new("L", (1, 1), 0), "blank white page": Image.new("RGB", (300, 300), "white")}
 

@@ -1,7 +1,7 @@
 """Give a residual U-Net specialist self-attention and train it on (docs/specialist-22db.md).
 
 Usage:
-  python scripts/attention_probe.py --data mnist.npz --init DIR --out DIR2 [--minutes 100]
+  python -m scripts.attention_probe --data mnist.npz --init DIR --out DIR2 [--minutes 100]
       [--lr 3e-4] [--seed 61] [--max-digits N]
 
 Reads ``unet-gaussian`` (a U-Net with residual blocks) from ``--init``. Adds one transformer
@@ -18,11 +18,9 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
-import sys
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import keras  # noqa: E402
 from keras import layers  # noqa: E402

@@ -1,6 +1,6 @@
 """Search the dense autoencoder's four hyperparameters (code size, layers, nodes, loss).
 
-Usage: python scripts/dense_search.py --data mnist.npz [--epochs 10]
+Usage: python -m scripts.dense_search --data mnist.npz [--epochs 10]
 Trains each candidate on the training split (Gaussian 0.5, Adam) and prints a Markdown table of
 mean PSNR/SSIM on the first 2,000 test digits. The best row became the shipped `dense-best`.
 """
@@ -9,12 +9,9 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import time
-from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from denoiser.data import load_mnist  # noqa: E402
 from denoiser.evaluation import evaluate_denoiser  # noqa: E402

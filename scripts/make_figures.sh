@@ -23,12 +23,12 @@ if want sweep; then  # the blind model against noisy input and every filter, all
     --save docs/eval-blind-sweep.json > docs/eval-blind-sweep.md
 fi
 if want bench; then
-  python benchmarks/bench_denoise.py --model blind > docs/bench-denoise.json
-  python benchmarks/bench_denoise.py --model unet-gaussian > docs/bench-denoise-unet-gaussian.json
+  python -m benchmarks.bench_denoise --model blind > docs/bench-denoise.json
+  python -m benchmarks.bench_denoise --model unet-gaussian > docs/bench-denoise-unet-gaussian.json
 fi
-if want app; then python benchmarks/bench_app.py > docs/bench-app.json; fi
+if want app; then python -m benchmarks.bench_app > docs/bench-app.json; fi
 if want load; then
-  python benchmarks/load_test.py > docs/load-test.json || true
-  python benchmarks/load_test.py --think-ms 0 --runs 1 > docs/load-test-stress.json || true
+  python -m benchmarks.load_test > docs/load-test.json || true
+  python -m benchmarks.load_test --think-ms 0 --runs 1 > docs/load-test-stress.json || true
 fi
-if want shots; then python scripts/screenshots.py; fi
+if want shots; then python -m scripts.screenshots; fi

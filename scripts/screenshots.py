@@ -1,17 +1,15 @@
 """Save screenshots of the running app (for the README) into docs/.
 
-Usage: python scripts/screenshots.py
+Usage: python -m scripts.screenshots
 """
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
-from tests.test_browser import CHROME_ARGS, CHROMIUM, FRESH_OFFLINE, free_port, start_streamlit, wait_healthy  # noqa: E402
+from harness.server import CHROME_ARGS, CHROMIUM, FRESH_OFFLINE, free_port, start_streamlit, wait_healthy  # noqa: E402
 
 
 def main() -> None:
