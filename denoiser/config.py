@@ -3,18 +3,43 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 from dataclasses import dataclass
 
-ARCHITECTURES: dict[str, str] = {
-    "dense": "the tutorial's fully connected autoencoder: 784 → … → code → … → 784",
-    "conv": "a convolutional autoencoder (keras-io denoising example): 28→14→7→14→28",
-    "unet": "a small U-Net: conv encoder/decoder with skip connections at every scale",
+
+@dataclass(frozen=True)
+class Architecture:
+    """What everything outside the model builder needs to know about one architecture.
+
+    ``settings`` are the :class:`ModelConfig` fields its builder reads (besides the loss
+    and optimiser, which every model has): the app shows a control for each, the CLI
+    passes their flags, :meth:`ModelConfig.describe` names them, and a config that sets
+    any other field away from its default is refused.
+    """
+
+    description: str
+    settings: tuple[str, ...]
+    has_code: bool = False  # its bottleneck layer is named "code" (latent-space views use it)
+
+
+#: The architectures, by name. Add one here and its builder in ``denoiser.models.BUILDERS``
+#: (docs/architecture.md); :func:`denoiser.models.register_architecture` does both at run time.
+ARCHITECTURES: dict[str, Architecture] = {
+    "dense": Architecture("the tutorial's fully connected autoencoder: 784 → … → code → … → 784",
+                          ("code_size", "layers", "nodes"), has_code=True),
+    "conv": Architecture("a convolutional autoencoder (keras-io denoising example): 28→14→7→14→28",
+                         ("filters",), has_code=True),
+    "unet": Architecture("a small U-Net: conv encoder/decoder with skip connections at every scale",
+                         ("filters", "context", "blocks", "clip_flags")),
 }
 LOSSES = ("binary_crossentropy", "mse", "psnr")
 OPTIMIZERS = ("adam", "adadelta", "sgd")
-#: Settings only the ``unet`` architecture reads; another architecture refuses them.
-UNET_ONLY = ("context", "blocks", "clip_flags")
+#: How :meth:`ModelConfig.describe` names each setting's value (a false or zero value is left out
+#: for the optional ones: context, blocks, clip_flags).
+SETTING_WORDS: dict[str, str] = {
+    "code_size": "code {}", "layers": "{} layer(s)", "nodes": "{} nodes", "filters": "width {}",
+    "context": "context {}", "blocks": "{} residual block(s) per scale", "clip_flags": "clip flags",
+}
+OPTIONAL = ("context", "blocks", "clip_flags")
 
 #: Valid ranges for numeric settings: name -> (low, high).
 LIMITS: dict[str, tuple[float, float]] = {
@@ -93,11 +118,13 @@ class ModelConfig:
                 raise ValueError(f"{name} must be a whole number in [{low:g}, {high:g}], got {value!r}")
             if not low <= value <= high:
                 raise ValueError(f"{name} must be in [{low:g}, {high:g}], got {value!r}")
-        if self.architecture != "unet":
-            extras = [f"{name}={getattr(self, name)!r}" for name in UNET_ONLY if getattr(self, name)]
-            if extras:
-                raise ValueError(f"unet-only settings given for architecture {self.architecture!r}: "
-                                 f"{', '.join(extras)} (leave them at 0 / false)")
+        reads = ARCHITECTURES[self.architecture].settings
+        extras = [f"{f.name}={getattr(self, f.name)!r}" for f in dataclasses.fields(self)
+                  if f.name in SETTING_WORDS and f.name not in reads and getattr(self, f.name) != f.default]
+        if extras:
+            raise ValueError(f"architecture {self.architecture!r} does not read {', '.join(extras)} "
+                             f"(it reads {', '.join(reads) or 'none of them'}; leave the others at their "
+                             "defaults)")
 
     @classmethod
     def tutorial(cls) -> ModelConfig:
@@ -116,8 +143,22 @@ class ModelConfig:
             raise ValueError(f"unknown config keys: {', '.join(sorted(unknown))}")
         return cls(**data)
 
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict(), sort_keys=True)
+    def describe(self, training: bool = False) -> str:
+        """The architecture and the settings it reads, e.g. ``unet (width 32, context 128)``;
+        with ``training``, the loss, optimiser and learning rate too.
+
+        Examples
+        --------
+        >>> ModelConfig("dense", code_size=64, layers=2).describe(training=True)
+        'dense (code 64, 2 layer(s), 128 nodes), binary_crossentropy, adam lr 0.001'
+        """
+        parts = [SETTING_WORDS[name].format(getattr(self, name))
+                 for name in ARCHITECTURES[self.architecture].settings
+                 if name in SETTING_WORDS and (getattr(self, name) or name not in OPTIONAL)]
+        text = f"{self.architecture} ({', '.join(parts)})" if parts else self.architecture
+        if training:
+            text += f", {self.loss}, {self.optimizer} lr {self.learning_rate:g}"
+        return text
 
     def dense_sizes(self) -> list[int]:
         """Encoder layer sizes of the dense model, ending with the code layer."""

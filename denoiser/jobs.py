@@ -130,13 +130,9 @@ class TrainingJob:
         return self._denoiser
 
     def summary(self) -> str:
-        c = self.config
-        arch = (f"dense code {c.code_size}, {c.layers} layer(s), {c.nodes} nodes"
-                if c.architecture == "dense" else f"{c.architecture} width {c.filters}"
-                + (f", context {c.context}" if c.context else "")
-                + (f", {c.blocks} residual block(s)" if c.blocks else ""))
-        return (f"{arch}, {c.loss}, {c.optimizer} lr {c.learning_rate:g}, "
-                f"{self.noise.describe()} noise, {len(self.x_train):,} digits")
+        """The run's settings in one line: model, training, noise and data."""
+        return (f"{self.config.describe(training=True)}, {self.noise.describe()} noise, "
+                f"{len(self.x_train):,} digits")
 
     # -- the watching thread ---------------------------------------------------------------------
     def _on_progress(self, p: Progress) -> None:

@@ -16,9 +16,10 @@ import keras
 import numpy as np
 from keras import layers, ops
 
-from .config import ARCHITECTURES, LIMITS, LOSSES, OPTIMIZERS, ModelConfig
+from .config import ARCHITECTURES, LIMITS, LOSSES, OPTIMIZERS, SETTING_WORDS, Architecture, ModelConfig
 
-__all__ = ["ARCHITECTURES", "LIMITS", "LOSSES", "OPTIMIZERS", "ModelConfig", "build_model",
+__all__ = ["ARCHITECTURES", "BUILDERS", "LIMITS", "LOSSES", "OPTIMIZERS", "Architecture", "ModelConfig",
+           "build_model", "register_architecture",
            "decoder_of", "encoder_of", "grow", "loss_function", "make_optimizer", "psnr_loss",
            "rebuild", "with_precision"]
 
@@ -187,7 +188,26 @@ def build_unet(config: ModelConfig, stage_end: Callable | None = None) -> keras.
     return keras.Model(inputs, outputs, name="unet")
 
 
-_BUILDERS = {"dense": build_dense, "conv": build_conv, "unet": build_unet}
+#: Architecture name -> the function that builds its Keras model from a config.
+BUILDERS: dict[str, Callable[[ModelConfig], keras.Model]] = {
+    "dense": build_dense, "conv": build_conv, "unet": build_unet}
+
+
+def register_architecture(name: str, architecture: Architecture,
+                          builder: Callable[[ModelConfig], keras.Model]) -> None:
+    """Add an architecture at run time: its description and settings, and its builder.
+
+    The builder takes a :class:`ModelConfig` and returns an uncompiled Keras model mapping
+    (N, 28, 28) to (N, 28, 28) in [0, 1]; name a bottleneck layer ``code`` when
+    ``architecture.has_code``. Everything else (the app's controls, the CLI's ``--arch``,
+    descriptions, saving and loading) follows; see docs/architecture.md.
+    """
+    unknown = [s for s in architecture.settings if s not in SETTING_WORDS]
+    if unknown:
+        raise ValueError(f"architecture {name!r} reads unknown settings {', '.join(unknown)}; "
+                         f"known: {', '.join(SETTING_WORDS)} (a new one is a ModelConfig field first)")
+    ARCHITECTURES[name] = architecture
+    BUILDERS[name] = builder
 
 
 def make_optimizer(config: ModelConfig) -> keras.optimizers.Optimizer:
@@ -202,7 +222,7 @@ def make_optimizer(config: ModelConfig) -> keras.optimizers.Optimizer:
 
 def build_model(config: ModelConfig, compile: bool = True) -> keras.Model:
     """Build (and by default compile) the model a config describes."""
-    model = _BUILDERS[config.architecture](config)
+    model = BUILDERS[config.architecture](config)
     if compile:
         model.compile(optimizer=make_optimizer(config), loss=loss_function(config.loss))
     return model

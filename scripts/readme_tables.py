@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from denoiser.pretrained import model_dir, read_manifest  # noqa: E402
+from denoiser.config import ModelConfig
+from denoiser.pretrained import model_dir, read_manifest
 
 
 def epochs(training: dict | None) -> str:
@@ -18,16 +19,8 @@ def main() -> None:
     print("| model | architecture | trained on | epochs | PSNR / SSIM at Gaussian 0.5 | size |")
     print("|---|---|---|---|---|---|")
     for name, entry in manifest["models"].items():
-        cfg, tr = entry["config"], entry["training"]
-        arch = cfg["architecture"]
-        if arch == "dense":
-            nodes = f", {cfg['nodes']} nodes" if cfg["layers"] > 1 else ""
-            arch += f" (code {cfg['code_size']}, {cfg['layers']} layer(s){nodes}, {cfg['loss']})"
-        else:
-            context = f", context {cfg['context']}" if cfg.get("context") else ""
-            blocks = f", {cfg['blocks']} residual block(s) per scale" if cfg.get("blocks") else ""
-            flags = ", clip flags" if cfg.get("clip_flags") else ""
-            arch += f" (width {cfg['filters']}{context}{blocks}{flags})"
+        tr = entry["training"]
+        arch = ModelConfig.from_dict(entry["config"]).describe()
         m = entry["metrics"].get("gaussian@0.5", {})
         size = (model_dir() / entry["file"]).stat().st_size / 1e6
         default = " (default)" if name == manifest["default"] else ""

@@ -228,7 +228,7 @@ def test_a_finished_run_downloads_as_a_keras_file_that_denoises_like_it(monkeypa
 
 def test_unet_with_whole_digit_context_trains_from_the_form():
     at = switch(app(), "Train")
-    at.selectbox(key="t_arch").set_value("unet")
+    at.selectbox(key="t_arch").set_value("unet").run()  # its own controls appear
     at.select_slider(key="t_filters").set_value(4)
     at.select_slider(key="t_context").set_value(32)
     at.slider(key="t_epochs").set_value(1)

@@ -71,8 +71,9 @@ def test_bottleneck_models_expose_their_encoder():
     ({"context": -1}, r"context must be in \[0, 1024\]"),
     ({"blocks": 5}, r"blocks must be in \[0, 4\]"),
     ({"clip_flags": "yes"}, "clip_flags must be true or false"),
-    ({"architecture": "conv", "blocks": 2}, "unet-only settings given for architecture 'conv': blocks=2"),
-    ({"context": 128, "clip_flags": True}, "architecture 'dense': context=128, clip_flags=True"),
+    ({"architecture": "conv", "blocks": 2}, "architecture 'conv' does not read blocks=2"),
+    ({"architecture": "dense", "filters": 8}, "architecture 'dense' does not read filters=8"),
+    ({"context": 128, "clip_flags": True}, "architecture 'dense' does not read context=128, clip_flags=True"),
 ])
 def test_absurd_hyperparameters_are_refused_with_the_valid_range(kwargs, match):
     with pytest.raises(ValueError, match=match):

@@ -84,7 +84,7 @@ def test_missing_and_unknown_models_are_named(tiny_model_dir, tmp_path):
 
 @pytest.mark.parametrize("entry, match", [
     ({"config": {"architecture": "conv", "filters": 8, "blocks": 2}},
-     "has an invalid config: unet-only settings given for architecture 'conv': blocks=2"),
+     "has an invalid config: architecture 'conv' does not read blocks=2"),
     ({"config": {"architecture": "conv", "colour": "red"}},
      "has an invalid config: unknown config keys: colour"),
     ({"config": {"architecture": "conv", "filters": 1000}},

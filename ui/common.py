@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 __all__ = ["KINDS", "MAX_RUNS", "SCALE", "VIEWS", "get_digits", "get_model", "guarded", "line_chart",
            "model_choices", "session_alive", "shipped_names", "sync_query_params"]
 
+
 KINDS = list(NOISE_KINDS)
 MAX_RUNS = 5  # trained runs kept per browser session
 SCALE = 4  # screen pixels per digit pixel
@@ -52,11 +53,13 @@ def _digit_store() -> dict:
     """Digits for new sessions: whatever is on disk now (no download, no TensorFlow import)."""
     return {"digits": load_mnist(allow_download=False), "download": None, "lock": threading.Lock()}
 
+
 def get_digits():
     """This session's digits; fixed for the session, so a background download never reshuffles them."""
     if "digits" not in st.session_state:
         st.session_state.digits = _digit_store()["digits"]
     return st.session_state.digits
+
 
 @st.cache_resource(show_spinner=False)
 def freeze_startup_objects() -> bool:
@@ -82,6 +85,7 @@ def freeze_startup_objects() -> bool:
     gc.freeze()
     return True
 
+
 def fetch_full_mnist_in_background() -> None:
     """Once per process, after a page is drawn: with only the shipped sample at hand, let Keras
     download full MNIST in a background thread (online users); sessions opened later use it."""
@@ -98,6 +102,7 @@ def fetch_full_mnist_in_background() -> None:
         store["download"] = threading.Thread(target=download, name="mnist-download", daemon=True)
         store["download"].start()
 
+
 @st.cache_resource(show_spinner=False)
 def _shipped_names(directory: str) -> tuple[list[str], str]:
     try:
@@ -105,15 +110,18 @@ def _shipped_names(directory: str) -> tuple[list[str], str]:
     except ModelFileError as err:
         return [], str(err)
 
+
 def shipped_names() -> tuple[list[str], str]:
     """Names of the shipped models (and an error message if the manifest is unreadable)."""
     return _shipped_names(str(model_dir()))
+
 
 @st.cache_resource(show_spinner="Loading model…")
 def _shipped_model(name: str, directory: str):
     # Shared by all sessions, only ever read. Lazy: small batches run on numpy, so the first
     # page needs no TensorFlow; Keras loads when a view needs it (codes, large sweeps).
     return load_pretrained(name, directory, lazy=True)
+
 
 def shipped_model(name: str):
     return _shipped_model(name, str(model_dir()))
@@ -123,6 +131,7 @@ def shipped_model(name: str):
 #: Widget values that must survive while their widget is not on the page (another view).
 PERSISTENT = ("noise_kind", "amount", "digit", "model_name", "filters", "show_diff", "source", "count")
 
+
 def keep_widget_values() -> None:
     """Streamlit forgets a widget's value when a run does not draw it; keep a copy and restore it."""
     for key in PERSISTENT:
@@ -130,6 +139,7 @@ def keep_widget_values() -> None:
             st.session_state[f"_{key}"] = st.session_state[key]
         elif f"_{key}" in st.session_state:
             st.session_state[key] = st.session_state[f"_{key}"]
+
 
 def init_state() -> None:
     """Fill session state once, from the query string where it names a setting."""
@@ -151,6 +161,7 @@ def init_state() -> None:
     state.link_notices = notices
     keep_widget_values()
 
+
 def current_link(model_name: str | None) -> LinkState:
     """The settings on screen now, as a shareable link's state."""
     state = st.session_state
@@ -164,10 +175,12 @@ def current_link(model_name: str | None) -> LinkState:
                      filters=list(value("filters", [])), diff=bool(value("show_diff", False)),
                      source=value("source", "Test digits"))
 
+
 def sync_query_params(model_name: str | None) -> None:
     params = link_params(current_link(model_name))
     if dict(st.query_params) != params:
         st.query_params.from_dict(params)
+
 
 def model_choices() -> dict[str, str]:
     """Model name -> "shipped" or "session": shipped models first, then this session's finished runs."""
@@ -178,6 +191,7 @@ def model_choices() -> dict[str, str]:
             choices[name] = "session"
     return choices
 
+
 def get_model(name: str):
     """A shipped or session model by name; None (with a message shown) if it cannot be loaded."""
     if name in st.session_state.runs:
@@ -187,6 +201,7 @@ def get_model(name: str):
     except ModelFileError as err:
         st.error(f"Model **{name}** cannot be used: {err}. The other models still work.")
         return None
+
 
 def session_alive():
     """A function telling whether this browser session is still open (so training can end with it)."""

@@ -37,6 +37,7 @@ def noise_controls() -> None:
     if c3.button("New noise", help="Draw a fresh random noise pattern (otherwise it stays fixed)."):
         st.session_state.noise_seed += 1
 
+
 @guarded
 def results(clean: np.ndarray, labels: list[str], model, filters: list[str], show_diff: bool) -> None:
     """Noise controls and the result grid (always inside a fragment: see below)."""
@@ -60,12 +61,14 @@ def results(clean: np.ndarray, labels: list[str], model, filters: list[str], sho
 # Fragments: moving a noise control (or sampling new digits) reruns only this part of the page.
 show_results = st.fragment(results)
 
+
 @st.fragment
 @guarded
 def sampled_results(data, model, filters: list[str], show_diff: bool) -> None:
     """Test-digit controls, noise controls and the result grid, as one fragment."""
     clean, labels = digits_from_test(data)
     results(clean, labels, model, filters, show_diff)
+
 
 def sidebar_controls() -> tuple[str | None, list[str], bool]:
     sb = st.sidebar
@@ -92,6 +95,7 @@ def sidebar_controls() -> tuple[str | None, list[str], bool]:
                             help="A row showing where the model's output differs from the clean digit.")
     return st.session_state.model_name, filters, show_diff
 
+
 def digits_from_test(data) -> tuple[np.ndarray, list[str]]:
     c1, c2, c3 = st.columns([2, 2, 1])
     count = c1.slider("How many digits", 1, 16, key="count",
@@ -107,6 +111,7 @@ def digits_from_test(data) -> tuple[np.ndarray, list[str]]:
     rng = np.random.default_rng(st.session_state.sample_seed)
     idx = rng.choice(pool, size=min(count, len(pool)), replace=False)
     return data.x_test[idx], [f"digit {data.y_test[i]}" for i in idx]
+
 
 def digit_from_canvas() -> np.ndarray | None:
     drawn = st.session_state.get("canvas_override")  # seam for tests: an RGBA array
@@ -133,6 +138,7 @@ def digit_from_canvas() -> np.ndarray | None:
              output_format="PNG")
     return digit
 
+
 def digit_from_upload() -> np.ndarray | None:
     upload = st.file_uploader("A photo or scan of one digit", type=["png", "jpg", "jpeg"],
                               help="Any size; it is cropped, scaled and centred like MNIST.")
@@ -146,6 +152,7 @@ def digit_from_upload() -> np.ndarray | None:
     st.image(enlarge(digit, 5), caption="What the model receives (28×28)", width=28 * 5,
              output_format="PNG")
     return digit
+
 
 def view_denoise(data) -> None:
     model_name, filters, show_diff = sidebar_controls()

@@ -7,31 +7,68 @@ import streamlit as st
 from denoiser.grid import digit_grid_png
 from ui.common import KINDS, MAX_RUNS, get_digits, guarded, line_chart, session_alive
 
+#: One control per model setting an architecture may read (``Architecture.settings``).
+SETTING_CONTROLS = {
+    "code_size": lambda c: c.select_slider(
+        "Code size", [2, 4, 8, 16, 32, 64, 128, 256], value=32, key="t_code",
+        help="Numbers in the bottleneck; smaller = more compression."),
+    "layers": lambda c: c.slider(
+        "Number of layers", 1, 4, 1, key="t_layers",
+        help="Encoder layers including the code (1 = 784 → code → 784)."),
+    "nodes": lambda c: c.select_slider(
+        "Nodes per layer", [64, 128, 256, 512, 1024], value=256, key="t_nodes",
+        help="Width of the first hidden layer; each deeper one halves it."),
+    "filters": lambda c: c.select_slider(
+        "Filters", [4, 8, 16, 24, 32], value=8, key="t_filters",
+        help="Channels at full resolution; more = slower, stronger."),
+    "context": lambda c: c.select_slider(
+        "Whole-digit context", [0, 32, 64, 128], value=0, key="t_context",
+        help="Nodes of a dense layer that sees the whole digit at the bottleneck "
+             "(0 = none; convolutions see only a neighbourhood)."),
+    "blocks": lambda c: c.slider(
+        "Residual blocks", 0, 2, 0, key="t_blocks",
+        help="Residual blocks per scale after the bottleneck and each decoder stage (0 = none)."),
+    "clip_flags": lambda c: c.checkbox(
+        "Clip flags", key="t_flags",
+        help="Two more input maps marking the pixels the noise clipped to exactly 0 or 1."),
+}
+
+
+def architecture_settings(arch: str) -> dict:
+    """A control for each setting ``arch`` reads, laid out three to a row; their values."""
+    from denoiser.config import ARCHITECTURES
+
+    settings = ARCHITECTURES[arch].settings
+    missing = [s for s in settings if s not in SETTING_CONTROLS]
+    if missing:
+        raise ValueError(f"architecture {arch!r} reads {', '.join(missing)}, which the app has no "
+                         "control for: add one to SETTING_CONTROLS in ui/train.py")
+    values = {}
+    for row in range(0, len(settings), 3):
+        for column, name in zip(st.columns(3), settings[row : row + 3]):
+            values[name] = SETTING_CONTROLS[name](column)
+    return values
+
 
 def train_form(data) -> None:
-    from denoiser.config import LOSSES, OPTIMIZERS, ModelConfig
+    from denoiser.config import ARCHITECTURES, LOSSES, OPTIMIZERS, ModelConfig
     from denoiser.jobs import TrainingJob
     from denoiser.training_types import NoiseSpec
 
+    arch = st.selectbox("Architecture", list(ARCHITECTURES), key="t_arch",
+                        format_func=lambda a: f"{a} — {ARCHITECTURES[a].description}",
+                        help="The kind of network; the settings below are the ones it reads.")
     with st.form("train"):
-        st.markdown("**Architecture and the tutorial's four hyperparameters**")
-        c1, c2, c3 = st.columns(3)
-        arch = c1.selectbox("Architecture", ["dense", "conv", "unet"], key="t_arch",
-                            help="dense: the tutorial's fully connected autoencoder; conv: convolutions; "
-                                 "unet: convolutions with skip connections.")
-        code = c2.select_slider("Code size", [2, 4, 8, 16, 32, 64, 128, 256], value=32, key="t_code",
-                                help="dense: numbers in the bottleneck; smaller = more compression.")
-        layers = c3.slider("Number of layers", 1, 4, 1, key="t_layers",
-                           help="dense: encoder layers including the code (1 = 784 → code → 784).")
-        c1, c2, c3 = st.columns(3)
-        nodes = c1.select_slider("Nodes per layer", [64, 128, 256, 512, 1024], value=256,
-                                 key="t_nodes",
-                                 help="dense: width of the first hidden layer; each deeper one halves it.")
-        loss = c2.radio("Loss", LOSSES, key="t_loss", horizontal=True,
+        st.markdown(f"**{arch}: its settings** (for dense, the tutorial's four hyperparameters: "
+                    "these three and the loss)")
+        try:
+            settings = architecture_settings(arch)
+        except ValueError as err:
+            st.error(str(err))
+            settings = None
+        loss = st.radio("Loss", LOSSES, key="t_loss", horizontal=True,
                         help="What training minimises: binary cross-entropy, mean squared error, or "
                              "psnr (minus each digit's PSNR: every digit counts alike).")
-        filters = c3.select_slider("Filters (conv, unet)", [4, 8, 16, 24, 32], value=8, key="t_filters",
-                                   help="conv/unet: channels at full resolution; more = slower, stronger.")
         st.markdown("**Optimisation**")
         c1, c2, c3 = st.columns(3)
         optimizer = c1.selectbox("Optimizer", OPTIMIZERS, key="t_opt",
@@ -50,15 +87,10 @@ def train_form(data) -> None:
         amount = c3.slider("Training noise amount", 0.0, 1.0, 0.5, 0.05, key="t_amount",
                            help="Strength of the training noise (ignored for blind).")
         n_max = len(data.x_train)
-        c1, c2 = st.columns([1, 2])
-        context = c1.select_slider("Whole-digit context (unet)", [0, 32, 64, 128], value=0,
-                                   key="t_context",
-                                   help="unet: nodes of a dense layer that sees the whole digit at "
-                                        "the bottleneck (0 = none; convolutions see only a neighbourhood).")
-        size = c2.slider("Training digits", min(100, n_max), n_max, min(4000, n_max), step=100,
+        size = st.slider("Training digits", min(100, n_max), n_max, min(4000, n_max), step=100,
                          key="t_size", help="How many training digits to learn from (10% are held out "
-                                             "for the validation loss).")
-        submitted = st.form_submit_button("Start training", type="primary",
+                                            "for the validation loss).")
+        submitted = st.form_submit_button("Start training", type="primary", disabled=settings is None,
                                           help="Train this model in the background; watch it learn below.")
     if not submitted:
         return
@@ -67,9 +99,7 @@ def train_form(data) -> None:
         st.warning("A training run is still going: stop it first.")
         return
     try:
-        config = ModelConfig(arch, code_size=code, layers=layers, nodes=nodes, filters=filters,
-                             context=context if arch == "unet" else 0, loss=loss,
-                             optimizer=optimizer, learning_rate=lr)
+        config = ModelConfig(arch, **settings, loss=loss, optimizer=optimizer, learning_rate=lr)
         job = TrainingJob(config, NoiseSpec(kind, amount), epochs, batch, data.x_train[:size],
                           preview_clean=data.x_test[:8], x_eval=data.x_test[:500],
                           name=f"run {len(st.session_state.runs) + st.session_state.dropped_runs + 1}",
@@ -86,6 +116,7 @@ def train_form(data) -> None:
     runs[job.name] = job.start()
     st.session_state.active_job = job
 
+
 def live_training() -> None:
     """The live panel: a fragment that refreshes itself every second while a run is training."""
     job = st.session_state.get("active_job")
@@ -93,6 +124,7 @@ def live_training() -> None:
         st.info("Set the hyperparameters above and press **Start training**.")
         return
     st.fragment(live_panel, run_every=1.0 if job.running else None)()
+
 
 def live_panel() -> None:
     import pandas as pd
@@ -134,6 +166,7 @@ def live_panel() -> None:
         st.session_state._shown = job.id
         st.rerun(scope="app")  # refresh the run table and the model list
 
+
 def runs_table() -> None:
     import pandas as pd
 
@@ -169,6 +202,7 @@ def runs_table() -> None:
         c2.download_button("Download .keras", data=lambda job=runs[pick]: job.model_bytes,
                            file_name=f"{pick.replace(' ', '-')}.keras", mime="application/octet-stream",
                            help="The model file, loadable with keras.saving.load_model.")
+
 
 def view_train(data) -> None:
     st.markdown("Train your own denoising autoencoder on "

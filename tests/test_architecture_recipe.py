@@ -1,0 +1,68 @@
+"""The recipe for a new architecture (docs/architecture.md): an entry in the config's registry and
+one builder; the app's controls, the CLI, descriptions and inference follow without other edits."""
+
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+from keras import layers
+from streamlit.testing.v1 import AppTest
+
+from denoiser.cli import main
+from denoiser.config import ARCHITECTURES, Architecture, ModelConfig
+from denoiser.models import BUILDERS, build_model, register_architecture
+from denoiser.pretrained import load_pretrained
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+
+
+def build_toy(config: ModelConfig) -> keras.Model:
+    """A toy denoiser defined only in this test: two convolutions."""
+    inputs = keras.Input(shape=(28, 28), name="noisy")
+    x = layers.Reshape((28, 28, 1))(inputs)
+    x = layers.Conv2D(config.filters, 3, padding="same", activation="relu")(x)
+    x = layers.Conv2D(1, 3, padding="same", activation="sigmoid")(x)
+    return keras.Model(inputs, layers.Reshape((28, 28), name="clean")(x), name="toy")
+
+
+@pytest.fixture
+def toy():
+    register_architecture("toy", Architecture("two convolutions (a test's toy)", ("filters",)), build_toy)
+    yield "toy"
+    ARCHITECTURES.pop("toy")
+    BUILDERS.pop("toy")
+
+
+def test_the_config_describes_and_checks_a_new_architecture(toy):
+    described = ModelConfig(toy, filters=4).describe(training=True)
+    assert described == "toy (width 4), binary_crossentropy, adam lr 0.001"
+    with pytest.raises(ValueError, match="architecture 'toy' does not read code_size=8"):
+        ModelConfig(toy, code_size=8)
+    assert build_model(ModelConfig(toy, filters=4)).count_params() == 1 * 9 * 4 + 4 + 4 * 9 + 1
+
+
+def test_the_cli_trains_saves_and_the_numpy_path_runs_a_new_architecture(toy, tmp_path, digits):
+    assert main(["train", "--name", "t", "--arch", toy, "--filters", "4", "--epochs", "1",
+                 "--max-digits", "200", "--out", str(tmp_path)]) == 0
+    lazy, full = load_pretrained("t", tmp_path, lazy=True), load_pretrained("t", tmp_path)
+    assert lazy.fast is not None and lazy.config == ModelConfig(toy, filters=4)
+    assert not lazy.has_code  # no layer named "code": no latent-space view offered
+    np.testing.assert_allclose(lazy.denoise(digits[:6]), full.denoise(digits[:6]), atol=1e-5)
+
+
+def test_the_app_offers_a_new_architecture_with_its_own_controls(toy):
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    at.switch_page("ui/train.py").run()
+    assert f"{toy} — two convolutions (a test's toy)" in at.selectbox(key="t_arch").options
+    at.selectbox(key="t_arch").set_value(toy).run()
+    assert not at.exception
+    keys = {w.key for w in [*at.slider, *at.select_slider, *at.checkbox]}
+    assert "t_filters" in keys and not keys & {"t_code", "t_layers", "t_nodes", "t_context"}
+
+
+def test_an_architecture_reading_an_unknown_setting_is_refused_clearly():
+    with pytest.raises(ValueError, match="unknown settings dropout_rate.*ModelConfig field first"):
+        register_architecture("odd", Architecture("reads a setting no config has", ("dropout_rate",)),
+                              build_toy)
+    assert "odd" not in ARCHITECTURES
