@@ -26,8 +26,9 @@ import numpy as np
 
 from .config import ModelConfig
 from .inference import numpy_model_or_none
+from .noise import NoiseSpec
 from .pretrained import Denoiser, load_model_bytes
-from .training_types import NoiseSpec, Progress, TrainResult
+from .training_types import Progress, TrainResult
 
 log = logging.getLogger(__name__)
 

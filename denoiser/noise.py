@@ -6,20 +6,75 @@ them; ``amount=0`` leaves the image untouched and larger values corrupt more.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
 from .arrays import as_images
 
-#: The noise kinds and what ``amount`` means for each.
-NOISE_KINDS: dict[str, str] = {
-    "gaussian": "adds amount·N(0,1) to every pixel (the tutorial's noise)",
-    "salt_pepper": "sets a fraction `amount` of pixels to black or white",
-    "speckle": "multiplies every pixel by 1 + amount·N(0,1)",
-    "poisson": "photon (shot) noise; the standard deviation at full ink is `amount`",
-    "masking": "drops a fraction `amount` of pixels to black",
+Apply = Callable[[np.ndarray, "np.ndarray | np.float32", np.random.Generator], np.ndarray]
+
+
+def _gaussian(x: np.ndarray, amount, rng: np.random.Generator) -> np.ndarray:
+    return x + amount * rng.standard_normal(x.shape, dtype=np.float32)
+
+
+def _salt_pepper(x: np.ndarray, amount, rng: np.random.Generator) -> np.ndarray:
+    hit = rng.random(x.shape, dtype=np.float32) < amount
+    salt = rng.random(x.shape, dtype=np.float32) < 0.5
+    return np.where(hit, salt.astype(np.float32), x)
+
+
+def _speckle(x: np.ndarray, amount, rng: np.random.Generator) -> np.ndarray:
+    return x * (1.0 + amount * rng.standard_normal(x.shape, dtype=np.float32))
+
+
+def _poisson(x: np.ndarray, amount, rng: np.random.Generator) -> np.ndarray:
+    # A pixel of intensity x holds x·peak photons; std at x = 1 is 1/sqrt(peak) = amount.
+    amount = np.asarray(amount, dtype=np.float64)
+    peak = 1.0 / np.maximum(amount, 1e-6) ** 2
+    out = rng.poisson(x * peak) / peak
+    return np.where(amount > 0, out, x).astype(np.float32)
+
+
+def _masking(x: np.ndarray, amount, rng: np.random.Generator) -> np.ndarray:
+    return np.where(rng.random(x.shape, dtype=np.float32) < amount, np.float32(0.0), x)
+
+
+#: Each noise kind: what ``amount`` means for it, and the function that applies it (to float32
+#: images in [0, 1], ``amount`` a scalar or an array broadcasting against them; the result is
+#: clipped afterwards). A new kind is one function and one entry here: the app, the CLI, links,
+#: training and blind noise all read this table (docs/architecture.md).
+NOISES: dict[str, tuple[str, Apply]] = {
+    "gaussian": ("adds amount·N(0,1) to every pixel (the tutorial's noise)", _gaussian),
+    "salt_pepper": ("sets a fraction `amount` of pixels to black or white", _salt_pepper),
+    "speckle": ("multiplies every pixel by 1 + amount·N(0,1)", _speckle),
+    "poisson": ("photon (shot) noise; the standard deviation at full ink is `amount`", _poisson),
+    "masking": ("drops a fraction `amount` of pixels to black", _masking),
 }
+
+
+class _Kinds(Mapping):
+    """The noise kinds and what ``amount`` means for each: a live view of :data:`NOISES`."""
+
+    def __getitem__(self, kind: str) -> str:
+        return NOISES[kind][0]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(NOISES)
+
+    def __len__(self) -> int:
+        return len(NOISES)
+
+    def __repr__(self) -> str:
+        return repr(dict(self))
+
+
+#: The noise kinds and what ``amount`` means for each.
+NOISE_KINDS: Mapping[str, str] = _Kinds()
+#: Training noise of a random kind and amount for every image (:func:`add_random_noise`).
+BLIND = "blind"
 
 
 def _check_amount(amount: float) -> float:
@@ -41,24 +96,7 @@ def _check_kind(kind: str) -> str:
 
 def _apply(x: np.ndarray, kind: str, amount: np.ndarray | float, rng: np.random.Generator) -> np.ndarray:
     """Apply one kind of noise; ``amount`` is a scalar or broadcasts against ``x``."""
-    if kind == "gaussian":
-        return x + amount * rng.standard_normal(x.shape, dtype=np.float32)
-    if kind == "speckle":
-        return x * (1.0 + amount * rng.standard_normal(x.shape, dtype=np.float32))
-    if kind == "salt_pepper":
-        hit = rng.random(x.shape, dtype=np.float32) < amount
-        salt = rng.random(x.shape, dtype=np.float32) < 0.5
-        return np.where(hit, salt.astype(np.float32), x)
-    if kind == "masking":
-        return np.where(rng.random(x.shape, dtype=np.float32) < amount, np.float32(0.0), x)
-    if kind == "poisson":
-        # A pixel of intensity x holds x·peak photons; std at x = 1 is 1/sqrt(peak) = amount.
-        amount = np.asarray(amount, dtype=np.float64)
-        peak = 1.0 / np.maximum(amount, 1e-6) ** 2
-        counts = rng.poisson(x * peak)
-        out = counts / peak
-        return np.where(amount > 0, out, x).astype(np.float32)
-    raise AssertionError(kind)  # unreachable: kinds are validated first
+    return NOISES[kind][1](x, amount, rng)
 
 
 def add_noise(
@@ -143,3 +181,30 @@ def add_random_noise(
             a = amounts[idx].reshape((-1,) + (1,) * (x.ndim - 1))
             out[idx] = _apply(x[idx], kind, a, rng)
     return np.clip(out, 0.0, 1.0).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class NoiseSpec:
+    """Training noise: one kind at one amount, or ``kind="blind"`` (random kind and amount per image)."""
+
+    kind: str = "gaussian"
+    amount: float = 0.5
+
+    def __post_init__(self) -> None:
+        if self.kind != BLIND and self.kind not in NOISE_KINDS:
+            raise ValueError(
+                f"unknown training noise {self.kind!r}; valid: {', '.join(NOISE_KINDS)}, {BLIND}"
+            )
+        if not (isinstance(self.amount, (int, float)) and 0.0 <= self.amount <= 1.0):
+            raise ValueError(f"noise amount must be in [0, 1], got {self.amount!r}")
+
+    def apply(self, images: np.ndarray, seed: int | np.random.Generator | None) -> np.ndarray:
+        """Draw this noise on a batch of images."""
+        if self.kind == BLIND:
+            return add_random_noise(images, seed=seed)
+        return add_noise(images, self.kind, self.amount, seed=seed)
+
+    def describe(self) -> str:
+        if self.kind == BLIND:
+            return "blind (random kind and amount 0–1 per image)"
+        return f"{self.kind} {self.amount:g}"

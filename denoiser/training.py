@@ -12,7 +12,8 @@ import numpy as np
 
 from .augment import check_strength, deform_digits
 from .models import ModelConfig, build_model, loss_function
-from .training_types import BLIND, NoiseSpec, Progress, TrainResult
+from .noise import BLIND, NoiseSpec
+from .training_types import Progress, TrainResult
 
 __all__ = ["BLIND", "DivergenceGuard", "NoiseSpec", "NoisyDigits", "Progress", "ProgressCallback",
            "StopRequest", "TimeBudget", "TrainResult", "train"]

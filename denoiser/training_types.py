@@ -1,47 +1,15 @@
-"""What training takes and reports: noise spec, progress snapshots, results (no TensorFlow needed)."""
+"""What training reports: progress snapshots and results (no TensorFlow needed)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 from .config import ModelConfig
-from .noise import NOISE_KINDS, add_noise, add_random_noise
+from .noise import NoiseSpec
 
 if TYPE_CHECKING:
     import keras
-
-BLIND = "blind"
-
-
-@dataclass(frozen=True)
-class NoiseSpec:
-    """Training noise: one kind at one amount, or ``kind="blind"`` (random kind and amount per image)."""
-
-    kind: str = "gaussian"
-    amount: float = 0.5
-
-    def __post_init__(self) -> None:
-        if self.kind != BLIND and self.kind not in NOISE_KINDS:
-            raise ValueError(
-                f"unknown training noise {self.kind!r}; valid: {', '.join(NOISE_KINDS)}, {BLIND}"
-            )
-        if not (isinstance(self.amount, (int, float)) and 0.0 <= self.amount <= 1.0):
-            raise ValueError(f"noise amount must be in [0, 1], got {self.amount!r}")
-
-    def apply(self, images: np.ndarray, seed: int | np.random.Generator | None) -> np.ndarray:
-        """Draw this noise on a batch of images."""
-        if self.kind == BLIND:
-            return add_random_noise(images, seed=seed)
-        return add_noise(images, self.kind, self.amount, seed=seed)
-
-    def describe(self) -> str:
-        if self.kind == BLIND:
-            return "blind (random kind and amount 0–1 per image)"
-        return f"{self.kind} {self.amount:g}"
-
 
 @dataclass
 class Progress:

@@ -261,7 +261,7 @@ def test_the_stop_button_ends_training_early_and_keeps_the_model():
 def test_a_session_keeps_its_last_five_runs():
     from denoiser.config import ModelConfig
     from denoiser.jobs import TrainingJob
-    from denoiser.training_types import NoiseSpec
+    from denoiser.noise import NoiseSpec
 
     at = switch(app(), "Train")
     blank = np.zeros((10, 28, 28), np.float32)

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
-from denoiser import NOISE_KINDS, load_mnist
+from denoiser import load_mnist
 from denoiser.data import OFFLINE_VAR
 from denoiser.links import VIEWS, LinkState, link_params, read_link
 from denoiser.pretrained import ModelFileError, list_pretrained, load_pretrained, model_dir
@@ -20,11 +20,10 @@ from denoiser.pretrained import ModelFileError, list_pretrained, load_pretrained
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["KINDS", "MAX_RUNS", "SCALE", "VIEWS", "get_digits", "get_model", "guarded", "line_chart",
+__all__ = ["MAX_RUNS", "SCALE", "VIEWS", "get_digits", "get_model", "guarded", "line_chart",
            "model_choices", "session_alive", "shipped_names", "sync_query_params"]
 
 
-KINDS = list(NOISE_KINDS)
 MAX_RUNS = 5  # trained runs kept per browser session
 SCALE = 4  # screen pixels per digit pixel
 log = logging.getLogger("denoiser.app")

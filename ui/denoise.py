@@ -13,7 +13,6 @@ from denoiser.grid import digit_grid, png_bytes
 from denoiser.imageio import enlarge
 from denoiser.preprocess import BlankImageError, digit_from_bytes
 from ui.common import (
-    KINDS,
     SCALE,
     get_digits,
     get_model,
@@ -29,7 +28,7 @@ COLUMNS_UP_TO = 3  # this many digits or fewer: the rows are drawn side by side,
 
 def noise_controls() -> None:
     c1, c2, c3 = st.columns([3, 4, 2], vertical_alignment="bottom")
-    c1.selectbox("Noise kind", KINDS, key="noise_kind",
+    c1.selectbox("Noise kind", list(NOISE_KINDS), key="noise_kind",
                  help="How the clean digit is corrupted: " + "; ".join(
                      f"{k}: {v}" for k, v in NOISE_KINDS.items()))
     c2.slider("Amount", 0.0, 1.0, step=0.05, key="amount",

@@ -7,7 +7,8 @@ import streamlit as st
 
 from denoiser.classical import CLASSICAL
 from denoiser.imageio import enlarge
-from ui.common import KINDS, SCALE, get_digits, get_model, guarded, line_chart, model_choices
+from denoiser.noise import NOISE_KINDS
+from ui.common import SCALE, get_digits, get_model, guarded, line_chart, model_choices
 
 
 def view_explore(data) -> None:
@@ -23,7 +24,7 @@ def view_explore(data) -> None:
         filters = c2.multiselect("Classical filters", list(CLASSICAL), default=["median"],
                                  key="sweep_filters", help="Non-learned denoisers to measure.")
         c1, c2 = st.columns(2)
-        kind = c1.selectbox("Noise kind", KINDS, key="sweep_kind", help="The noise to sweep.")
+        kind = c1.selectbox("Noise kind", list(NOISE_KINDS), key="sweep_kind", help="The noise to sweep.")
         n = c2.slider("Test digits", 20, 500, 100, 20, key="sweep_n",
                       help="Digits per point: more is smoother but slower.")
         go = st.form_submit_button("Run sweep", help="Measure PSNR and SSIM at amounts 0.1 to 0.9.")

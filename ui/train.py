@@ -5,7 +5,8 @@ from __future__ import annotations
 import streamlit as st
 
 from denoiser.grid import digit_grid_png
-from ui.common import KINDS, MAX_RUNS, get_digits, guarded, line_chart, session_alive
+from denoiser.noise import BLIND, NOISE_KINDS
+from ui.common import MAX_RUNS, get_digits, guarded, line_chart, session_alive
 
 #: One control per model setting an architecture may read (``Architecture.settings``).
 SETTING_CONTROLS = {
@@ -53,7 +54,7 @@ def architecture_settings(arch: str) -> dict:
 def train_form(data) -> None:
     from denoiser.config import ARCHITECTURES, LOSSES, OPTIMIZERS, ModelConfig
     from denoiser.jobs import TrainingJob
-    from denoiser.training_types import NoiseSpec
+    from denoiser.noise import NoiseSpec
 
     arch = st.selectbox("Architecture", list(ARCHITECTURES), key="t_arch",
                         format_func=lambda a: f"{a} — {ARCHITECTURES[a].description}",
@@ -82,7 +83,7 @@ def train_form(data) -> None:
         c1, c2, c3 = st.columns(3)
         batch = c1.select_slider("Batch size", [16, 32, 64, 128, 256, 512], value=32, key="t_batch",
                                  help="Digits per weight update: smaller = more updates per epoch.")
-        kind = c2.selectbox("Training noise", [*KINDS, "blind"], key="t_noise",
+        kind = c2.selectbox("Training noise", [*NOISE_KINDS, BLIND], key="t_noise",
                             help="The noise the model learns to remove; blind = random kind and amount.")
         amount = c3.slider("Training noise amount", 0.0, 1.0, 0.5, 0.05, key="t_amount",
                            help="Strength of the training noise (ignored for blind).")

@@ -1,5 +1,8 @@
-"""The recipe for a new architecture (docs/architecture.md): an entry in the config's registry and
-one builder; the app's controls, the CLI, descriptions and inference follow without other edits."""
+"""The two recipes of docs/architecture.md, each proved with a toy defined only here.
+
+A new architecture: an entry in the config's registry and one builder; the app's controls, the
+CLI, descriptions and inference follow. A new noise kind: one function and one entry in
+``denoiser.noise.NOISES``; the app, links, the CLI and training follow."""
 
 from pathlib import Path
 
@@ -66,3 +69,36 @@ def test_an_architecture_reading_an_unknown_setting_is_refused_clearly():
         register_architecture("odd", Architecture("reads a setting no config has", ("dropout_rate",)),
                               build_toy)
     assert "odd" not in ARCHITECTURES
+
+
+def invert(x, amount, rng):
+    """A toy noise: blend each pixel towards its inverse by ``amount``."""
+    return x + amount * (1.0 - 2.0 * x)
+
+
+@pytest.fixture
+def inverted():
+    from denoiser.noise import NOISES
+
+    NOISES["invert"] = ("blends every pixel towards its inverse by `amount` (a test's toy)", invert)
+    yield "invert"
+    NOISES.pop("invert")
+
+
+def test_a_new_noise_kind_needs_only_its_function_and_entry(inverted, digits, capsys):
+    from denoiser.links import read_link
+    from denoiser.noise import NOISE_KINDS, NoiseSpec, add_noise, add_random_noise
+
+    assert inverted in NOISE_KINDS
+    np.testing.assert_allclose(add_noise(digits[:2], inverted, 1.0), 1.0 - digits[:2], atol=1e-6)
+    assert NoiseSpec(inverted, 0.3).describe() == "invert 0.3"
+    assert read_link({"noise": inverted})[0].noise == inverted  # a link may name it
+    drawn = add_random_noise(digits[:64], kinds=[inverted], amount_range=(1.0, 1.0), seed=0)
+    np.testing.assert_allclose(drawn, 1.0 - digits[:64], atol=1e-6)  # blind noise can draw it
+    assert main(["evaluate", "--sample", "--limit", "10", "--models", "--kinds", inverted,
+                 "--amounts", "0.5", "--filters", "median"]) == 0
+    assert "| method | invert 0.5 |" in capsys.readouterr().out
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    assert inverted in at.selectbox(key="noise_kind").options
+    at.selectbox(key="noise_kind").set_value(inverted).run()
+    assert not at.exception and at.query_params["noise"] == inverted
