@@ -40,6 +40,29 @@ class Digits:
         return (f"MNIST from {where}: {len(self.x_train):,} training and "
                 f"{len(self.x_test):,} test digits")
 
+    def sample(self, count: int, digit: int | None = None, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+        """``count`` different test digits (fewer if the class has fewer), of one class or any.
+
+        The same ``seed`` gives the same digits: a shared link shows what its sender saw.
+
+        Returns
+        -------
+        (images (n, 28, 28), labels (n,))
+
+        Examples
+        --------
+        >>> images, labels = load_sample().sample(3, digit=7, seed=1)
+        >>> images.shape, set(labels.tolist())
+        ((3, 28, 28), {7})
+        """
+        if not 0 <= int(count) <= len(self.y_test):
+            raise ValueError(f"count must be in [0, {len(self.y_test)}], got {count!r}")
+        if digit is not None and digit not in range(10):
+            raise ValueError(f"digit must be 0-9 or None (any), got {digit!r}")
+        pool = np.arange(len(self.y_test)) if digit is None else np.flatnonzero(self.y_test == digit)
+        idx = np.random.default_rng(seed).choice(pool, size=min(int(count), len(pool)), replace=False)
+        return self.x_test[idx], self.y_test[idx]
+
 
 def _to_float(images: np.ndarray) -> np.ndarray:
     images = np.asarray(images)

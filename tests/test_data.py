@@ -96,3 +96,15 @@ def test_full_mnist_loads_and_the_sample_is_drawn_from_its_test_split(sample):
         idx = raw["test_index_test"]
     np.testing.assert_array_equal(full.x_test[idx], sample.x_test)
     np.testing.assert_array_equal(full.y_test[idx], sample.y_test)
+
+
+def test_sampling_by_class_is_reproducible_and_bounded(sample):
+    images, labels = sample.sample(16, digit=3, seed=5)
+    assert images.shape == (16, 28, 28) and set(labels.tolist()) == {3}
+    again, _ = sample.sample(16, digit=3, seed=5)
+    np.testing.assert_array_equal(images, again)  # a shared link shows the sender's digits
+    other, _ = sample.sample(16, digit=3, seed=6)
+    assert not np.array_equal(images, other)
+    assert len(sample.sample(1000, digit=3)[1]) == int((sample.y_test == 3).sum())  # all of a class
+    with pytest.raises(ValueError, match="digit must be 0-9"):
+        sample.sample(3, digit=12)

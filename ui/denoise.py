@@ -104,12 +104,9 @@ def digits_from_test(data) -> tuple[np.ndarray, list[str]]:
     c3.write("")
     if c3.button("New sample", help="Pick other test digits."):
         st.session_state.sample_seed += 1
-    pool = np.arange(len(data.y_test))
-    if st.session_state.digit != "any":
-        pool = pool[data.y_test == int(st.session_state.digit)]
-    rng = np.random.default_rng(st.session_state.sample_seed)
-    idx = rng.choice(pool, size=min(count, len(pool)), replace=False)
-    return data.x_test[idx], [f"digit {data.y_test[i]}" for i in idx]
+    digit = None if st.session_state.digit == "any" else int(st.session_state.digit)
+    images, labels = data.sample(count, digit, seed=st.session_state.sample_seed)
+    return images, [f"digit {label}" for label in labels]
 
 
 def digit_from_canvas() -> np.ndarray | None:
