@@ -277,3 +277,4 @@ def _train_in_child(settings: dict, reports, stop) -> None:
     finally:
         reports.close()
         reports.join_thread()  # flush before the process exits
+

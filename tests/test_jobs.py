@@ -110,3 +110,20 @@ def test_training_runs_in_a_lower_priority_process(digits):
         assert os.sched_getscheduler(0) != os.SCHED_IDLE
     assert os.getpriority(os.PRIO_PROCESS, 0) < BACKGROUND_NICE  # the server itself is untouched
     assert not [p for p in multiprocessing.active_children() if p.name == f"denoiser-train-{j.id}"]
+
+
+def test_a_run_list_names_runs_in_order_and_drops_the_oldest(digits):
+    from denoiser.runlist import RunList
+
+    runs = RunList(cap=2)
+    names = []
+    for _ in range(3):
+        j = job(digits)
+        j.name = runs.next_name()
+        names.append(j.name)
+        dropped = runs.add(j)
+    assert names == ["run 1", "run 2", "run 3"] and dropped == ["run 1"]
+    assert list(runs) == ["run 2", "run 3"] and runs.dropped == 1
+    assert runs.finished() == []  # none was trained
+    with pytest.raises(ValueError, match="at least one run"):
+        RunList(cap=0)

@@ -16,6 +16,7 @@ from denoiser import load_mnist
 from denoiser.data import OFFLINE_VAR
 from denoiser.links import VIEWS, LinkState, link_params, read_link
 from denoiser.pretrained import ModelFileError, list_pretrained, load_pretrained, model_dir
+from denoiser.runlist import RunList
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -149,8 +150,7 @@ def init_state() -> None:
     link, notices = read_link({key: q.get_all(key) for key in q})
     state = st.session_state
     state.initialised = True
-    state.runs = {}  # run name -> TrainingJob
-    state.dropped_runs = 0
+    state.runs = RunList(MAX_RUNS)  # run name -> TrainingJob
     state.canvas_key = 0
     state.link_view = link.view if "view" in q else None  # followed once by app.py
     state.noise_kind, state.amount, state.digit = link.noise, link.amount, link.digit

@@ -103,18 +103,13 @@ def train_form(data) -> None:
         config = ModelConfig(arch, **settings, loss=loss, optimizer=optimizer, learning_rate=lr)
         job = TrainingJob(config, NoiseSpec(kind, amount), epochs, batch, data.x_train[:size],
                           preview_clean=data.x_test[:8], x_eval=data.x_test[:500],
-                          name=f"run {len(st.session_state.runs) + st.session_state.dropped_runs + 1}",
+                          name=st.session_state.runs.next_name(),
                           alive=session_alive())
     except ValueError as err:
         st.error(f"Cannot train with these settings: {err}")
         return
-    runs = st.session_state.runs
-    while len(runs) >= MAX_RUNS:
-        oldest = next(iter(runs))
-        runs.pop(oldest)
-        st.session_state.dropped_runs += 1
+    for oldest in st.session_state.runs.add(job.start()):
         st.info(f"Only the last {MAX_RUNS} runs are kept: {oldest} was dropped.")
-    runs[job.name] = job.start()
     st.session_state.active_job = job
 
 
@@ -175,7 +170,7 @@ def runs_table() -> None:
     if not runs:
         return
     st.subheader("Your runs")
-    if st.session_state.dropped_runs:
+    if runs.dropped:
         st.caption(f"Only the last {MAX_RUNS} runs are kept in this session.")
     rows, curves = [], {}
     for name, job in runs.items():
@@ -194,7 +189,7 @@ def runs_table() -> None:
     if curves:
         st.markdown("**Validation loss of every run**")
         line_chart(pd.DataFrame(curves), "epoch", "validation loss")
-    done = [n for n, j in runs.items() if j.denoiser() is not None]
+    done = runs.finished()
     if done:
         c1, c2 = st.columns([2, 1])
         pick = c1.selectbox("Download a run", done, key="download_pick",
