@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 from scipy import ndimage
@@ -100,8 +100,20 @@ if importlib.util.find_spec("bm3d") is not None:  # pragma: no cover - depends o
     CLASSICAL["bm3d"] = bm3d
 
 
+def check_filters(names: Sequence[str]) -> list[str]:
+    """``names`` as a list, once each is known to be a filter of ``CLASSICAL``.
+
+    Raises
+    ------
+    ValueError
+        Naming every unknown filter and the valid ones.
+    """
+    unknown = [name for name in names if name not in CLASSICAL]
+    if unknown:
+        raise ValueError(f"unknown filter(s) {', '.join(unknown)}; valid: {', '.join(CLASSICAL)}")
+    return list(names)
+
+
 def apply_filter(name: str, images: np.ndarray) -> np.ndarray:
     """Apply the classical filter called ``name`` (see ``CLASSICAL``)."""
-    if name not in CLASSICAL:
-        raise ValueError(f"unknown filter {name!r}; valid: {', '.join(CLASSICAL)}")
-    return CLASSICAL[name](images)
+    return CLASSICAL[check_filters([name])[0]](images)

@@ -187,19 +187,17 @@ def _load_models(names: list[str], directory: str) -> dict:
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
-    from .classical import CLASSICAL
     from .data import load_mnist, load_sample
-    from .evaluation import evaluate_table
+    from .evaluation import evaluate_table, methods_to_compare
 
-    unknown = [f for f in args.filters if f not in CLASSICAL]
-    if unknown:
-        raise CLIError(f"unknown filter(s) {', '.join(unknown)}; valid: {', '.join(CLASSICAL)}")
+    try:
+        methods_to_compare({}, args.filters)  # refuse a wrong filter before loading anything
+    except ValueError as err:
+        raise CLIError(str(err)) from None
     digits = load_sample() if args.sample else load_mnist(args.data)
     x = digits.x_test[: args.limit] if args.limit else digits.x_test
     models = _load_models(args.models, args.dir)
-    methods = {"noisy input": lambda a: a}
-    methods.update({name: m.denoise for name, m in models.items()})
-    methods.update({f"filter: {name}": CLASSICAL[name] for name in args.filters})
+    methods = methods_to_compare({name: m.denoise for name, m in models.items()}, args.filters)
     kinds = list(args.kinds)
     rows = evaluate_table(methods, x, kinds, args.amounts, seed=args.seed, with_ssim=not args.no_ssim)
     report = {"data": digits.description, "digits": len(x), "seed": args.seed, "results": rows}

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .classical import CLASSICAL
+from .classical import CLASSICAL, check_filters
 from .grid import Row
 from .metrics import psnr, ssim
 
@@ -80,12 +80,9 @@ def compare(clean: np.ndarray, captions: Sequence[str], noisy: np.ndarray,
     >>> result.labels
     ['Noisy', 'Filter: median', 'Clean']
     """
-    unknown = [f for f in filters if f not in CLASSICAL]
-    if unknown:
-        raise ValueError(f"unknown filter(s) {', '.join(unknown)}; valid: {', '.join(CLASSICAL)}")
     outputs = [(NOISY, noisy, False)]
     outputs += [(denoised_label(name), fn(noisy), True) for name, fn in (denoisers or {}).items()]
-    outputs += [(filter_label(name), CLASSICAL[name](noisy), False) for name in filters]
+    outputs += [(filter_label(name), CLASSICAL[name](noisy), False) for name in check_filters(filters)]
     rows: list[Row] = []
     means: list[dict] = []
     for label, images, is_model in outputs:

@@ -2,12 +2,32 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
 from .metrics import psnr, ssim
 from .noise import add_noise
+
+NOISY_INPUT = "noisy input"
+Denoise = Callable[[np.ndarray], np.ndarray]
+
+
+def methods_to_compare(denoisers: dict[str, Denoise], filters: Sequence[str] = ()) -> dict[str, Denoise]:
+    """The methods a comparison measures, by name: the noisy input itself (the baseline), each
+    denoiser, and each classical filter (``"filter: median"``).
+
+    Raises
+    ------
+    ValueError
+        An unknown filter name.
+    """
+    from .classical import CLASSICAL, check_filters
+
+    methods: dict[str, Denoise] = {NOISY_INPUT: lambda a: a}
+    methods.update(denoisers)
+    methods.update({f"filter: {name}": CLASSICAL[name] for name in check_filters(filters)})
+    return methods
 
 
 def evaluate_denoiser(
