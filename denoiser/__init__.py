@@ -24,7 +24,7 @@ def list_pretrained(directory: str | os.PathLike | None = None) -> list[str]:
 
 def load_pretrained(name: str | None = None, directory: str | os.PathLike | None = None,
                     lazy: bool = False):
-    """Load a shipped model (None = the default); returns a :class:`denoiser.pretrained.Denoiser`.
+    """Load a shipped model (None = the default); returns a :class:`denoiser.runtime.Denoiser`.
 
     Same as :func:`denoiser.pretrained.load_pretrained`: with ``lazy=True`` small batches run on
     numpy and Keras loads only when first needed.

@@ -70,8 +70,10 @@ def _cmd_train(args: argparse.Namespace) -> int:
     from .augment import check_strength
     from .data import load_mnist
     from .evaluation import evaluate_denoiser
+    from .modelfiles import register, save_model
     from .models import ModelConfig
-    from .pretrained import Denoiser, load_pretrained, register, save_model
+    from .pretrained import load_pretrained
+    from .runtime import Denoiser
     from .training import NoiseSpec, train
 
     try:
@@ -202,7 +204,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     rows = evaluate_table(methods, x, kinds, args.amounts, seed=args.seed, with_ssim=not args.no_ssim)
     report = {"data": digits.description, "digits": len(x), "seed": args.seed, "results": rows}
     if args.save:
-        from .pretrained import save_bytes
+        from .modelfiles import save_bytes
 
         save_bytes((json.dumps(report, indent=2) + "\n").encode(), args.save)
     if args.json:
@@ -325,7 +327,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _default_dir() -> Path:
-    from .pretrained import model_dir
+    from .modelfiles import model_dir
 
     return model_dir()
 

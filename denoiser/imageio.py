@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from .modelfiles import save_bytes
 from .preprocess import ink_map, read_image, to_mnist
-from .pretrained import save_bytes
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 

@@ -26,8 +26,9 @@ import numpy as np
 
 from .config import ModelConfig
 from .inference import numpy_model_or_none
+from .modelfiles import load_model_bytes
 from .noise import NoiseSpec
-from .pretrained import Denoiser, load_model_bytes
+from .runtime import Denoiser
 from .training_types import Progress, TrainResult
 
 log = logging.getLogger(__name__)
@@ -245,7 +246,7 @@ def _train_in_child(settings: dict, reports, stop) -> None:
         import keras
 
         from .evaluation import evaluate_denoiser
-        from .pretrained import model_to_bytes
+        from .modelfiles import model_to_bytes
         from .training import train
 
         preview_noisy = settings["preview_noisy"]

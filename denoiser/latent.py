@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .pretrained import Denoiser
+from .runtime import Denoiser
 
 
 def pca_2d(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .pretrained import read_manifest
+from .modelfiles import read_manifest
 
 TEMPLATE = Path(__file__).resolve().parent / "assets" / "lesson.md"
 DOCS_DIR = Path(__file__).resolve().parent.parent / "docs"

@@ -27,8 +27,10 @@ from keras import layers  # noqa: E402
 
 from denoiser.data import load_mnist  # noqa: E402
 from denoiser.evaluation import evaluate_denoiser  # noqa: E402
+from denoiser.modelfiles import save_model  # noqa: E402
 from denoiser.models import build_unet, loss_function, with_precision  # noqa: E402
-from denoiser.pretrained import Denoiser, load_pretrained, save_model  # noqa: E402
+from denoiser.pretrained import load_pretrained  # noqa: E402
+from denoiser.runtime import Denoiser  # noqa: E402
 from denoiser.training import train  # noqa: E402
 
 

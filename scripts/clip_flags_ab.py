@@ -27,7 +27,7 @@ from denoiser.config import ModelConfig  # noqa: E402
 from denoiser.data import load_mnist  # noqa: E402
 from denoiser.evaluation import evaluate_denoiser  # noqa: E402
 from denoiser.models import build_model  # noqa: E402
-from denoiser.pretrained import Denoiser  # noqa: E402
+from denoiser.runtime import Denoiser  # noqa: E402
 from denoiser.training import train  # noqa: E402
 
 

@@ -16,7 +16,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 from denoiser.data import load_mnist  # noqa: E402
 from denoiser.evaluation import evaluate_denoiser  # noqa: E402
 from denoiser.models import ModelConfig  # noqa: E402
-from denoiser.pretrained import Denoiser  # noqa: E402
+from denoiser.runtime import Denoiser  # noqa: E402
 from denoiser.training import NoiseSpec, train  # noqa: E402
 
 CANDIDATES = [  # (code size, layers, nodes, loss)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from denoiser.config import ModelConfig
-from denoiser.pretrained import model_dir, read_manifest
+from denoiser.modelfiles import model_dir, read_manifest
 
 
 def epochs(training: dict | None) -> str:

@@ -28,8 +28,8 @@ def digits(sample):
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory, digits):
     """A model directory holding two small trained models (dense and conv)."""
+    from denoiser.modelfiles import register, save_model
     from denoiser.models import ModelConfig
-    from denoiser.pretrained import register, save_model
     from denoiser.training import train
 
     directory = tmp_path_factory.mktemp("models")

@@ -8,7 +8,8 @@ import pytest
 from PIL import Image, ImageDraw
 from streamlit.testing.v1 import AppTest
 
-from denoiser.pretrained import PRETRAINED_DIR, list_pretrained
+from denoiser.modelfiles import PRETRAINED_DIR
+from denoiser.pretrained import list_pretrained
 from tests.conftest import means
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")

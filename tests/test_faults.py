@@ -13,7 +13,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from denoiser.cli import main
-from denoiser.pretrained import ModelFileError, load_model_file, sha256_of
+from denoiser.modelfiles import ModelFileError, load_model_file, sha256_of
 from tests.conftest import means, odd_layer_model
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -80,7 +80,7 @@ SAVER = textwrap.dedent("""
     import os, sys
     os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
     from denoiser.models import ModelConfig, build_model
-    from denoiser.pretrained import save_model
+    from denoiser.modelfiles import save_model
     model = build_model(ModelConfig("dense", code_size=256, layers=3, nodes=2048), compile=False)
     print("ready", flush=True)
     while True:
@@ -115,7 +115,7 @@ def test_killing_a_save_never_leaves_a_half_written_model(tmp_path):
 @pytest.mark.parametrize("layer", ["Dropout", "Activation", "LeakyReLU", "Lambda"])
 def test_app_runs_or_names_a_model_with_a_layer_the_numpy_path_lacks(models_copy, monkeypatch, layer):
     from denoiser.config import ModelConfig
-    from denoiser.pretrained import register, save_model
+    from denoiser.modelfiles import register, save_model
 
     model = odd_layer_model(layer)
     sha = save_model(model, models_copy / "odd.keras")

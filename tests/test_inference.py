@@ -11,8 +11,10 @@ import pytest
 
 from denoiser import add_noise, list_pretrained
 from denoiser.inference import UnsupportedModel, read_keras_file
+from denoiser.modelfiles import ModelFileError, register, save_model
 from denoiser.models import ModelConfig, build_model
-from denoiser.pretrained import Denoiser, ModelFileError, load_pretrained, register, save_model
+from denoiser.pretrained import load_pretrained
+from denoiser.runtime import Denoiser
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -5,7 +5,7 @@ import shutil
 from pathlib import Path
 
 from denoiser.lesson import DOCS_DIR, lesson_figures, lesson_markdown
-from denoiser.pretrained import PRETRAINED_DIR, read_manifest
+from denoiser.modelfiles import PRETRAINED_DIR, read_manifest
 
 ROOT = Path(__file__).resolve().parents[1]
 

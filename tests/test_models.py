@@ -2,8 +2,9 @@ import keras
 import numpy as np
 import pytest
 
+from denoiser.modelfiles import read_manifest
 from denoiser.models import ModelConfig, build_model, build_unet, encoder_of, grow, unet_features
-from denoiser.pretrained import load_pretrained, read_manifest
+from denoiser.pretrained import load_pretrained
 
 
 def dense_sizes(model):

@@ -6,21 +6,20 @@ import numpy as np
 import pytest
 
 import denoiser
-from denoiser.models import ModelConfig, build_model
-from denoiser.pretrained import (
+from denoiser.modelfiles import (
     PRETRAINED_DIR,
-    Denoiser,
     ModelFileError,
-    list_pretrained,
     load_model_bytes,
     load_model_file,
-    load_pretrained,
     model_to_bytes,
     read_manifest,
     register,
     save_model,
     sha256_of,
 )
+from denoiser.models import ModelConfig, build_model
+from denoiser.pretrained import list_pretrained, load_pretrained
+from denoiser.runtime import Denoiser
 
 
 def test_manifest_lists_the_models_default_first(tiny_model_dir):

@@ -15,7 +15,8 @@ import streamlit as st
 from denoiser import load_mnist
 from denoiser.data import OFFLINE_VAR
 from denoiser.links import VIEWS, LinkState, link_params, read_link
-from denoiser.pretrained import ModelFileError, list_pretrained, load_pretrained, model_dir
+from denoiser.modelfiles import ModelFileError, model_dir
+from denoiser.pretrained import list_pretrained, load_pretrained
 from denoiser.runlist import RunList
 
 if TYPE_CHECKING:

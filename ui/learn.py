@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from denoiser.lesson import lesson_markdown
-from denoiser.pretrained import model_dir
+from denoiser.modelfiles import model_dir
 from ui.common import guarded
 
 

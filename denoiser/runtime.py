@@ -1,0 +1,134 @@
+"""The runtime denoiser: a trained model that maps noisy digits to clean ones.
+
+Small batches (the app's interactive path) run on numpy (:mod:`denoiser.inference`), so they
+need no TensorFlow; large batches and codes load the Keras model on first use.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .arrays import as_digits
+from .config import ModelConfig
+from .inference import NumpyModel
+
+if TYPE_CHECKING:
+    import keras
+
+
+class Denoiser:
+    """A trained denoiser: ``denoise(images)`` maps noisy digits in [0, 1] to clean ones.
+
+    Parameters
+    ----------
+    model : keras.Model, optional
+        The Keras model; or give ``loader`` to load it on first use.
+    name, description : str
+    config : ModelConfig
+    info : dict
+        The model's manifest entry.
+    batch_size : int
+        Digits per Keras call on large batches.
+    loader : callable, optional
+        Returns the Keras model; called once, when first needed.
+    fast : NumpyModel, optional
+        The same model evaluated with numpy; used for batches up to
+        ``fast_max`` digits (the app's interactive path), so those need no TensorFlow.
+    """
+
+    fast_max = 256
+
+    def __init__(self, model: keras.Model | None = None, name: str = "model",
+                 config: ModelConfig | None = None, description: str = "", info: dict | None = None,
+                 batch_size: int = 2048, *, loader: Callable[[], keras.Model] | None = None,
+                 fast: NumpyModel | None = None) -> None:
+        if model is None and loader is None:
+            raise ValueError("Denoiser needs a model or a loader")
+        self._model, self._loader, self.fast = model, loader, fast
+        self.name, self.description = name, description
+        self.config = config or ModelConfig()
+        self.info = info or {}
+        self.batch_size = batch_size
+        self._lock = threading.Lock()
+        self._compiled: dict[int, object] = {}
+
+    @property
+    def model(self) -> keras.Model:
+        """The Keras model (loaded on first use when opened lazily)."""
+        if self._model is None:
+            with self._lock:
+                if self._model is None:
+                    self._model = self._loader()
+        return self._model
+
+    @functools.cached_property
+    def encoder(self) -> keras.Model | None:
+        """Image → code half of a bottleneck model (None for models without a code)."""
+        from .models import encoder_of
+
+        return encoder_of(self.model)
+
+    @functools.cached_property
+    def decoder(self) -> keras.Model | None:
+        """Code → image half of a bottleneck model (None for models without a code)."""
+        from .models import decoder_of
+
+        return decoder_of(self.model)
+
+    @property
+    def has_code(self) -> bool:
+        if self._model is None and self.fast is not None:
+            return "code" in self.fast.layer_names
+        return self.encoder is not None
+
+    def denoise(self, images: np.ndarray) -> np.ndarray:
+        """Denoise one digit (28, 28) or a batch (N, 28, 28); returns float32 of the same shape in [0, 1]."""
+        x = as_digits(images)
+        single = x.ndim == 2
+        batch = x[None] if single else x
+        if self.fast is not None and len(batch) <= self.fast_max:
+            out = self.fast(batch)
+        else:
+            out = self._run(self.model, batch)
+        out = np.clip(out.reshape(batch.shape), 0.0, 1.0)
+        return out[0] if single else out
+
+    def encode(self, images: np.ndarray) -> np.ndarray:
+        """Codes of digits (N, 28, 28) as (N, D); ValueError for models without a bottleneck."""
+        if not self.has_code or self.encoder is None:
+            raise ValueError(f"model {self.name!r} ({self.config.architecture}) has no bottleneck code")
+        x = as_digits(images)
+        batch = x[None] if x.ndim == 2 else x
+        return self._run(self.encoder, batch).reshape(len(batch), -1)
+
+    def _run(self, model: keras.Model, batch: np.ndarray) -> np.ndarray:
+        call = self._compiled.get(id(model))
+        if call is None:
+            call = _compiled_call(model)
+            self._compiled[id(model)] = call
+        if len(batch) <= self.batch_size:
+            return call(batch)
+        return np.concatenate([call(batch[i : i + self.batch_size])
+                               for i in range(0, len(batch), self.batch_size)])
+
+
+def _compiled_call(model: keras.Model) -> Callable[[np.ndarray], np.ndarray]:
+    """``model``'s forward pass as a numpy function.
+
+    On TensorFlow, one ``tf.function`` with an open batch dimension, traced once for every
+    batch size; on Keras's other backends (JAX, PyTorch), ``predict_on_batch``.
+    """
+    import keras
+
+    if keras.backend.backend() != "tensorflow":
+        return model.predict_on_batch
+    import tensorflow as tf
+
+    spec = tf.TensorSpec((None, *model.input_shape[1:]), tf.float32)
+    graph = tf.function(lambda x: model(x, training=False), input_signature=[spec])
+    return lambda x: graph(x).numpy()
