@@ -234,7 +234,7 @@ def format_table(report: dict) -> str:
 
 
 def _cmd_denoise(args: argparse.Namespace) -> int:
-    from .imageio import denoise_files
+    from .digitfiles import denoise_files
     from .pretrained import load_pretrained
 
     missing = [p for p in args.inputs if not Path(p).is_file()]

@@ -18,7 +18,6 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from .arrays import as_images
-from .imageio import enlarge
 
 BACKGROUND = 255  # white page
 INK = 40  # dark grey text
@@ -50,6 +49,12 @@ def _font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
         return ImageFont.load_default(size=size)
     except (TypeError, OSError, ImportError):  # Pillow without FreeType: fixed bitmap font
         return ImageFont.load_default()
+
+
+def enlarge(image: np.ndarray, scale: int = 4) -> np.ndarray:
+    """A (H, W) image in [0, 1] as uint8, each pixel repeated ``scale``×``scale`` (crisp pixels)."""
+    pixels = np.round(np.clip(np.asarray(image, np.float32), 0, 1) * 255).astype(np.uint8)
+    return np.kron(pixels, np.ones((scale, scale), np.uint8)) if scale > 1 else pixels
 
 
 Row = tuple[str, np.ndarray, Sequence[str]]
@@ -142,3 +147,10 @@ def png_bytes(picture: np.ndarray) -> bytes:
 def digit_grid_png(rows: Sequence[Row], **kwargs) -> bytes:
     """:func:`digit_grid` encoded as PNG bytes."""
     return png_bytes(digit_grid(rows, **kwargs))
+
+
+def digit_png(image: np.ndarray, scale: int = 1) -> bytes:
+    """Encode a (H, W) image in [0, 1] as an 8-bit grayscale PNG, enlarged ``scale`` times."""
+    if not 1 <= int(scale) <= 32:
+        raise ValueError(f"scale must be in [1, 32], got {scale!r}")
+    return png_bytes(enlarge(image, int(scale)))

@@ -9,8 +9,7 @@ import denoiser
 from denoiser import NOISE_KINDS, to_mnist
 from denoiser.classical import CLASSICAL
 from denoiser.compare import compare, means_markdown
-from denoiser.grid import digit_grid, png_bytes
-from denoiser.imageio import enlarge
+from denoiser.grid import digit_grid, enlarge, png_bytes
 from denoiser.preprocess import BlankImageError, digit_from_bytes
 from ui.common import (
     SCALE,

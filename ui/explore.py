@@ -6,7 +6,7 @@ import numpy as np
 import streamlit as st
 
 from denoiser.classical import CLASSICAL
-from denoiser.imageio import enlarge
+from denoiser.grid import enlarge
 from denoiser.noise import NOISE_KINDS
 from ui.common import SCALE, get_digits, get_model, guarded, line_chart, model_choices
 

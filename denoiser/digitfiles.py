@@ -1,14 +1,13 @@
-"""Reading digit files (PNG/JPEG/NPY) and writing denoised PNGs."""
+"""Digit files: reading PNG/JPEG/NPY digits, and writing denoised ones as PNGs (the CLI's ``denoise``)."""
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
+from .grid import digit_png
 from .modelfiles import save_bytes
 from .preprocess import ink_map, read_image, to_mnist
 
@@ -50,21 +49,6 @@ def digits_from_file(path: str | Path) -> np.ndarray:
     return to_mnist(rgba)[None]
 
 
-def enlarge(image: np.ndarray, scale: int = 4) -> np.ndarray:
-    """A (H, W) image in [0, 1] as uint8, each pixel repeated ``scale``×``scale`` (crisp pixels)."""
-    pixels = np.round(np.clip(np.asarray(image, np.float32), 0, 1) * 255).astype(np.uint8)
-    return np.kron(pixels, np.ones((scale, scale), np.uint8)) if scale > 1 else pixels
-
-
-def png_bytes(image: np.ndarray, scale: int = 1) -> bytes:
-    """Encode a (H, W) image in [0, 1] as an 8-bit grayscale PNG, enlarged ``scale`` times."""
-    if not 1 <= int(scale) <= 32:
-        raise ValueError(f"scale must be in [1, 32], got {scale!r}")
-    buf = io.BytesIO()
-    Image.fromarray(enlarge(image, int(scale)), mode="L").save(buf, format="PNG")
-    return buf.getvalue()
-
-
 def denoise_files(
     inputs: list[str | Path],
     out_dir: str | Path,
@@ -91,6 +75,6 @@ def denoise_files(
         for i, digit in enumerate(clean):
             name = f"{path.stem}-denoised.png" if len(clean) == 1 else f"{path.stem}-{i}-denoised.png"
             target = out_dir / name
-            save_bytes(png_bytes(digit, scale), target)
+            save_bytes(digit_png(digit, scale), target)
             written.append(target)
     return written
