@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .arrays import from_levels
+
 #: Real MNIST test digits shipped with the package, balanced over the ten classes.
 SAMPLE_PATH = Path(__file__).parent / "assets" / "mnist_sample.npz"
 #: Environment variable naming a Keras-layout ``mnist.npz`` to load.
@@ -68,9 +70,7 @@ def _to_float(images: np.ndarray) -> np.ndarray:
     images = np.asarray(images)
     if images.ndim != 3 or images.shape[1:] != (28, 28):
         raise ValueError(f"MNIST images must have shape (N, 28, 28), got {images.shape}")
-    if np.issubdtype(images.dtype, np.integer):
-        return images.astype(np.float32) / 255.0
-    return np.clip(images.astype(np.float32), 0.0, 1.0)
+    return from_levels(images)
 
 
 def _from_arrays(arrays, source: str, location: str) -> Digits:
@@ -174,29 +174,3 @@ def load_mnist(path: str | Path | None = None, allow_download: bool | None = Non
         except Exception:  # no network, a broken cache, …: fall through to the sample
             pass
     return load_sample()
-
-
-def make_sample(digits: Digits, per_class: int = 500, seed: int = 0) -> dict[str, np.ndarray]:
-    """Pick a class-balanced sample of test digits as uint8 arrays in the Keras layout.
-
-    The first ``0.8·per_class`` digits of each class become the sample's
-    training split and the rest its test split, so models trained on the
-    sample are still measured on digits they have not seen.
-    """
-    rng = np.random.default_rng(seed)
-    n_train = int(per_class * 0.8)
-    train_idx, test_idx = [], []
-    for label in range(10):
-        idx = rng.permutation(np.flatnonzero(digits.y_test == label))[:per_class]
-        if len(idx) < per_class:
-            raise ValueError(f"only {len(idx)} test digits of class {label}, need {per_class}")
-        train_idx.append(idx[:n_train])
-        test_idx.append(idx[n_train:])
-    tr, te = np.sort(np.concatenate(train_idx)), np.sort(np.concatenate(test_idx))
-
-    def as_uint8(x):
-        return np.round(x * 255).astype(np.uint8)
-
-    return {"x_train": as_uint8(digits.x_test[tr]), "y_train": digits.y_test[tr].astype(np.uint8),
-            "x_test": as_uint8(digits.x_test[te]), "y_test": digits.y_test[te].astype(np.uint8),
-            "test_index_train": tr.astype(np.int32), "test_index_test": te.astype(np.int32)}

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .arrays import from_levels
 from .grid import digit_png
 from .modelfiles import save_bytes
 from .preprocess import ink_map, read_image, to_mnist
@@ -30,13 +31,12 @@ def digits_from_file(path: str | Path) -> np.ndarray:
             raise ValueError(f"{path.name}: not a readable .npy array ({err})") from None
         if arr.shape[-2:] != (28, 28) or arr.ndim not in (2, 3):
             raise ValueError(f"{path.name}: expected (28, 28) or (N, 28, 28), got {arr.shape}")
-        if not np.issubdtype(arr.dtype, np.number):
-            raise ValueError(f"{path.name}: expected numbers, got dtype {arr.dtype}")
-        scale = 255.0 if np.issubdtype(arr.dtype, np.integer) or arr.max() > 1 else 1.0
-        arr = arr.astype(np.float32) / scale
-        if not np.isfinite(arr).all():
-            raise ValueError(f"{path.name}: contains NaN or infinite values")
-        return np.clip(arr.reshape(-1, 28, 28), 0.0, 1.0)
+        if np.issubdtype(arr.dtype, np.floating) and arr.size and np.nanmax(arr) > 1:
+            arr = arr / 255.0  # floats saved as 0..255 levels
+        try:
+            return from_levels(arr).reshape(-1, 28, 28)
+        except ValueError as err:
+            raise ValueError(f"{path.name}: {err}") from None
     if suffix not in IMAGE_SUFFIXES:
         raise ValueError(f"{path.name}: unsupported file type; use .png, .jpg, .jpeg or .npy")
     rgba = read_image(path)

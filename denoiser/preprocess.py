@@ -14,6 +14,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from .arrays import from_levels
+
 log = logging.getLogger(__name__)
 
 #: Largest image (in pixels) that :func:`read_image` will decode.
@@ -98,28 +100,13 @@ def _to_float(image: np.ndarray | Image.Image) -> np.ndarray:
     if isinstance(image, Image.Image):
         image = np.asarray(image.convert("RGBA"))
     arr = np.asarray(image)
-    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
-        raise ValueError(f"image must be a numeric array, got dtype {arr.dtype}")
     if arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[2] not in (1, 2, 3, 4)):
         raise ValueError(
             f"image must have shape (H, W), (H, W, 3) or (H, W, 4), got {arr.shape}"
         )
     if arr.shape[0] < 1 or arr.shape[1] < 1:
         raise ValueError(f"image is empty: shape {arr.shape}")
-    if arr.dtype == bool:
-        return arr.astype(np.float32)
-    if np.issubdtype(arr.dtype, np.integer):
-        low, high = int(arr.min()), int(arr.max())
-        if low < 0 or high > 65535:
-            raise ValueError(f"integer image values must lie in 0..255 (8-bit) or 0..65535 (16-bit), "
-                             f"got {low}..{high}")
-        # 8-bit levels whatever the array's type (numpy makes int64 of a list of 0..255),
-        # 16-bit levels when a value needs them
-        return arr.astype(np.float32) / (65535.0 if high > 255 else 255.0)
-    arr = arr.astype(np.float32)
-    if not np.all(np.isfinite(arr)):
-        raise ValueError("image contains NaN or infinite values")
-    return np.clip(arr, 0.0, 1.0)
+    return from_levels(arr)
 
 
 def _gray(arr: np.ndarray) -> np.ndarray:

@@ -10,6 +10,7 @@ from collections.abc import Callable
 import keras
 import numpy as np
 
+from .arrays import as_digits
 from .augment import check_strength, deform_digits
 from .models import ModelConfig, build_model, loss_function
 from .noise import BLIND, NoiseSpec
@@ -302,11 +303,7 @@ def train(
     TrainResult
     """
     noise = noise or NoiseSpec()
-    x = np.asarray(x_clean, np.float32)
-    if x.ndim != 3 or x.shape[1:] != (28, 28):
-        raise ValueError(f"x_clean must have shape (N, 28, 28), got {x.shape}")
-    if not np.isfinite(x).all():
-        raise ValueError("x_clean contains NaN or infinite values")
+    x = as_digits(x_clean, batch=True)
     if not 1 <= int(epochs) <= 10_000:
         raise ValueError(f"epochs must be in [1, 10000], got {epochs!r}")
     if not 1 <= int(batch_size) <= 65_536:
