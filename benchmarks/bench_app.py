@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import statistics
 import sys
 import time
@@ -22,6 +20,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
+from harness.machine import describe_machine  # noqa: E402
 from harness.server import CHROME_ARGS, CHROMIUM, FRESH_OFFLINE, free_port, start_streamlit  # noqa: E402
 
 # "changing": images a slider move must replace (the app: its one result-grid picture,
@@ -106,7 +105,7 @@ def main() -> None:
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
-    report = {"machine": f"{platform.machine()}, {os.cpu_count()} CPUs", "chromium": CHROMIUM}
+    report = {"machine": describe_machine(), "chromium": CHROMIUM}
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROME_ARGS)
         for name, target in (("bare", BARE), ("app", APP)):

@@ -12,10 +12,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import time
-from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -23,6 +21,7 @@ import numpy as np  # noqa: E402
 
 from denoiser.modelfiles import read_manifest  # noqa: E402
 from denoiser.models import ModelConfig, build_model, with_precision  # noqa: E402
+from harness.machine import describe_machine  # noqa: E402
 
 EPOCH_DIGITS = 57_000  # the 60,000 training digits less 5% held out for validation
 
@@ -39,15 +38,6 @@ def seconds_per_step(config: ModelConfig, policy: str, batch_size: int, steps: i
             model.fit(x, x, batch_size=batch_size, epochs=1, verbose=0)
             times.append((time.perf_counter() - start) / steps)
     return statistics.median(times)
-
-
-def machine() -> str:
-    """The CPU's model name, core count, and whether it computes bfloat16 natively."""
-    info = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
-    model = next((line.split(":", 1)[1].strip() for line in info.splitlines()
-                  if line.startswith("model name")), platform.processor())
-    bf16 = "AVX-512 BF16" if "avx512_bf16" in info else "no AVX-512 BF16"
-    return f"{model}, {os.cpu_count()} CPUs, {bf16}"
 
 
 def main() -> None:
@@ -68,7 +58,7 @@ def main() -> None:
     report = {"model": (f"shipped {args.model}: " if args.model else "")
               + f"{config.architecture} width {config.filters}, context {config.context}, "
               f"{config.blocks} residual block(s)",
-              "batch_size": args.batch_size, "machine": machine(),
+              "batch_size": args.batch_size, "machine": describe_machine(),
               "median_of": args.repeats}
     for policy in ("float32", "mixed_bfloat16"):
         step = seconds_per_step(config, policy, args.batch_size, args.steps, args.repeats)

@@ -21,7 +21,6 @@ import argparse
 import asyncio
 import json
 import os
-import platform
 import random
 import statistics
 import sys
@@ -33,6 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 from playwright.async_api import TimeoutError as PlaywrightTimeout  # noqa: E402
 
 from benchmarks.train_cycles import proc_status  # noqa: E402
+from harness.machine import describe_machine  # noqa: E402
 from harness.server import CHROME_ARGS, CHROMIUM, FRESH_OFFLINE, free_port, start_streamlit, wait_healthy  # noqa: E402
 
 IMAGES = '[data-testid="stImage"] img'
@@ -155,7 +155,7 @@ async def run(args) -> dict:
     port = free_port()
     proc = start_streamlit(ROOT / "app.py", port, FRESH_OFFLINE)
     url = f"http://127.0.0.1:{port}"
-    report = {"machine": f"{platform.machine()}, {os.cpu_count()} CPUs", "users": args.users,
+    report = {"machine": describe_machine(), "users": args.users,
               "seconds": args.seconds, "think_ms": args.think_ms}
     try:
         wait_healthy(port)

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import re
 import sys
 import time
@@ -20,6 +18,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
+from harness.machine import describe_machine  # noqa: E402
 from harness.server import CHROME_ARGS, CHROMIUM, FRESH_OFFLINE, free_port, start_streamlit, wait_healthy  # noqa: E402
 
 
@@ -48,7 +47,7 @@ def main() -> None:
     port = free_port()
     proc = start_streamlit(ROOT / "app.py", port, FRESH_OFFLINE)
     url = f"http://127.0.0.1:{port}/train"
-    report = {"machine": f"{platform.machine()}, {os.cpu_count()} CPUs", "cycles": []}
+    report = {"machine": describe_machine(), "cycles": []}
     try:
         wait_healthy(port)
         with sync_playwright() as p:

@@ -186,6 +186,9 @@ def test_training_one_epoch_finishes_and_becomes_selectable():
     assert job.status == "finished" and len(job.history["val_loss"]) == 1
     assert len(job.previews) == 1
     at.run()
+    # the preview digits are test digits, and say so (the validation digits are training digits)
+    assert "**Test digits (never trained on), denoised after each epoch**" in [m.value for m in at.markdown]
+    np.testing.assert_array_equal(job.preview_clean, at.session_state["digits"].x_test[:8])
     assert at.dataframe[0].value["run"][0] == "run 1"
     switch(at, "Denoise")
     no_exception(at)
