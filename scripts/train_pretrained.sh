@@ -58,7 +58,7 @@ $T --name conv --arch conv --filters 32 --noise gaussian --amount 0.5 --epochs 2
    --description "Convolutional autoencoder after the keras-io denoising example (28→14→7→14→28, 32 filters), Gaussian 0.5."
 fi
 if [ -z "$ONLY" ] || want dense-best; then
-# Chosen by scripts/dense_search.py (docs/dense-search.md): the best of 8 shapes at 10 epochs.
+# Chosen by scripts/research/dense_search.py (docs/dense-search.md): the best of 8 shapes at 10 epochs.
 $T --name dense-best --arch dense --code-size 128 --layers 3 --nodes 1024 --loss binary_crossentropy --noise gaussian --amount 0.5 --epochs 40 --cosine \
    --description "The best dense autoencoder found with the tutorial's four knobs (see docs/dense-search.md): 784→1024→512→128→512→1024→784, BCE, Adam, Gaussian 0.5."
 fi

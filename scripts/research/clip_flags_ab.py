@@ -1,7 +1,7 @@
 """Does a U-Net denoise better when told which pixels the noise clipped? (docs/specialist-22db.md)
 
 Usage:
-  python -m scripts.clip_flags_ab --data mnist.npz [--seeds 0 1] [--digits 20000] [--epochs 15]
+  python -m scripts.research.clip_flags_ab --data mnist.npz [--seeds 0 1] [--digits 20000] [--epochs 15]
 
 Gaussian noise is clipped to [0, 1], so a noisy pixel of exactly 0 only says that the clean value
 plus noise fell at or below 0: for MNIST's black background that happens half of the time, for

@@ -1,6 +1,6 @@
 """Search the dense autoencoder's four hyperparameters (code size, layers, nodes, loss).
 
-Usage: python -m scripts.dense_search --data mnist.npz [--epochs 10]
+Usage: python -m scripts.research.dense_search --data mnist.npz [--epochs 10]
 Trains each candidate on the training split (Gaussian 0.5, Adam) and prints a Markdown table of
 mean PSNR/SSIM on the first 2,000 test digits. The best row became the shipped `dense-best`.
 """

@@ -1,22 +1,22 @@
 """Ideas for more PSNR that were measured and not kept (README, "Not yet reached").
 
 Usage:
-  python -m scripts.probes shift-tta --data mnist.npz [--model unet-gaussian]
+  python -m scripts.research.probes shift-tta --data mnist.npz [--model unet-gaussian]
       Average the model's outputs over 1-pixel shifts of the input (test-time augmentation).
-  python -m scripts.probes flip-tta --data mnist.npz [--model unet-gaussian] [--dir DIR]
+  python -m scripts.research.probes flip-tta --data mnist.npz [--model unet-gaussian] [--dir DIR]
       The same with the input transposed, flipped or turned 180°, each view undone on the output.
-  python -m scripts.probes refine --data mnist.npz [--model unet-gaussian] [--epochs 8]
+  python -m scripts.research.probes refine --data mnist.npz [--model unet-gaussian] [--epochs 8]
       Freeze the model and train a second, width-16 U-Net with whole-digit context that reads
       the noisy digit and the first estimate and corrects the first model's logits.
-  python -m scripts.probes ensemble --data mnist.npz [--model unet-gaussian] --dir A --dir B ...
+  python -m scripts.research.probes ensemble --data mnist.npz [--model unet-gaussian] --dir A --dir B ...
       Average the outputs of the same-named model from several directories (e.g. runs kept in
       build/): each alone, every pair, and all of them; then, where all share one architecture,
       one model holding the mean of their weights.
-  python -m scripts.probes postprocess --data mnist.npz [--model unet-gaussian] [--dir DIR]
+  python -m scripts.research.probes postprocess --data mnist.npz [--model unet-gaussian] [--dir DIR]
       Snap outputs near 0 or 1 to exactly 0 or 1 (MNIST's background is exactly 0), and mix
       in some of the blind model's output; also the share of squared error on background pixels.
 These five score the first 2,000 test digits at Gaussian 0.5 (noise seed 5) and print PSNR.
-  python -m scripts.probes writer-gap --data mnist.npz [--model unet-gaussian] [--dir DIR]
+  python -m scripts.research.probes writer-gap --data mnist.npz [--model unet-gaussian] [--dir DIR]
       Mean PSNR at Gaussian 0.5 (noise seed 5) on the first 5,000 training digits (writers the
       model has seen) and on all test digits (writers it has not), with each set's mean ink and
       the gap left once PSNR's dependence on ink (a line fitted over both sets) is taken out.

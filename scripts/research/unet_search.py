@@ -1,6 +1,6 @@
 """Compare U-Net shapes for the same training time (the CPU is the limit, not the epochs).
 
-Usage: python -m scripts.unet_search --data mnist.npz [--seconds 150] [names ...]
+Usage: python -m scripts.research.unet_search --data mnist.npz [--seconds 150] [names ...]
 Each candidate trains from scratch on the 60,000 training digits with Gaussian noise 0.5 (Adam
 1e-3, batch 64, BCE, fresh noise every epoch) until --seconds have passed, then is scored on the
 first 2,000 test digits (noise seed 0). Prints one JSON line per candidate: parameters, epochs

@@ -1,7 +1,7 @@
 """Give a residual U-Net specialist self-attention and train it on (docs/specialist-22db.md).
 
 Usage:
-  python -m scripts.attention_probe --data mnist.npz --init DIR --out DIR2 [--minutes 100]
+  python -m scripts.research.attention_probe --data mnist.npz --init DIR --out DIR2 [--minutes 100]
       [--lr 3e-4] [--seed 61] [--max-digits N]
 
 Reads ``unet-gaussian`` (a U-Net with residual blocks) from ``--init``. Adds one transformer
