@@ -1,4 +1,4 @@
-"""Command line: ``python -m denoiser {train,evaluate,denoise}``."""
+"""Command line: ``python -m denoiser {train,evaluate,denoise,show}``."""
 
 from __future__ import annotations
 
@@ -247,6 +247,28 @@ def _cmd_denoise(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_show(args: argparse.Namespace) -> int:
+    from .compare import compare, means_markdown
+    from .data import load_mnist, load_sample
+    from .grid import digit_grid, png_bytes
+    from .modelfiles import save_bytes
+    from .noise import add_noise
+    from .pretrained import load_pretrained
+
+    if not 1 <= args.count <= 16:
+        raise CLIError(f"--count must be in [1, 16], got {args.count}")
+    digits = load_sample() if args.sample else load_mnist(args.data)
+    clean, labels = digits.sample(args.count, args.digit, seed=args.sample_seed)
+    model = load_pretrained(args.model, args.dir, lazy=True)
+    noisy = add_noise(clean, args.kind, args.amount, seed=args.seed)
+    result = compare(clean, [f"digit {d}" for d in labels], noisy, {model.name: model.denoise},
+                     args.filters, args.diff)
+    save_bytes(png_bytes(digit_grid(result.rows, scale=args.scale, columns=args.count <= 3)), args.out)
+    print(means_markdown(result.means))
+    print(f"\nwrote {args.out}", file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from .models import ARCHITECTURES, LOSSES, OPTIMIZERS
     from .noise import NOISE_KINDS
@@ -323,6 +345,23 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--scale", type=int, default=1, help="enlarge output PNGs by this factor (1-32)")
     d.add_argument("--dir", default=str(_default_dir()), help="model directory")
     d.set_defaults(func=_cmd_denoise)
+
+    s = sub.add_parser("show", help="draw the app's comparison picture of test digits into a PNG")
+    s.add_argument("--out", required=True, help="the PNG to write")
+    s.add_argument("--model", help="model name (default: the default model)")
+    s.add_argument("--kind", choices=list(NOISE_KINDS), default="gaussian", help="noise kind")
+    s.add_argument("--amount", type=float, default=0.5, help="noise amount in [0, 1]")
+    s.add_argument("--count", type=int, default=8, help="how many test digits (1-16)")
+    s.add_argument("--digit", type=int, choices=range(10), help="only this digit class")
+    s.add_argument("--filters", nargs="*", default=[], help="classical filters to add as rows")
+    s.add_argument("--diff", action="store_true", help="add the |denoised − clean| row")
+    s.add_argument("--seed", type=int, default=0, help="which noise draw (the app's New noise)")
+    s.add_argument("--sample-seed", type=int, default=0, help="which digits (the app's New sample)")
+    s.add_argument("--scale", type=int, default=4, help="screen pixels per digit pixel (1-16)")
+    s.add_argument("--data", help="Keras-layout mnist.npz (default: $DENOISER_MNIST, Keras, sample)")
+    s.add_argument("--sample", action="store_true", help="use the offline sample's test digits")
+    s.add_argument("--dir", default=str(_default_dir()), help="model directory")
+    s.set_defaults(func=_cmd_show)
     return parser
 
 

@@ -236,3 +236,28 @@ def test_a_diverged_run_writes_its_last_good_epoch_or_nothing(tmp_path, capsys, 
     else:
         assert code == 2 and "no model was written" in err
         assert not (tmp_path / "wild.keras").exists()
+
+
+def test_show_draws_the_apps_comparison_for_the_same_settings(tmp_path, capsys, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    from denoiser.data import SAMPLE_PATH
+    from tests.conftest import means
+
+    monkeypatch.setenv("DENOISER_MNIST", str(SAMPLE_PATH))  # the app and the CLI read the same digits
+    out = tmp_path / "grid.png"
+    assert main(["show", "--out", str(out), "--model", "blind", "--kind", "speckle", "--amount", "0.4",
+                 "--count", "3", "--digit", "7", "--filters", "median", "--diff", "--seed", "2",
+                 "--sample-seed", "5", "--data", str(SAMPLE_PATH)]) == 0
+    printed = capsys.readouterr().out
+    picture = Image.open(out)
+    assert picture.width > picture.height  # three digits: the rows drawn side by side
+    at = AppTest.from_file(os.path.join(ROOT, "app.py"), default_timeout=120)
+    for key, value in {"model": "blind", "noise": "speckle", "amount": "0.4", "count": "3", "digit": "7",
+                       "filters": "median", "diff": "1", "seed": "2", "sample": "5"}.items():
+        at.query_params[key] = value
+    at.run()
+    app_means = means(at)
+    assert app_means["row"] == ["Noisy", "Denoised by blind", "Filter: median"]
+    for row, psnr_db in zip(app_means["row"], app_means["mean PSNR (dB)"]):
+        assert f"| {row} | {psnr_db:.2f} |" in printed  # the same digits, noise and rows
