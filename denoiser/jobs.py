@@ -38,13 +38,15 @@ FAILED = "training stopped on an error; the details are in the server's log — 
 
 #: Nice value of training processes: interactive work (other users' page updates) comes first.
 BACKGROUND_NICE = 19
+#: Environment variable: "normal" keeps training at the server's own priority (default: "low").
+PRIORITY_VAR = "DENOISER_TRAINING_PRIORITY"
 
 #: Training in the background allows at most this many epochs and digits.
 MAX_EPOCHS = 200
 MAX_DIGITS = 60_000
 
 
-@dataclass
+@dataclass(eq=False)  # a job is itself: compared by identity, not by its arrays
 class TrainingJob:
     """One training run: its settings, live progress, and (when done) its model.
 
@@ -62,6 +64,7 @@ class TrainingJob:
     x_eval: np.ndarray | None = None
     name: str = ""
     alive: Callable[[], bool] | None = None  # training stops once this returns False
+    queue: TrainingQueue | None = None  # waits for a free slot here before it trains
     id: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
     progress: Progress | None = None
     history: dict[str, list[float]] = field(default_factory=lambda: {"loss": [], "val_loss": []})
@@ -78,6 +81,8 @@ class TrainingJob:
         if not 1 <= len(self.x_train) <= MAX_DIGITS:
             raise ValueError(f"training set must hold 1 to {MAX_DIGITS:,} digits, got {len(self.x_train)}")
         self._stop = threading.Event()
+        self._admitted = threading.Event()  # its turn came: it trains (at once without a queue)
+        self.cancelled = False  # stopped, or its page closed, while it waited in the queue
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._denoiser: Denoiser | None = None
@@ -91,6 +96,10 @@ class TrainingJob:
         if self._thread is not None:
             raise RuntimeError("this job was already started")
         self.started = time.time()
+        if self.queue is not None:
+            self.queue.enqueue(self)  # its place is kept from now, first come first served
+        else:
+            self._admitted.set()
         self._thread = threading.Thread(target=self._run, name=f"train-{self.id}", daemon=True)
         self._thread.start()
         return self
@@ -111,7 +120,11 @@ class TrainingJob:
     def status(self) -> str:
         if self.error:
             return "failed"
+        if self.cancelled:
+            return "cancelled"
         if self.running:
+            if not self._admitted.is_set():
+                return "queued"
             return "stopping" if self._stop.is_set() else "training"
         if self.result is None:
             return "waiting" if self._thread is None else "failed"
@@ -147,7 +160,24 @@ class TrainingJob:
     def _wanted(self) -> bool:
         return not self._stop.is_set() and (self.alive is None or self.alive())
 
+    def queue_position(self) -> int | None:
+        """1 for the next run to start, 2 for the one after…; None once it trains (or without a queue)."""
+        return None if self.queue is None else self.queue.position(self)
+
     def _run(self) -> None:
+        if self.queue is not None:
+            if not self.queue.wait_turn(self, self._wanted):
+                self.cancelled = True  # it leaves the queue without ever training
+                return
+            self._admitted.set()
+            try:
+                self._train()
+            finally:
+                self.queue.done(self)
+        else:
+            self._train()
+
+    def _train(self) -> None:
         ctx = multiprocessing.get_context("spawn")
         reports, stop = ctx.Queue(), ctx.Event()
         settings = {"config": self.config, "noise": self.noise, "epochs": self.epochs,
@@ -198,13 +228,121 @@ class TrainingJob:
             reports.close()
 
 
+#: Peak memory of one training process (measured 0.8-0.9 GB for a dense and a width-16 U-Net run).
+TRAINING_GB = 1.0
+#: Environment variable setting how many trainings a server runs at once.
+SLOTS_VAR = "DENOISER_TRAINING_SLOTS"
+
+
+def default_slots() -> int:
+    """Trainings to run at once: ``$DENOISER_TRAINING_SLOTS``, else one core left for the pages
+    and one training process per gigabyte of available memory, at least one."""
+    if os.environ.get(SLOTS_VAR):
+        return max(1, int(os.environ[SLOTS_VAR]))
+    cores = os.cpu_count() or 1
+    try:
+        free_gb = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") / 2**30
+    except (ValueError, OSError, AttributeError):
+        free_gb = 2 * TRAINING_GB
+    return max(1, min(cores - 1, int(free_gb // TRAINING_GB)))
+
+
+class TrainingQueue:
+    """At most ``slots`` trainings run at once; the others wait, first come first served.
+
+    A job joins when started (:meth:`TrainingJob.start`) and leaves when its turn comes, or
+    earlier when it is stopped or its page closes; :meth:`estimated_wait` guesses its start.
+    """
+
+    def __init__(self, slots: int, clock: Callable[[], float] = time.monotonic) -> None:
+        if slots < 1:
+            raise ValueError(f"a training queue needs at least one slot, got {slots!r}")
+        self.slots, self.clock = slots, clock
+        self._cond = threading.Condition()
+        self._waiting: list[TrainingJob] = []
+        self._running: dict[str, float] = {}  # job id -> when it started
+        self._durations: list[float] = []
+
+    def enqueue(self, job: TrainingJob) -> None:
+        with self._cond:
+            self._waiting.append(job)
+            self._cond.notify_all()
+
+    def position(self, job: TrainingJob) -> int | None:
+        with self._cond:
+            return self._waiting.index(job) + 1 if job in self._waiting else None
+
+    @property
+    def running(self) -> int:
+        with self._cond:
+            return len(self._running)
+
+    def wait_turn(self, job: TrainingJob, wanted: Callable[[], bool], poll: float = 0.2) -> bool:
+        """Block until ``job`` may train (True), or until ``wanted()`` turns False (False: it left)."""
+        with self._cond:
+            try:
+                while wanted():
+                    if self._waiting and self._waiting[0] is job and len(self._running) < self.slots:
+                        self._waiting.pop(0)
+                        self._running[job.id] = self.clock()
+                        return True
+                    self._cond.wait(poll)
+                return False
+            finally:
+                if job in self._waiting:
+                    self._waiting.remove(job)
+                self._cond.notify_all()
+
+    def done(self, job: TrainingJob) -> None:
+        """``job`` has ended: its slot goes to the next in line."""
+        with self._cond:
+            started = self._running.pop(job.id, None)
+            if started is not None:
+                self._durations = [*self._durations[-9:], self.clock() - started]
+            self._cond.notify_all()
+
+    def estimated_wait(self, job: TrainingJob, typical: float = 60.0) -> float | None:
+        """Seconds until ``job`` should start: the runs ahead of it, each taking as long as the
+        median of the last ten (``typical`` before any has ended), less what the running ones
+        have done. None once it is not waiting."""
+        with self._cond:
+            if job not in self._waiting:
+                return None
+            if self._durations:
+                typical = sorted(self._durations)[len(self._durations) // 2]
+            now = self.clock()
+            slots = sorted(max(0.0, typical - (now - t)) for t in self._running.values())
+            slots += [0.0] * (self.slots - len(slots))
+            for _ in range(self._waiting.index(job)):  # each run ahead takes the slot free first
+                slots[0] += typical
+                slots.sort()
+            return slots[0]
+
+
+_queue: TrainingQueue | None = None
+_queue_lock = threading.Lock()
+
+
+def server_queue() -> TrainingQueue:
+    """The process's training queue (:func:`default_slots` slots), made on first use."""
+    global _queue
+    with _queue_lock:
+        if _queue is None:
+            _queue = TrainingQueue(default_slots())
+        return _queue
+
+
 def _lower_priority() -> None:
     """Give the calling thread (and the threads and processes it starts) the lowest CPU priority.
 
     Nice ``BACKGROUND_NICE`` and, on Linux, the ``SCHED_IDLE`` policy: training then uses only
     CPU time that serving pages leaves over. On Linux both apply to the calling thread, and new
-    threads and forked processes inherit them.
+    threads and forked processes inherit them. ``$DENOISER_TRAINING_PRIORITY=normal`` leaves the
+    priority alone (the test suite sets it: on a machine whose cores other work keeps busy, an
+    idle-priority training would never run).
     """
+    if os.environ.get(PRIORITY_VAR, "low") == "normal":
+        return
     with contextlib.suppress(AttributeError, OSError):
         os.setpriority(os.PRIO_PROCESS, 0, max(os.getpriority(os.PRIO_PROCESS, 0), BACKGROUND_NICE))
     with contextlib.suppress(AttributeError, OSError):

@@ -3,6 +3,9 @@ import shutil
 
 os.environ.setdefault("DENOISER_OFFLINE", "1")  # never wait on a download in tests
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+# Trainings at the server's own priority: at idle priority they would never run while other work
+# keeps both cores busy (scripts/ci_busy.sh). tests/test_jobs.py checks the low priority itself.
+os.environ.setdefault("DENOISER_TRAINING_PRIORITY", "normal")
 
 from pathlib import Path
 

@@ -364,3 +364,36 @@ def test_a_diverged_run_shows_its_status_keeps_its_good_epoch_and_is_selectable(
     at.sidebar.selectbox(key="model_name").set_value("run 1").run()
     no_exception(at)
     assert means(at)["row"][1] == "Denoised by run 1"
+
+
+def test_three_sessions_share_one_training_slot_and_each_sees_its_place_in_line(monkeypatch):
+    import time
+
+    import denoiser.jobs as jobs
+
+    monkeypatch.setenv(jobs.SLOTS_VAR, "1")
+    monkeypatch.setattr(jobs, "_queue", None)  # this server's queue, made with one slot
+    sessions = []
+    for _ in range(3):
+        at = switch(app(), "Train")
+        at.slider(key="t_epochs").set_value(50)  # long: the first keeps the slot
+        at.slider(key="t_size").set_value(200)
+        at.button[0].click().run()
+        no_exception(at)
+        sessions.append(at)
+    first, second, third = (at.session_state["active_job"] for at in sessions)
+    assert first.queue is second.queue is third.queue and first.queue.slots == 1
+    assert "number 2 in line" in " ".join(i.value for i in sessions[2].run().info)
+    next(b for b in sessions[1].run().button if b.label == "Stop").click().run()  # leaves the line
+    second.join(30)
+    assert second.status == "cancelled"
+    assert "number 1 in line" in " ".join(i.value for i in sessions[2].run().info)
+    next(b for b in sessions[0].run().button if b.label == "Stop").click().run()
+    first.join(120)
+    deadline = time.time() + 60
+    while third.status == "queued" and time.time() < deadline:
+        time.sleep(0.05)
+    third.stop()
+    third.join(120)
+    statuses = [at.run().dataframe[0].value["status"].tolist() for at in sessions]
+    assert statuses == [["stopped"], ["cancelled"], ["stopped"]]  # each sees its own run only

@@ -1,4 +1,5 @@
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -85,13 +86,14 @@ def test_ten_start_stop_cycles_leak_no_threads_and_little_memory(digits):
     assert rss_mb() - rss < 20, f"RSS grew by {rss_mb() - rss:.0f} MB over 10 cycles"
 
 
-def test_training_runs_in_a_lower_priority_process(digits):
+def test_training_runs_in_a_lower_priority_process(digits, monkeypatch):
     import multiprocessing
     import os
     import time
 
-    from denoiser.jobs import BACKGROUND_NICE
+    from denoiser.jobs import BACKGROUND_NICE, PRIORITY_VAR
 
+    monkeypatch.setenv(PRIORITY_VAR, "low")  # the server's default (the suite runs with "normal")
     j = job(digits, epochs=200).start()
     nice = policy = None
     deadline = time.time() + 60
@@ -127,3 +129,67 @@ def test_a_run_list_names_runs_in_order_and_drops_the_oldest(digits):
     assert runs.finished() == []  # none was trained
     with pytest.raises(ValueError, match="at least one run"):
         RunList(cap=0)
+
+
+def test_one_slot_runs_one_training_and_the_rest_wait_first_come_first_served(digits):
+    from denoiser.jobs import TrainingQueue
+
+    line = TrainingQueue(1)
+    first, second, third = (job(digits, epochs=50, queue=line, name=f"run {i}") for i in (1, 2, 3))
+    for j in (first, second, third):
+        j.start()
+    assert [j.queue_position() for j in (first, second, third)][1:] == [1, 2]
+    assert second.status == third.status == "queued"
+    second.stop()  # leaves the line without training
+    second.join(30)
+    assert second.status == "cancelled" and second.progress is None and second.denoiser() is None
+    assert third.queue_position() == 1
+    first.stop()
+    first.join(120)
+    assert first.status == "stopped"
+    third.join(0.5)
+    deadline = time.time() + 60
+    while third.status == "queued" and time.time() < deadline:  # its turn comes once the slot is free
+        time.sleep(0.05)
+    assert third.status in ("training", "stopping", "finished") and third.queue_position() is None
+    third.stop()
+    third.join(120)
+    assert third.status == "stopped" and line.running == 0
+
+
+def test_a_closed_tab_takes_its_run_out_of_the_line(digits):
+    from denoiser.jobs import TrainingQueue
+
+    line = TrainingQueue(1)
+    gone = threading.Event()
+    ahead = job(digits, epochs=50, queue=line).start()
+    waiting = job(digits, queue=line, alive=lambda: not gone.is_set()).start()
+    assert waiting.queue_position() == 1
+    gone.set()
+    waiting.join(30)
+    assert waiting.status == "cancelled" and waiting.queue_position() is None
+    ahead.stop()
+    ahead.join(120)
+
+
+def test_the_estimated_start_counts_the_runs_ahead_with_an_injected_clock():
+    import types
+
+    from denoiser.jobs import TrainingQueue
+
+    now = [0.0]
+    line = TrainingQueue(2, clock=lambda: now[0])
+    runs = [types.SimpleNamespace(id=str(i)) for i in range(5)]
+    for r in runs:
+        line.enqueue(r)
+    assert line.wait_turn(runs[0], lambda: True) and line.wait_turn(runs[1], lambda: True)
+    now[0] = 20.0  # two runs training for 20 s; none has ended: a run counts as 60 s
+    assert line.estimated_wait(runs[2]) == pytest.approx(40.0)  # the first slot frees in 40 s
+    assert line.estimated_wait(runs[3]) == pytest.approx(40.0)  # and the second
+    assert line.estimated_wait(runs[4]) == pytest.approx(100.0)  # then one more run
+    line.done(runs[0])  # ended after 20 s: now the typical run
+    assert line.estimated_wait(runs[2]) == pytest.approx(0.0)  # a slot is free
+    assert line.estimated_wait(runs[4]) == pytest.approx(20.0)
+    assert line.estimated_wait(runs[0]) is None
+    with pytest.raises(ValueError, match="at least one slot"):
+        TrainingQueue(0)

@@ -53,7 +53,7 @@ def architecture_settings(arch: str) -> dict:
 
 def train_form(data) -> None:
     from denoiser.config import ARCHITECTURES, LOSSES, OPTIMIZERS, ModelConfig
-    from denoiser.jobs import TrainingJob
+    from denoiser.jobs import TrainingJob, server_queue
     from denoiser.noise import NoiseSpec
 
     arch = st.selectbox("Architecture", list(ARCHITECTURES), key="t_arch",
@@ -103,7 +103,7 @@ def train_form(data) -> None:
         config = ModelConfig(arch, **settings, loss=loss, optimizer=optimizer, learning_rate=lr)
         job = TrainingJob(config, NoiseSpec(kind, amount), epochs, batch, data.x_train[:size],
                           preview_clean=data.x_test[:8], x_eval=data.x_test[:500],
-                          name=st.session_state.runs.next_name(),
+                          name=st.session_state.runs.next_name(), queue=server_queue(),
                           alive=session_alive())
     except ValueError as err:
         st.error(f"Cannot train with these settings: {err}")
@@ -127,7 +127,14 @@ def live_panel() -> None:
 
     job = st.session_state.active_job
     p = job.progress
-    if job.running:
+    if job.status == "queued":
+        wait = job.queue.estimated_wait(job)
+        st.info(f"{job.name} waits for a free training slot: number {job.queue_position()} in line"
+                + ("" if wait is None else f", starting in about {wait:.0f} s")
+                + f" ({job.queue.slots} training(s) at a time on this server, first come first served).")
+        if st.button("Stop", help="Leave the queue: this run will not train."):
+            job.stop()
+    elif job.running:
         if p is None:
             st.progress(0.0, text=f"{job.name}: starting (loading TensorFlow takes a few seconds)…")
         else:
@@ -138,7 +145,10 @@ def live_panel() -> None:
             job.stop()
     else:
         message = job.error or (job.result.message if job.result else "")
-        state = {"finished": st.success, "stopped": st.warning}.get(job.status, st.error)
+        state = {"finished": st.success, "stopped": st.warning,
+                 "cancelled": st.warning}.get(job.status, st.error)
+        if job.status == "cancelled":
+            message = "it left the queue before its turn came"
         state(f"{job.name} {job.status}" + (f": {message}" if message else "") +
               (" — pick it in **Denoise** to try it." if job.denoiser() is not None else ""))
     history = pd.DataFrame({"training loss": job.history["loss"],
