@@ -82,7 +82,7 @@ class TrainingJob:
             raise ValueError(f"training set must hold 1 to {MAX_DIGITS:,} digits, got {len(self.x_train)}")
         self._stop = threading.Event()
         self._admitted = threading.Event()  # its turn came: it trains (at once without a queue)
-        self.cancelled = False  # stopped, or its page closed, while it waited in the queue
+        self.cancelled = False  # stopped, or its page closed, before it trained a batch
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._denoiser: Denoiser | None = None
@@ -105,7 +105,8 @@ class TrainingJob:
         return self
 
     def stop(self) -> None:
-        """Ask training to end after the current batch (the weights are kept)."""
+        """Ask training to end after the current batch (the weights are kept); a run that has not
+        trained a batch yet (waiting in the queue, or starting up) is cancelled instead."""
         self._stop.set()
 
     def join(self, timeout: float | None = None) -> None:
@@ -190,6 +191,9 @@ class TrainingJob:
             while True:
                 if not self._wanted():
                     stop.set()
+                    if self.progress is None:  # still starting up: nothing trained, nothing to keep
+                        self.cancelled = True
+                        return
                 try:
                     kind, payload = reports.get(timeout=0.2)
                 except queue.Empty:
@@ -221,6 +225,8 @@ class TrainingJob:
             self.error = FAILED
         finally:
             stop.set()
+            if self.cancelled:
+                child.kill()  # it was only starting (importing TensorFlow): end it now
             child.join(30)
             if child.is_alive():
                 child.kill()
@@ -335,18 +341,17 @@ def server_queue() -> TrainingQueue:
 def _lower_priority() -> None:
     """Give the calling thread (and the threads and processes it starts) the lowest CPU priority.
 
-    Nice ``BACKGROUND_NICE`` and, on Linux, the ``SCHED_IDLE`` policy: training then uses only
-    CPU time that serving pages leaves over. On Linux both apply to the calling thread, and new
-    threads and forked processes inherit them. ``$DENOISER_TRAINING_PRIORITY=normal`` leaves the
-    priority alone (the test suite sets it: on a machine whose cores other work keeps busy, an
-    idle-priority training would never run).
+    Nice ``BACKGROUND_NICE``: against page updates at nice 0 a training gets ~1.5 % of a core,
+    so the pages come first, yet it still makes progress on a server that stays busy (Linux's
+    ``SCHED_IDLE``, used before, starved it completely: a saturated server never finished a run).
+    On Linux the nice value applies to the calling thread, and new threads and forked processes
+    inherit it. ``$DENOISER_TRAINING_PRIORITY=normal`` leaves the priority alone (the test suite
+    sets it, so that its trainings finish while other work keeps both cores busy).
     """
     if os.environ.get(PRIORITY_VAR, "low") == "normal":
         return
     with contextlib.suppress(AttributeError, OSError):
         os.setpriority(os.PRIO_PROCESS, 0, max(os.getpriority(os.PRIO_PROCESS, 0), BACKGROUND_NICE))
-    with contextlib.suppress(AttributeError, OSError):
-        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
 
 
 def _start_in_background(child: multiprocessing.process.BaseProcess) -> None:

@@ -1,5 +1,6 @@
 import os
 import shutil
+import time
 
 os.environ.setdefault("DENOISER_OFFLINE", "1")  # never wait on a download in tests
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -119,3 +120,12 @@ def weight_recorder():
     recorder = Recorder()
     recorder.weights = {}
     return recorder
+
+
+def training_begun(j, timeout: float = 180):
+    """Wait until ``j`` has trained its first batch (it reports progress)."""
+    deadline = time.time() + timeout
+    while j.progress is None and j.running and time.time() < deadline:
+        time.sleep(0.05)
+    assert j.progress is not None, j.status
+    return j

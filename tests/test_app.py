@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from denoiser.modelfiles import PRETRAINED_DIR
 from denoiser.pretrained import list_pretrained
-from tests.conftest import means
+from tests.conftest import means, training_begun
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 needs_models = pytest.mark.skipif(not (PRETRAINED_DIR / "manifest.json").exists(),
@@ -250,7 +250,8 @@ def test_the_stop_button_ends_training_early_and_keeps_the_model():
     at = switch(app(), "Train")
     at.slider(key="t_epochs").set_value(50)
     at.button[0].click().run()
-    job = at.session_state["active_job"]
+    job = training_begun(at.session_state["active_job"])
+    at.run()  # the live panel shows the running run, and its Stop button
     stop = next(b for b in at.button if b.label == "Stop")
     assert stop.help.startswith("End training after the current batch")
     stop.click().run()  # pressed while the run trains
@@ -367,7 +368,6 @@ def test_a_diverged_run_shows_its_status_keeps_its_good_epoch_and_is_selectable(
 
 
 def test_three_sessions_share_one_training_slot_and_each_sees_its_place_in_line(monkeypatch):
-    import time
 
     import denoiser.jobs as jobs
 
@@ -388,12 +388,10 @@ def test_three_sessions_share_one_training_slot_and_each_sees_its_place_in_line(
     second.join(30)
     assert second.status == "cancelled"
     assert "number 1 in line" in " ".join(i.value for i in sessions[2].run().info)
+    training_begun(first)
     next(b for b in sessions[0].run().button if b.label == "Stop").click().run()
     first.join(120)
-    deadline = time.time() + 60
-    while third.status == "queued" and time.time() < deadline:
-        time.sleep(0.05)
-    third.stop()
+    training_begun(third).stop()  # its turn came once the slot was free
     third.join(120)
     statuses = [at.run().dataframe[0].value["status"].tolist() for at in sessions]
     assert statuses == [["stopped"], ["cancelled"], ["stopped"]]  # each sees its own run only

@@ -7,6 +7,7 @@ import pytest
 from denoiser.jobs import TrainingJob
 from denoiser.models import ModelConfig
 from denoiser.training import NoiseSpec
+from tests.conftest import training_begun
 
 
 def job(digits, epochs=2, **kwargs) -> TrainingJob:
@@ -30,19 +31,25 @@ def test_job_trains_in_the_background_and_reports(digits):
 
 
 def test_stop_keeps_the_model(digits):
-    j = job(digits, epochs=200)
-    j.start()
+    j = training_begun(job(digits, epochs=200).start())
     j.stop()
     j.join(60)
     assert j.status == "stopped" and j.denoiser() is not None
     assert len(j.history["loss"]) < 200
 
 
+def test_stop_before_the_first_batch_cancels_the_run_at_once(digits):
+    j = job(digits, epochs=200).start()
+    j.stop()  # still starting up: importing TensorFlow in its process
+    j.join(60)
+    assert j.status == "cancelled" and j.denoiser() is None and j.progress is None
+
+
 def test_a_run_whose_page_is_gone_frees_its_model(digits):
     gone = threading.Event()
     j = job(digits, epochs=200)
     j.alive = lambda: not gone.is_set()
-    j.start()
+    training_begun(j.start())
     gone.set()  # the browser tab closes mid-training
     j.join(60)
     assert j.status == "stopped" and j.model_bytes is None and j.denoiser() is None
@@ -70,8 +77,7 @@ def rss_mb() -> float:
 
 def test_ten_start_stop_cycles_leak_no_threads_and_little_memory(digits):
     def cycle():
-        j = job(digits, epochs=50)
-        j.start()
+        j = training_begun(job(digits, epochs=50).start())
         j.stop()
         j.join(60)
         assert j.status in ("stopped", "finished")
@@ -95,21 +101,18 @@ def test_training_runs_in_a_lower_priority_process(digits, monkeypatch):
 
     monkeypatch.setenv(PRIORITY_VAR, "low")  # the server's default (the suite runs with "normal")
     j = job(digits, epochs=200).start()
-    nice = policy = None
-    deadline = time.time() + 60
+    nice = None
+    # Generous: at nice 19 on a machine whose cores other work keeps busy, the start-up gets
+    # ~1.5 % of a core (still progress, unlike SCHED_IDLE, which starved it).
+    deadline = time.time() + 240
     while nice is None and time.time() < deadline:
         kids = [p for p in multiprocessing.active_children() if p.name == f"denoiser-train-{j.id}"]
         if kids:  # from its first instruction: its start-up (imports) must not compete either
             nice = os.getpriority(os.PRIO_PROCESS, kids[0].pid)
-            if hasattr(os, "sched_getscheduler"):
-                policy = os.sched_getscheduler(kids[0].pid)
         time.sleep(0.01)
     j.stop()
-    j.join(60)
+    j.join(120)
     assert nice is not None and nice >= BACKGROUND_NICE
-    if hasattr(os, "SCHED_IDLE"):
-        assert policy == os.SCHED_IDLE
-        assert os.sched_getscheduler(0) != os.SCHED_IDLE
     assert os.getpriority(os.PRIO_PROCESS, 0) < BACKGROUND_NICE  # the server itself is untouched
     assert not [p for p in multiprocessing.active_children() if p.name == f"denoiser-train-{j.id}"]
 
@@ -144,7 +147,7 @@ def test_one_slot_runs_one_training_and_the_rest_wait_first_come_first_served(di
     second.join(30)
     assert second.status == "cancelled" and second.progress is None and second.denoiser() is None
     assert third.queue_position() == 1
-    first.stop()
+    training_begun(first).stop()
     first.join(120)
     assert first.status == "stopped"
     third.join(0.5)
@@ -152,7 +155,7 @@ def test_one_slot_runs_one_training_and_the_rest_wait_first_come_first_served(di
     while third.status == "queued" and time.time() < deadline:  # its turn comes once the slot is free
         time.sleep(0.05)
     assert third.status in ("training", "stopping", "finished") and third.queue_position() is None
-    third.stop()
+    training_begun(third).stop()
     third.join(120)
     assert third.status == "stopped" and line.running == 0
 
