@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Produce every figure quoted in the README into docs/ (2-core CPU: about 25 minutes).
-# Usage: DENOISER_MNIST=path/to/mnist.npz bash scripts/make_figures.sh [eval|sweep|bench|app|load|shots]
+# Usage: DENOISER_MNIST=path/to/mnist.npz bash scripts/make_figures.sh [eval|sweep|bench|app|move|load|shots]
 set -euo pipefail
 : "${DENOISER_MNIST:?set DENOISER_MNIST to a Keras-layout mnist.npz (the full 10k test split)}"
 mkdir -p docs
@@ -27,6 +27,7 @@ if want bench; then
   python -m benchmarks.bench_denoise --model unet-gaussian > docs/bench-denoise-unet-gaussian.json
 fi
 if want app; then python -m benchmarks.bench_app > docs/bench-app.json; fi
+if want move; then python -m benchmarks.bench_move > docs/bench-move.json; fi
 if want load; then
   python -m benchmarks.load_test > docs/load-test.json || true
   python -m benchmarks.load_test --think-ms 0 --runs 1 > docs/load-test-stress.json || true

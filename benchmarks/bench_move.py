@@ -1,0 +1,68 @@
+"""Where a slider move's server time goes, part by part (no browser, no Streamlit).
+
+Usage: python -m benchmarks.bench_move [--model blind] [--digits 8] [--repeats 50]
+
+Times, as the Denoise page runs them for one move: the noise draw, the model (the app's numpy
+path, one BLAS thread as the app sets it), PSNR and SSIM for every row, drawing the grid, and
+encoding it as PNG. Prints a JSON report of medians in ms, naming the CPU.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import time
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # as app.py sets it, before numpy loads
+
+from denoiser import add_noise  # noqa: E402
+from denoiser.data import load_sample  # noqa: E402
+from denoiser.grid import digit_grid, png_bytes  # noqa: E402
+from denoiser.metrics import psnr, ssim  # noqa: E402
+from denoiser.pretrained import load_pretrained  # noqa: E402
+from harness.machine import describe_machine  # noqa: E402
+
+
+def median_ms(fn, repeats: int) -> float:
+    fn()  # warm-up
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return round(statistics.median(times) * 1000, 2)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default="blind")
+    parser.add_argument("--digits", type=int, default=8)
+    parser.add_argument("--repeats", type=int, default=50)
+    args = parser.parse_args()
+    clean = load_sample().x_test[: args.digits]
+    model = load_pretrained(args.model, lazy=True)
+    noisy = add_noise(clean, "gaussian", 0.5, seed=0)
+    denoised = model.denoise(noisy)
+    rows = [("Noisy", noisy), (f"Denoised by {model.name}", denoised)]
+    grid_rows = [(label, images, [f"{a:.1f} dB · {b:.2f}" for a, b in
+                                  zip(psnr(clean, images), ssim(clean, images))]) for label, images in rows]
+    grid_rows.append(("Clean", clean, [f"digit {i}" for i in range(len(clean))]))
+    picture = digit_grid(grid_rows, scale=4)
+    parts = {
+        "noise": lambda: add_noise(clean, "gaussian", 0.5, seed=0),
+        "model": lambda: model.denoise(noisy),
+        "psnr_ssim_two_rows": lambda: [(psnr(clean, x), ssim(clean, x)) for _, x in rows],
+        "grid_drawing": lambda: digit_grid(grid_rows, scale=4),
+        "png_encoding": lambda: png_bytes(picture),
+    }
+    report = {"machine": describe_machine(), "model": args.model, "digits": args.digits,
+              "runtime": "numpy (denoiser.inference)" if model.fast is not None else "keras",
+              "median_ms": {name: median_ms(fn, args.repeats) for name, fn in parts.items()}}
+    report["total_ms"] = round(sum(report["median_ms"].values()), 2)
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()
