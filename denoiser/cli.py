@@ -189,11 +189,12 @@ def _load_models(names: list[str], directory: str) -> dict:
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
+    from .classical import check_filters
     from .data import load_mnist, load_sample
     from .evaluation import evaluate_table, methods_to_compare
 
     try:
-        methods_to_compare({}, args.filters)  # refuse a wrong filter before loading anything
+        check_filters(args.filters)  # refuse a wrong filter before loading anything
     except ValueError as err:
         raise CLIError(str(err)) from None
     digits = load_sample() if args.sample else load_mnist(args.data)
@@ -250,7 +251,7 @@ def _cmd_denoise(args: argparse.Namespace) -> int:
 def _cmd_show(args: argparse.Namespace) -> int:
     from .compare import compare, means_markdown
     from .data import load_mnist, load_sample
-    from .grid import digit_grid, png_bytes
+    from .grid import COLUMNS_UP_TO, digit_grid, png_bytes
     from .modelfiles import save_bytes
     from .noise import add_noise
     from .pretrained import load_pretrained
@@ -263,7 +264,8 @@ def _cmd_show(args: argparse.Namespace) -> int:
     noisy = add_noise(clean, args.kind, args.amount, seed=args.seed)
     result = compare(clean, [f"digit {d}" for d in labels], noisy, {model.name: model.denoise},
                      args.filters, args.diff)
-    save_bytes(png_bytes(digit_grid(result.rows, scale=args.scale, columns=args.count <= 3)), args.out)
+    picture = digit_grid(result.rows, scale=args.scale, columns=args.count <= COLUMNS_UP_TO)
+    save_bytes(png_bytes(picture), args.out)
     print(means_markdown(result.means))
     print(f"\nwrote {args.out}", file=sys.stderr)
     return 0

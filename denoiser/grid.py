@@ -23,6 +23,8 @@ BACKGROUND = 255  # white page
 INK = 40  # dark grey text
 GAP = 8  # pixels between digits
 BAND_GAP = 14  # extra space between bands of columns
+#: This many digits or fewer are drawn as columns (``digit_grid(columns=True)``) by the app and CLI.
+COLUMNS_UP_TO = 3
 
 
 def _font_path() -> str | None:

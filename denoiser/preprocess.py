@@ -68,10 +68,8 @@ def read_image(source: str | Path | bytes) -> np.ndarray:
             img.seek(0)  # first frame of an animation
             img.draft("RGB", (MAX_SIDE, MAX_SIDE))  # JPEG: decode at reduced size
             img = ImageOps.exif_transpose(img)
-            if img.mode.startswith("I"):  # 16/32-bit grayscale
-                arr = np.asarray(img, dtype=np.float64)
-                img = Image.fromarray(np.round(arr / (65535.0 if arr.max() > 255 else 255.0) * 255)
-                                      .astype(np.uint8), mode="L")
+            if img.mode.startswith("I"):  # 16/32-bit grayscale: 8- or 16-bit levels, as arrays are
+                img = Image.fromarray(np.round(from_levels(np.asarray(img)) * 255).astype(np.uint8), mode="L")
             img = img.convert("RGBA")
             img.thumbnail((MAX_SIDE, MAX_SIDE))  # a digit needs no more detail than this
             return np.asarray(img, dtype=np.float32) / 255.0

@@ -355,4 +355,4 @@ def train(
     return TrainResult(model, config, noise, hist, len(hist.get("loss", [])),
                        stopped=stopper.stopped, diverged=guard.diverged, message=message,
                        seconds=time.perf_counter() - start,
-                       good_epoch=guard.good_epoch if guard.diverged else len(hist.get("loss", [])))
+                       good_epoch=guard.good_epoch)

@@ -186,9 +186,7 @@ def model_choices() -> dict[str, str]:
     """Model name -> "shipped" or "session": shipped models first, then this session's finished runs."""
     names, _ = shipped_names()
     choices = {name: "shipped" for name in names}
-    for name, job in st.session_state.runs.items():
-        if job.denoiser() is not None:
-            choices[name] = "session"
+    choices.update(dict.fromkeys(st.session_state.runs.finished(), "session"))
     return choices
 
 

@@ -9,7 +9,8 @@ import denoiser
 from denoiser import NOISE_KINDS, to_mnist
 from denoiser.classical import CLASSICAL
 from denoiser.compare import compare, means_markdown
-from denoiser.grid import digit_grid, enlarge, png_bytes
+from denoiser.grid import COLUMNS_UP_TO, digit_grid, enlarge, png_bytes
+from denoiser.links import SOURCES
 from denoiser.preprocess import BlankImageError, digit_from_bytes
 from ui.common import (
     SCALE,
@@ -20,9 +21,6 @@ from ui.common import (
     shipped_names,
     sync_query_params,
 )
-
-SOURCES = ["Test digits", "Draw", "Upload"]
-COLUMNS_UP_TO = 3  # this many digits or fewer: the rows are drawn side by side, as columns
 
 
 def noise_controls() -> None:
@@ -55,6 +53,7 @@ def results(clean: np.ndarray, labels: list[str], model, filters: list[str], sho
                      "· SSIM (1 = identical to the clean digit).")
     st.markdown(means_markdown(result.means))
     sync_query_params(model.name if model is not None else None)
+
 
 # Fragments: moving a noise control (or sampling new digits) reruns only this part of the page.
 show_results = st.fragment(results)

@@ -148,7 +148,7 @@ def live_panel() -> None:
         state = {"finished": st.success, "stopped": st.warning,
                  "cancelled": st.warning}.get(job.status, st.error)
         if job.status == "cancelled":
-            message = "it left the queue before its turn came"
+            message = "it was stopped before its first batch, so nothing was trained"
         state(f"{job.name} {job.status}" + (f": {message}" if message else "") +
               (" — pick it in **Denoise** to try it." if job.denoiser() is not None else ""))
     history = pd.DataFrame({"training loss": job.history["loss"],
