@@ -10,9 +10,9 @@ from __future__ import annotations
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-# One BLAS thread per numpy call (set before numpy loads): the interactive path multiplies small
-# matrices, where a second thread only waits on a core the browser or another user is using;
-# a batch is split over the cores instead (denoiser.inference). Training runs in child processes.
+# One BLAS thread per numpy call (set before numpy loads): the page's own numpy work is small,
+# where a second thread only waits on a core another user is using. Models run in ONNX Runtime
+# with their own threads (denoiser.inference); training runs in child processes.
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import streamlit as st  # noqa: E402

@@ -2,9 +2,9 @@
 
 Usage: python -m benchmarks.bench_move [--model blind] [--digits 8] [--repeats 50]
 
-Times, as the Denoise page runs them for one move: the noise draw, the model (the app's numpy
-path, one BLAS thread as the app sets it), PSNR and SSIM for every row, drawing the grid, and
-encoding it as PNG. Prints a JSON report of medians in ms, naming the CPU.
+Times, as the Denoise page runs them for one move: the noise draw, the model (ONNX Runtime, as
+the app runs it), PSNR and SSIM for every row, drawing the grid, and encoding it as PNG. Prints a
+JSON report of medians in ms, naming the CPU.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # as app.py sets it, before 
 from denoiser import add_noise  # noqa: E402
 from denoiser.data import load_sample  # noqa: E402
 from denoiser.grid import digit_grid, png_bytes  # noqa: E402
+from denoiser.inference import default_threads  # noqa: E402
 from denoiser.metrics import psnr, ssim  # noqa: E402
 from denoiser.pretrained import load_pretrained  # noqa: E402
 from harness.machine import describe_machine  # noqa: E402
@@ -58,7 +59,8 @@ def main() -> None:
         "png_encoding": lambda: png_bytes(picture),
     }
     report = {"machine": describe_machine(), "model": args.model, "digits": args.digits,
-              "runtime": "numpy (denoiser.inference)" if model.fast is not None else "keras",
+              "runtime": (f"onnxruntime, {default_threads()} threads" if model.onnx is not None
+                          else "keras"),
               "median_ms": {name: median_ms(fn, args.repeats) for name, fn in parts.items()}}
     report["total_ms"] = round(sum(report["median_ms"].values()), 2)
     print(json.dumps(report, indent=2))

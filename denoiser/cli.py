@@ -70,7 +70,9 @@ def _cmd_train(args: argparse.Namespace) -> int:
     from .augment import check_strength
     from .data import load_mnist
     from .evaluation import evaluate_denoiser
-    from .modelfiles import register, save_model
+    from .export import save_onnx
+    from .inference import OnnxModel
+    from .modelfiles import ModelFileError, register, save_model
     from .models import ModelConfig
     from .pretrained import load_pretrained
     from .runtime import Denoiser
@@ -133,7 +135,13 @@ def _cmd_train(args: argparse.Namespace) -> int:
     out_dir = Path(args.out)
     path = out_dir / f"{args.name}.keras"
     sha = save_model(trained, path)
-    denoiser = Denoiser(trained, args.name, config)
+    try:
+        exported = save_onnx(trained, path)
+    except ModelFileError as err:
+        print(f"warning: {err}; the model runs with Keras only", file=sys.stderr)
+        exported = {}
+    onnx = OnnxModel(out_dir / exported["onnx"]) if exported else None
+    denoiser = Denoiser(trained, args.name, config, onnx=onnx)  # measured as the app runs it
     measured = {}
     for kind, amount in {(noise.kind, noise.amount), ("gaussian", 0.5)}:
         if kind == "blind":
@@ -173,11 +181,33 @@ def _cmd_train(args: argparse.Namespace) -> int:
         "metrics": {"split": f"test split of {digits.source} ({len(digits.x_test):,} digits)",
                     **measured},
         "sha256": sha,
+        **exported,
         "denoiser_version": __version__,
     }
     register(args.name, entry, out_dir, default=args.default)
     print(f"wrote {path} ({result.epochs_run} epochs, {result.seconds:.0f}s); "
           f"{json.dumps(measured)}", file=sys.stderr)
+    return 0
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from .export import save_onnx
+    from .modelfiles import ModelFileError, load_model_file, model_dir, read_manifest, register
+    from .pretrained import list_pretrained
+
+    directory = model_dir(args.dir)
+    names = args.models or list_pretrained(directory)
+    for name in names:
+        entry = read_manifest(directory)["models"].get(name)
+        if not isinstance(entry, dict) or not isinstance(entry.get("file"), str):
+            raise CLIError(f"no model named {name!r} in {directory}")
+        try:
+            model = load_model_file(directory / entry["file"], entry.get("sha256"))
+            entry.update(save_onnx(model, directory / entry["file"]))
+        except ModelFileError as err:
+            raise CLIError(str(err)) from None
+        register(name, entry, directory, default=read_manifest(directory).get("default") == name)
+        print(f"wrote {directory / entry['onnx']} (equal to Keras within 1e-4)", file=sys.stderr)
     return 0
 
 
@@ -322,6 +352,12 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--description", default="", help="one line for the manifest")
     t.add_argument("--default", action="store_true", help="make it the directory's default model")
     t.set_defaults(func=_cmd_train)
+
+    ex = sub.add_parser("export", help="write each model's ONNX export (the app's runtime) beside "
+                                      "its .keras file and name it in the manifest")
+    ex.add_argument("--models", nargs="*", default=[], help="model names (default: all)")
+    ex.add_argument("--dir", default=str(_default_dir()), help="model directory")
+    ex.set_defaults(func=_cmd_export)
 
     e = sub.add_parser("evaluate", help="measure models and classical filters (PSNR/SSIM table)")
     e.add_argument("--models", nargs="*", default=[], help="model names (default: all)")

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .config import ModelConfig
-from .inference import numpy_model_or_none
+from .inference import OnnxModel
 from .modelfiles import load_model_bytes
 from .noise import NoiseSpec
 from .runtime import Denoiser
@@ -74,6 +74,7 @@ class TrainingJob:
     error: str = ""
     started: float = 0.0
     model_bytes: bytes | None = None  # the trained model as a .keras file
+    onnx_bytes: bytes | None = None  # its ONNX export, which denoises in this (TensorFlow-free) server
 
     def __post_init__(self) -> None:
         if not 1 <= self.epochs <= MAX_EPOCHS:
@@ -140,7 +141,8 @@ class TrainingJob:
         if self._denoiser is None:
             data = self.model_bytes
             self._denoiser = Denoiser(loader=lambda: load_model_bytes(data),
-                                      fast=numpy_model_or_none(data), name=self.name,
+                                      onnx=OnnxModel(self.onnx_bytes) if self.onnx_bytes else None,
+                                      name=self.name,
                                       config=self.config,
                                       description=f"trained in this session: {self.summary()}")
         return self._denoiser
@@ -215,9 +217,9 @@ class TrainingJob:
                     return
                 elif kind == "done":
                     self.metrics = payload.pop("metrics")
-                    data = payload.pop("model")
-                    if self.alive is None or self.alive():
-                        self.model_bytes = data  # else its page is gone: nobody can use it
+                    data, exported = payload.pop("model"), payload.pop("onnx")
+                    if self.alive is None or self.alive():  # else its page is gone: nobody can use it
+                        self.model_bytes, self.onnx_bytes = data, exported
                     self.result = TrainResult(model=None, config=self.config, noise=self.noise, **payload)
                     return
         except Exception:  # noqa: BLE001 - reported to the user, never raised in a thread
@@ -389,7 +391,9 @@ def _train_in_child(settings: dict, reports, stop) -> None:
         import keras
 
         from .evaluation import evaluate_denoiser
-        from .modelfiles import model_to_bytes
+        from .export import onnx_bytes
+        from .inference import OnnxModel
+        from .modelfiles import ModelFileError, model_to_bytes
         from .training import train
 
         preview_noisy = settings["preview_noisy"]
@@ -404,9 +408,14 @@ def _train_in_child(settings: dict, reports, stop) -> None:
                        batch_size=settings["batch_size"], noise=settings["noise"],
                        validation_split=0.1 if len(x_train) >= 10 else 0.0, stop_event=stop,
                        on_progress=lambda p: reports.put(("progress", p)), callbacks=[Preview()])
-        metrics, data = {}, None
+        metrics, data, exported = {}, None, None
         if result.usable:  # finished, stopped, or diverged after a good epoch (its weights kept)
-            denoiser = Denoiser(result.model, config=settings["config"])
+            try:
+                exported = onnx_bytes(result.model)
+            except ModelFileError as err:  # the server will run it with Keras
+                log.warning("run trained without an ONNX export: %s", err)
+            denoiser = Denoiser(result.model, config=settings["config"],
+                                onnx=OnnxModel(exported) if exported else None)  # as the page runs it
             x_eval = settings["x_eval"]
             if x_eval is not None and len(x_eval):
                 metrics = evaluate_denoiser(denoiser.denoise, x_eval, "gaussian", 0.5, seed=0)
@@ -415,7 +424,7 @@ def _train_in_child(settings: dict, reports, stop) -> None:
                               "stopped": result.stopped, "diverged": result.diverged,
                               "message": result.message, "seconds": result.seconds,
                               "good_epoch": result.good_epoch,
-                              "metrics": metrics, "model": data}))
+                              "metrics": metrics, "model": data, "onnx": exported}))
     except Exception:  # noqa: BLE001 - reported to the parent, which logs it and tells the user
         reports.put(("error", traceback.format_exc()))
     finally:

@@ -1,8 +1,9 @@
 """The shipped models (or another model directory's): list them, and load one as a :class:`Denoiser`.
 
 Importing this module does not import TensorFlow: a model opened with
-``load_pretrained(..., lazy=True)`` denoises small batches with numpy
-(:mod:`denoiser.inference`) and loads its Keras model only when needed.
+``load_pretrained(..., lazy=True)`` denoises and encodes on ONNX Runtime
+(:mod:`denoiser.inference`, from the ``.onnx`` file the manifest names beside the ``.keras``)
+and loads its Keras model only when needed.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .config import ModelConfig
-from .inference import numpy_model_or_none
+from .inference import OnnxModel, UnsupportedModel
 from .modelfiles import MANIFEST, ModelFileError, _check_file, load_model_file, log, model_dir, read_manifest
 from .runtime import Denoiser
 
@@ -32,8 +33,9 @@ def load_pretrained(name: str | None = None, directory: str | Path | None = None
                     lazy: bool = False) -> Denoiser:
     """Load a shipped model by name (None = the default), verifying its checksum.
 
-    With ``lazy=True`` the file is checked and read with numpy only; the Keras
-    model (and TensorFlow) is loaded when first needed — large batches, codes.
+    When the manifest names an ONNX export (``"onnx"`` and ``"onnx_sha256"``), denoising and
+    encoding run on ONNX Runtime. With ``lazy=True`` the Keras model (and TensorFlow) is loaded
+    only when first needed (the latent decoder, or a model without an export).
 
     Raises
     ------
@@ -59,14 +61,25 @@ def load_pretrained(name: str | None = None, directory: str | Path | None = None
         raise ModelFileError(f"the {MANIFEST} entry of {name!r} has an invalid config: {err}") from None
     path, sha = directory / entry["file"], entry.get("sha256")
     meta = {"name": name, "config": config, "description": entry.get("description", ""), "info": entry}
-    if lazy:
+    onnx = _onnx_of(directory, name, entry)
+    if lazy and onnx is not None:
         _check_file(path, sha)
-        try:
-            fast = numpy_model_or_none(path)  # None: a layer numpy cannot run, Keras does it all
-        except ValueError as err:
-            log.warning("cannot read model file %s: %s", path, err)
-            raise ModelFileError(f"cannot load model file {path.name}: it is not a readable .keras "
-                                 "file") from None
-        if fast is not None:
-            return Denoiser(loader=lambda: load_model_file(path, sha), fast=fast, **meta)
-    return Denoiser(load_model_file(path, sha), **meta)
+        return Denoiser(loader=lambda: load_model_file(path, sha), onnx=onnx, **meta)
+    return Denoiser(load_model_file(path, sha), onnx=onnx, **meta)
+
+
+def _onnx_of(directory: Path, name: str, entry: dict) -> OnnxModel | None:
+    """The model's ONNX export named in its manifest entry, checked; None if it names none."""
+    file = entry.get("onnx")
+    if file is None:
+        return None
+    if not isinstance(file, str) or not file.endswith(".onnx") or Path(file).name != file:
+        raise ModelFileError(f"the {MANIFEST} entry of {name!r} names an invalid ONNX file")
+    path = directory / file
+    _check_file(path, entry.get("onnx_sha256"))
+    try:
+        return OnnxModel(path)
+    except UnsupportedModel as err:
+        log.warning("cannot run %s: %s", path, err)
+        raise ModelFileError(f"cannot load model file {path.name}: it is not an ONNX denoiser "
+                             "this app can run") from None

@@ -1,7 +1,8 @@
 """The runtime denoiser: a trained model that maps noisy digits to clean ones.
 
-Small batches (the app's interactive path) run on numpy (:mod:`denoiser.inference`), so they
-need no TensorFlow; large batches and codes load the Keras model on first use.
+A model with an ONNX export denoises and encodes on ONNX Runtime (:mod:`denoiser.inference`),
+batches of any size, with no TensorFlow; the Keras model loads only when something needs it
+(the latent space's decoder, or a model without an export).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import numpy as np
 
 from .arrays import as_digits
 from .config import ModelConfig
-from .inference import NumpyModel
+from .inference import OnnxModel
 
 if TYPE_CHECKING:
     import keras
@@ -36,20 +37,17 @@ class Denoiser:
         Digits per Keras call on large batches.
     loader : callable, optional
         Returns the Keras model; called once, when first needed.
-    fast : NumpyModel, optional
-        The same model evaluated with numpy; used for batches up to
-        ``fast_max`` digits (the app's interactive path), so those need no TensorFlow.
+    onnx : OnnxModel, optional
+        The same model in ONNX Runtime; when given, it does all denoising and encoding.
     """
-
-    fast_max = 256
 
     def __init__(self, model: keras.Model | None = None, name: str = "model",
                  config: ModelConfig | None = None, description: str = "", info: dict | None = None,
                  batch_size: int = 2048, *, loader: Callable[[], keras.Model] | None = None,
-                 fast: NumpyModel | None = None) -> None:
+                 onnx: OnnxModel | None = None) -> None:
         if model is None and loader is None:
             raise ValueError("Denoiser needs a model or a loader")
-        self._model, self._loader, self.fast = model, loader, fast
+        self._model, self._loader, self.onnx = model, loader, onnx
         self.name, self.description = name, description
         self.config = config or ModelConfig()
         self.info = info or {}
@@ -82,8 +80,8 @@ class Denoiser:
 
     @property
     def has_code(self) -> bool:
-        if self._model is None and self.fast is not None:
-            return "code" in self.fast.layer_names
+        if self.onnx is not None:
+            return self.onnx.has_code
         return self.encoder is not None
 
     def denoise(self, images: np.ndarray) -> np.ndarray:
@@ -91,19 +89,18 @@ class Denoiser:
         x = as_digits(images)
         single = x.ndim == 2
         batch = x[None] if single else x
-        if self.fast is not None and len(batch) <= self.fast_max:
-            out = self.fast(batch)
-        else:
-            out = self._run(self.model, batch)
+        out = self.onnx(batch) if self.onnx is not None else self._run(self.model, batch)
         out = np.clip(out.reshape(batch.shape), 0.0, 1.0)
         return out[0] if single else out
 
     def encode(self, images: np.ndarray) -> np.ndarray:
         """Codes of digits (N, 28, 28) as (N, D); ValueError for models without a bottleneck."""
-        if not self.has_code or self.encoder is None:
+        if not self.has_code:
             raise ValueError(f"model {self.name!r} ({self.config.architecture}) has no bottleneck code")
         x = as_digits(images)
         batch = x[None] if x.ndim == 2 else x
+        if self.onnx is not None:
+            return self.onnx.encode(batch)
         return self._run(self.encoder, batch).reshape(len(batch), -1)
 
     def _run(self, model: keras.Model, batch: np.ndarray) -> np.ndarray:

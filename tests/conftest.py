@@ -31,7 +31,8 @@ def digits(sample):
 
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory, digits):
-    """A model directory holding two small trained models (dense and conv)."""
+    """A model directory holding two small trained models (dense and conv), each with its ONNX export."""
+    from denoiser.export import save_onnx
     from denoiser.modelfiles import register, save_model
     from denoiser.models import ModelConfig
     from denoiser.training import train
@@ -42,7 +43,8 @@ def tiny_model_dir(tmp_path_factory, digits):
         result = train(cfg, digits, epochs=2, batch_size=64, validation_split=0.1)
         sha = save_model(result.model, directory / f"{name}.keras")
         register(name, {"file": f"{name}.keras", "description": f"test {name}",
-                        "config": cfg.to_dict(), "sha256": sha}, directory)
+                        "config": cfg.to_dict(), "sha256": sha,
+                        **save_onnx(result.model, directory / f"{name}.keras")}, directory)
     return directory
 
 

@@ -112,15 +112,19 @@ def test_killing_a_save_never_leaves_a_half_written_model(tmp_path):
     assert complete_hashes
 
 
-@pytest.mark.parametrize("layer", ["Dropout", "Activation", "LeakyReLU", "Lambda"])
-def test_app_runs_or_names_a_model_with_a_layer_the_numpy_path_lacks(models_copy, monkeypatch, layer):
+@pytest.mark.parametrize(("layer", "export"), [
+    ("Dropout", True), ("Activation", True), ("LeakyReLU", True), ("LeakyReLU", False), ("Lambda", False),
+], ids=["Dropout", "Activation", "LeakyReLU", "LeakyReLU-keras-only", "Lambda"])
+def test_app_runs_or_names_a_model_with_an_unusual_layer(models_copy, monkeypatch, layer, export):
     from denoiser.config import ModelConfig
+    from denoiser.export import save_onnx
     from denoiser.modelfiles import register, save_model
 
     model = odd_layer_model(layer)
     sha = save_model(model, models_copy / "odd.keras")
-    register("odd", {"file": "odd.keras", "config": ModelConfig("dense").to_dict(), "sha256": sha},
-             models_copy)
+    exported = save_onnx(model, models_copy / "odd.keras") if export else {}
+    register("odd", {"file": "odd.keras", "config": ModelConfig("dense").to_dict(), "sha256": sha,
+                     **exported}, models_copy)
     monkeypatch.setenv("DENOISER_MODELS", str(models_copy))
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
     at.sidebar.selectbox(key="model_name").set_value("odd").run()
@@ -129,6 +133,6 @@ def test_app_runs_or_names_a_model_with_a_layer_the_numpy_path_lacks(models_copy
     if layer == "Lambda":  # safe mode refuses code in a file: named, and the page goes on
         assert "odd" in errors and "cannot" in errors and "list index" not in errors
         assert list(means(at)["row"]) == ["Noisy"]
-    else:  # numpy runs it, or Keras does
+    else:  # ONNX Runtime runs it, or Keras does (a model without an export)
         assert not errors, errors
         assert means(at)["row"][1] == "Denoised by odd"

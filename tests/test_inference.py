@@ -1,6 +1,6 @@
-"""The numpy path (denoiser.inference) must give Keras' outputs and keep TensorFlow unimported."""
+"""The ONNX Runtime path (denoiser.inference, denoiser.export) must give Keras' outputs and keep
+TensorFlow out of the interactive path."""
 
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 
 from denoiser import add_noise, list_pretrained
-from denoiser.inference import UnsupportedModel, read_keras_file
-from denoiser.modelfiles import ModelFileError, register, save_model
+from denoiser.export import onnx_bytes, save_onnx
+from denoiser.inference import CHUNK, THREADS_VAR, OnnxModel, UnsupportedModel, default_threads
+from denoiser.modelfiles import ModelFileError, read_manifest, register, save_model, sha256_of
 from denoiser.models import ModelConfig, build_model
 from denoiser.pretrained import load_pretrained
 from denoiser.runtime import Denoiser
@@ -25,95 +26,156 @@ def noisy(sample):
 
 
 @pytest.mark.parametrize("name", list_pretrained())
-def test_numpy_equals_keras_on_every_shipped_model(name, noisy):
-    keras_model = load_pretrained(name)
-    fast = load_pretrained(name, lazy=True)
-    assert fast.fast is not None  # every shipped model runs on the numpy path
-    np.testing.assert_allclose(fast.denoise(noisy), keras_model.denoise(noisy), atol=1e-5)
-    np.testing.assert_allclose(fast.denoise(noisy[0]), keras_model.denoise(noisy[0]), atol=1e-5)
+def test_onnx_equals_keras_on_every_shipped_model(name, noisy):
+    entry = read_manifest()["models"][name]
+    assert sha256_of(ROOT / "pretrained" / entry["onnx"]) == entry["onnx_sha256"]
+    lazy = load_pretrained(name, lazy=True)
+    assert lazy.onnx is not None and lazy._model is None  # ONNX Runtime, no Keras load
+    keras_model = load_pretrained(name).model
+    expected = np.clip(np.asarray(keras_model(noisy, training=False)), 0, 1)
+    np.testing.assert_allclose(lazy.denoise(noisy), expected, atol=1e-5)
+    np.testing.assert_allclose(lazy.denoise(noisy[0]), expected[0], atol=1e-5)
+    assert lazy._model is None
 
 
-@pytest.mark.parametrize(("count", "chunks"), [
-    (1, [1]), (2, [2]), (3, [3]), (5, [3, 2]), (8, [2, 2, 2, 2]), (40, [10, 10, 10, 10]),
-])
-def test_a_batch_split_over_threads_keeps_every_digit_in_its_place(count, chunks, noisy, monkeypatch):
-    from denoiser import inference
-
-    model = read_keras_file(ROOT / "pretrained" / "blind.keras")
-    split = []
-    monkeypatch.setattr(inference, "WORKERS", 4)
-    run = model._run
-    monkeypatch.setattr(model, "_run", lambda x: split.append(len(x)) or run(x))
-    together = model(noisy[:count])
-    assert sorted(split, reverse=True) == chunks  # at least two digits a chunk, four threads at most
-    one_by_one = np.concatenate([run(digit[None]) for digit in noisy[:count]])
-    np.testing.assert_allclose(together, one_by_one, atol=1e-5)
-
-
-@pytest.mark.parametrize("config", [
-    ModelConfig("dense", code_size=12, layers=3, nodes=64),
-    ModelConfig("conv", filters=5),
-    ModelConfig("unet", filters=3),
-    ModelConfig("unet", filters=3, context=6),
-    ModelConfig("unet", filters=3, context=6, blocks=2),
-    ModelConfig("unet", filters=3, blocks=1, clip_flags=True),
-], ids=["dense", "conv", "unet", "unet-context", "unet-residual", "unet-clip-flags"])
-def test_numpy_equals_keras_on_fresh_random_models(config, tmp_path, noisy):
+def _randomised(config: ModelConfig) -> keras.Model:
     keras.utils.set_random_seed(1)
     model = build_model(config)
     # random, non-trivial biases too, so every weight's place is checked
     model.set_weights([w + np.random.default_rng(i).normal(0, 0.05, w.shape).astype(np.float32)
                        for i, w in enumerate(model.get_weights())])
-    save_model(model, tmp_path / "m.keras")
+    return model
+
+
+@pytest.mark.parametrize("config", [
+    ModelConfig("dense", code_size=12, layers=3, nodes=64),
+    ModelConfig("dense", code_size=8, layers=1, nodes=32, loss="mse"),
+    ModelConfig("conv", filters=5),
+    ModelConfig("unet", filters=3),
+    ModelConfig("unet", filters=3, context=6),
+    ModelConfig("unet", filters=3, context=6, blocks=2),
+    ModelConfig("unet", filters=3, blocks=1, clip_flags=True),
+], ids=["dense", "dense-mse", "conv", "unet", "unet-context", "unet-residual", "unet-clip-flags"])
+def test_onnx_equals_keras_on_fresh_random_models(config, tmp_path, noisy):
+    model = _randomised(config)
+    exported = save_onnx(model, tmp_path / "m.keras")
+    assert exported["onnx"] == "m.onnx" and exported["onnx_sha256"] == sha256_of(tmp_path / "m.onnx")
     fast = Denoiser(loader=lambda: pytest.fail("must not load Keras"),
-                    fast=read_keras_file(tmp_path / "m.keras"))
+                    onnx=OnnxModel(tmp_path / "m.onnx"))
     np.testing.assert_allclose(fast.denoise(noisy),
                                np.clip(model.predict_on_batch(noisy), 0, 1), atol=1e-5)
+    if config.architecture == "unet":
+        assert not fast.has_code
+    else:  # the bottleneck's codes come from the same graph
+        codes = keras.Model(model.inputs, model.get_layer("code").output).predict_on_batch(noisy)
+        np.testing.assert_allclose(fast.encode(noisy), codes.reshape(len(noisy), -1), atol=1e-5)
 
 
-def test_unsupported_layers_fall_back_to_keras(tmp_path, noisy):
-    inputs = keras.Input(shape=(28, 28), name="noisy")
-    x = keras.layers.Flatten()(inputs)
-    x = keras.layers.BatchNormalization()(x)
-    x = keras.layers.Dense(784, activation="sigmoid")(x)
-    model = keras.Model(inputs, keras.layers.Reshape((28, 28))(x))
-    sha = save_model(model, tmp_path / "bn.keras")
-    with pytest.raises(UnsupportedModel, match="BatchNormalization"):
-        read_keras_file(tmp_path / "bn.keras")
-    register("bn", {"file": "bn.keras", "config": ModelConfig().to_dict(), "sha256": sha}, tmp_path)
-    loaded = load_pretrained("bn", tmp_path, lazy=True)
-    assert loaded.fast is None
-    np.testing.assert_allclose(loaded.denoise(noisy[:4]), model.predict_on_batch(noisy[:4]), atol=1e-5)
+def test_large_batches_are_run_in_chunks_in_order(noisy, monkeypatch):
+    from denoiser import inference
+
+    model = load_pretrained("conv", lazy=True)
+    expected = model.denoise(noisy[:13])
+    monkeypatch.setattr(inference, "CHUNK", 4)
+    sizes = []
+    run = model.onnx.session.run
+    monkeypatch.setattr(model.onnx, "session",
+                        type("S", (), {"run": lambda _, names, feed: sizes.append(
+                            len(next(iter(feed.values())))) or run(names, feed)})())
+    np.testing.assert_allclose(model.denoise(noisy[:13]), expected, atol=1e-6)
+    assert sizes == [4, 4, 4, 1]
+    assert CHUNK >= 256  # the app's interactive batches take one call
 
 
-def test_lazy_loading_names_an_unreadable_file(tiny_model_dir, tmp_path):
-    # (a tampered file: tests/test_pretrained.py::test_tampered_file_is_refused[lazy-numpy])
-    work = tmp_path / "models"
-    shutil.copytree(tiny_model_dir, work)
-    (work / "tiny-conv.keras").write_bytes(b"not a zip")
-    manifest = (work / "manifest.json").read_text()
-    (work / "manifest.json").write_text(manifest.replace('"sha256"', '"sha256_unchecked"'))
-    with pytest.raises(ModelFileError, match="cannot load model file tiny-conv.keras"):
-        load_pretrained("tiny-conv", work, lazy=True)
+@pytest.mark.parametrize("layer", ["Dropout", "Activation", "LeakyReLU"])
+def test_layers_the_old_numpy_path_lacked_run_on_onnx_like_keras(layer, noisy):
+    from tests.conftest import odd_layer_model
+
+    model = odd_layer_model(layer)
+    out = OnnxModel(onnx_bytes(model))(noisy)
+    np.testing.assert_allclose(out, model.predict_on_batch(noisy), atol=1e-5)
 
 
-def test_large_batches_and_codes_use_keras(tiny_model_dir, digits):
+def test_an_export_that_differs_from_keras_is_refused(monkeypatch):
+    from denoiser import export
+
+    model = _randomised(ModelConfig("dense", code_size=4, layers=1, nodes=16))
+    monkeypatch.setattr(export, "TOLERANCE", -1.0)  # no export can be this close
+    with pytest.raises(ModelFileError, match="differs from Keras"):
+        onnx_bytes(model)
+
+
+def test_other_keras_backends_export_nothing_and_say_so(monkeypatch):
+    model = _randomised(ModelConfig("dense", code_size=4, layers=1, nodes=16))
+    monkeypatch.setattr(keras.backend, "backend", lambda: "jax")
+    with pytest.raises(ModelFileError, match="needs Keras on TensorFlow"):
+        onnx_bytes(model)
+
+
+@pytest.mark.parametrize("data", [b"not onnx", b""], ids=["garbage", "empty"])
+def test_a_damaged_onnx_file_is_named_not_a_crash(data, tmp_path):
+    (tmp_path / "m.onnx").write_bytes(data)
+    with pytest.raises(UnsupportedModel, match="m.onnx: not a readable ONNX model"):
+        OnnxModel(tmp_path / "m.onnx")
+
+
+def test_an_onnx_graph_that_is_not_a_digit_denoiser_is_refused():
+    inputs = keras.Input(shape=(10,))
+    model = keras.Model(inputs, keras.layers.Dense(3)(inputs))
+    import tensorflow as tf
+    import tf2onnx
+
+    spec = (tf.TensorSpec((None, 10), tf.float32),)
+    proto, _ = tf2onnx.convert.from_function(tf.function(lambda x: model(x)), input_signature=spec)
+    with pytest.raises(UnsupportedModel, match="not a digit denoiser"):
+        OnnxModel(proto.SerializeToString())
+
+
+def test_a_tampered_onnx_file_is_refused_by_its_checksum(models_copy, digits):
+    with open(models_copy / "tiny-conv.onnx", "r+b") as fh:
+        fh.seek(100)
+        byte = fh.read(1)
+        fh.seek(100)
+        fh.write(bytes([byte[0] ^ 0xFF]))
+    for lazy in (True, False):
+        with pytest.raises(ModelFileError, match="tiny-conv.onnx does not match its manifest checksum"):
+            load_pretrained("tiny-conv", models_copy, lazy=lazy)
+    assert load_pretrained("tiny-dense", models_copy, lazy=True).denoise(digits[:2]).shape == (2, 28, 28)
+
+
+def test_a_manifest_naming_a_path_for_the_onnx_file_is_refused(models_copy):
+    entry = read_manifest(models_copy)["models"]["tiny-conv"]
+    register("tiny-conv", {**entry, "onnx": "../tiny-conv.onnx"}, models_copy)
+    with pytest.raises(ModelFileError, match="invalid ONNX file"):
+        load_pretrained("tiny-conv", models_copy, lazy=True)
+
+
+def test_a_model_without_an_export_runs_on_keras(tmp_path, noisy):
+    model = _randomised(ModelConfig("conv", filters=3))
+    sha = save_model(model, tmp_path / "old.keras")
+    register("old", {"file": "old.keras", "config": ModelConfig("conv", filters=3).to_dict(),
+                     "sha256": sha}, tmp_path)
+    loaded = load_pretrained("old", tmp_path, lazy=True)
+    assert loaded.onnx is None
+    np.testing.assert_allclose(loaded.denoise(noisy[:4]), np.clip(model.predict_on_batch(noisy[:4]), 0, 1),
+                               atol=1e-5)
+
+
+def test_codes_come_from_onnx_and_the_decoder_from_keras(tiny_model_dir, digits):
     lazy = load_pretrained("tiny-conv", tiny_model_dir, lazy=True)
-    assert lazy.has_code and lazy._model is None  # answered from the file, no Keras load yet
-    small = lazy.denoise(digits[:8])
-    assert lazy._model is None
-    big = lazy.denoise(digits[: lazy.fast_max + 1])
-    assert lazy._model is not None
-    np.testing.assert_allclose(big[:8], small, atol=1e-5)
-    assert lazy.encode(digits[:3]).shape == (3, 7 * 7 * 8)
+    assert lazy.has_code and lazy._model is None  # answered by the export, no Keras load yet
+    codes = lazy.encode(digits[:3])
+    assert lazy._model is None and codes.shape == (3, 7 * 7 * 8)
+    np.testing.assert_allclose(codes, lazy.encoder.predict_on_batch(digits[:3]).reshape(3, -1),
+                               atol=1e-5)  # the Keras half, loaded now
 
 
 def test_keras_path_on_other_backends_uses_predict_on_batch_in_chunks(tiny_model_dir, digits,
                                                                       monkeypatch):
     reference = load_pretrained("tiny-conv", tiny_model_dir)
     other = load_pretrained("tiny-conv", tiny_model_dir)
-    assert other.model is not reference.model
-    n = other.fast_max + 1  # past the numpy path
+    other.onnx = None  # as a model without an export
+    n = 250
     expected = reference.denoise(digits[:n])
     model, sizes = other.model, []
 
@@ -128,6 +190,14 @@ def test_keras_path_on_other_backends_uses_predict_on_batch_in_chunks(tiny_model
     assert sizes == [100, 100, n - 200]
 
 
+@pytest.mark.parametrize(("value", "expected"), [("3", 3), ("", None), ("zero", None), ("0", None)])
+def test_threads_come_from_the_setting_or_the_cores(value, expected, monkeypatch):
+    import os
+
+    monkeypatch.setenv(THREADS_VAR, value)
+    assert default_threads() == (expected or max(1, min(4, os.cpu_count() or 1)))
+
+
 def test_the_interactive_path_never_imports_tensorflow():
     code = ("import sys, numpy as np\n"
             "from denoiser.pretrained import load_pretrained\n"
@@ -136,61 +206,30 @@ def test_the_interactive_path_never_imports_tensorflow():
             "d = load_mnist(allow_download=False)\n"
             "m = load_pretrained(lazy=True)\n"
             "out = m.denoise(add_noise(d.x_test[:8], seed=0))\n"
+            "big = load_pretrained('conv', lazy=True).denoise(add_noise(d.x_test[:600], seed=0))\n"
+            "codes = load_pretrained('seed-dense', lazy=True).encode(d.x_test[:5])\n"
             "digit_grid([('x', out, [''] * 8)])\n"
-            "assert out.shape == (8, 28, 28)\n"
+            "assert out.shape == (8, 28, 28) and big.shape == (600, 28, 28)\n"
+            "assert codes.shape == (5, 32)\n"
             "print('tensorflow' in sys.modules, 'keras' in sys.modules)\n")
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
-                            timeout=120)
+                            timeout=300)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["False", "False"]
 
 
-def test_a_relu_with_a_threshold_is_not_taken_for_a_plain_one(tmp_path):
-    inputs = keras.Input(shape=(28, 28), name="noisy")
-    x = keras.layers.ReLU(threshold=0.5)(keras.layers.Dense(28)(inputs))
-    save_model(keras.Model(inputs, x), tmp_path / "thresholded.keras")
-    with pytest.raises(UnsupportedModel, match="ReLU"):
-        read_keras_file(tmp_path / "thresholded.keras")
+def test_the_cli_export_writes_an_equal_file_and_names_it_in_the_manifest(tmp_path, noisy):
+    from denoiser.cli import main
 
-
-def test_numpy_caps_a_relu_and_rescales_like_keras(tmp_path):
-    inputs = keras.Input(shape=(28, 28), name="noisy")
-    x = keras.layers.Rescaling(3.0, -1.0)(inputs)
-    model = keras.Model(inputs, keras.layers.ReLU(max_value=0.5)(x))
-    save_model(model, tmp_path / "capped.keras")
-    x = np.linspace(0, 1, 28 * 28 * 2, dtype=np.float32).reshape(2, 28, 28)
-    out = read_keras_file(tmp_path / "capped.keras")(x)
-    np.testing.assert_allclose(out, np.clip(3 * x - 1, 0, 0.5), atol=1e-6)
-    np.testing.assert_allclose(out, model.predict_on_batch(x), atol=1e-6)
-
-
-def test_a_forked_child_splits_batches_on_its_own_threads(noisy):
-    import multiprocessing
-
-    model = read_keras_file(ROOT / "pretrained" / "blind.keras")
-    expected = model(noisy[:8])  # the parent's pool now exists
-    ctx = multiprocessing.get_context("fork")
-    results = ctx.Queue()
-    child = ctx.Process(target=lambda: results.put(model(noisy[:8])), daemon=True)
-    child.start()  # without its own pool the child would wait forever on the parent's threads
-    got = results.get(timeout=30)
-    child.join(10)
-    np.testing.assert_allclose(got, expected, atol=1e-6)
-
-
-@pytest.mark.parametrize("layer", ["Dropout", "Activation"])
-def test_layers_without_weights_run_on_numpy_like_keras(layer, tmp_path, noisy):
-    from tests.conftest import odd_layer_model
-
-    model = odd_layer_model(layer)
-    save_model(model, tmp_path / "m.keras")
-    fast = read_keras_file(tmp_path / "m.keras")
-    np.testing.assert_allclose(fast(noisy), model.predict_on_batch(noisy), atol=1e-5)
-
-
-def test_leaky_relu_is_unsupported_not_an_index_error(tmp_path):
-    from tests.conftest import odd_layer_model
-
-    save_model(odd_layer_model("LeakyReLU"), tmp_path / "m.keras")
-    with pytest.raises(UnsupportedModel, match="LeakyReLU"):
-        read_keras_file(tmp_path / "m.keras")
+    model = _randomised(ModelConfig("dense", code_size=6, layers=1, nodes=16))
+    sha = save_model(model, tmp_path / "m.keras")
+    register("m", {"file": "m.keras", "config": ModelConfig("dense", code_size=6, layers=1,
+                                                            nodes=16).to_dict(), "sha256": sha}, tmp_path)
+    assert main(["export", "--dir", str(tmp_path)]) == 0
+    entry = read_manifest(tmp_path)["models"]["m"]
+    assert entry["onnx"] == "m.onnx" and entry["onnx_sha256"] == sha256_of(tmp_path / "m.onnx")
+    loaded = load_pretrained("m", tmp_path, lazy=True)
+    assert loaded.onnx is not None
+    np.testing.assert_allclose(loaded.denoise(noisy), np.clip(model.predict_on_batch(noisy), 0, 1),
+                               atol=1e-5)
+    assert main(["export", "--dir", str(tmp_path), "--models", "nope"]) == 2

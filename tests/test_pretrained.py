@@ -29,14 +29,16 @@ def test_manifest_lists_the_models_default_first(tiny_model_dir):
     assert load_pretrained("tiny-conv", tiny_model_dir).config == ModelConfig("conv", filters=8)
 
 
-@pytest.mark.parametrize("lazy", [False, True], ids=["keras", "lazy-numpy"])
+@pytest.mark.parametrize("lazy", [False, True], ids=["keras", "lazy-onnx"])
 def test_a_saved_file_gives_the_in_memory_models_outputs(tmp_path, digits, lazy):
+    from denoiser.export import save_onnx
     from denoiser.training import train
 
     config = ModelConfig("conv", filters=4)
     model = train(config, digits[:128], epochs=1, batch_size=32, validation_split=0.0).model
     sha = save_model(model, tmp_path / "m.keras")
-    register("m", {"file": "m.keras", "config": config.to_dict(), "sha256": sha}, tmp_path)
+    register("m", {"file": "m.keras", "config": config.to_dict(), "sha256": sha,
+                   **save_onnx(model, tmp_path / "m.keras")}, tmp_path)
     loaded = load_pretrained("m", tmp_path, lazy=lazy)
     expected = np.clip(model.predict_on_batch(digits[:16]), 0, 1)
     assert np.abs(expected - 0.5).max() > 0.1  # a trained output, not a constant
@@ -57,7 +59,7 @@ def test_a_shipped_models_manifest_figures_match_a_fresh_evaluation(name, sample
     assert fresh["ssim"] == pytest.approx(recorded["ssim"], abs=0.04)
 
 
-@pytest.mark.parametrize("lazy", [False, True], ids=["keras", "lazy-numpy"])
+@pytest.mark.parametrize("lazy", [False, True], ids=["keras", "lazy-onnx"])
 def test_tampered_file_is_refused(tiny_model_dir, tmp_path, digits, lazy):
     work = tmp_path / "models"
     shutil.copytree(tiny_model_dir, work)

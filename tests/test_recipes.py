@@ -45,11 +45,11 @@ def test_the_config_describes_and_checks_a_new_architecture(toy):
     assert build_model(ModelConfig(toy, filters=4)).count_params() == 1 * 9 * 4 + 4 + 4 * 9 + 1
 
 
-def test_the_cli_trains_saves_and_the_numpy_path_runs_a_new_architecture(toy, tmp_path, digits):
+def test_the_cli_trains_saves_and_onnx_runs_a_new_architecture(toy, tmp_path, digits):
     assert main(["train", "--name", "t", "--arch", toy, "--filters", "4", "--epochs", "1",
                  "--max-digits", "200", "--out", str(tmp_path)]) == 0
     lazy, full = load_pretrained("t", tmp_path, lazy=True), load_pretrained("t", tmp_path)
-    assert lazy.fast is not None and lazy.config == ModelConfig(toy, filters=4)
+    assert lazy.onnx is not None and lazy.config == ModelConfig(toy, filters=4)
     assert not lazy.has_code  # no layer named "code": no latent-space view offered
     np.testing.assert_allclose(lazy.denoise(digits[:6]), full.denoise(digits[:6]), atol=1e-5)
 

@@ -1,0 +1,89 @@
+"""Export a Keras denoiser to ONNX, the format the app runs it in (:mod:`denoiser.inference`).
+
+Keras stays the training and archival format; every ``.keras`` file gets an ``.onnx`` beside it.
+The export needs TensorFlow (tf2onnx converts a traced ``tf.function``), so it runs where the
+model was trained: the CLI, or the training process of a run started in the app.
+
+The ONNX graph takes ``noisy`` (N, 28, 28) float32 and returns the denoised digits first and,
+for a model with a bottleneck (a layer named ``code``), the codes second.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .modelfiles import ModelFileError, save_bytes, sha256_of
+
+if TYPE_CHECKING:
+    import keras
+
+log = logging.getLogger(__name__)
+
+#: The ONNX operator set of the exports (ONNX Runtime 1.17+ runs it).
+OPSET = 17
+#: An export must give Keras' outputs to this (float32 rounding across different kernels).
+TOLERANCE = 1e-4
+
+
+def onnx_bytes(model: keras.Model) -> bytes:
+    """``model`` (digits in, digits out) as the bytes of an ONNX file.
+
+    Raises
+    ------
+    ModelFileError
+        When the model cannot be exported (Keras on a backend other than TensorFlow, or an
+        operation ONNX lacks); the app then runs it with Keras.
+    """
+    import keras
+
+    if keras.backend.backend() != "tensorflow":
+        raise ModelFileError(f"ONNX export needs Keras on TensorFlow, not {keras.backend.backend()}")
+    import tensorflow as tf
+    import tf2onnx
+
+    from .models import encoder_of
+
+    encoder = encoder_of(model)  # None without a bottleneck: one output
+    outputs = [model.outputs[0], *([encoder.outputs[0]] if encoder is not None else [])]
+    graph_model = keras.Model(model.inputs, outputs)
+    spec = (tf.TensorSpec((None, *model.input_shape[1:]), tf.float32, name="noisy"),)
+
+    @tf.function(input_signature=spec)
+    def forward(x):
+        return graph_model(x, training=False)
+
+    try:
+        proto, _ = tf2onnx.convert.from_function(forward, input_signature=spec, opset=OPSET)
+    except Exception as err:  # noqa: BLE001 - any converter failure means "no ONNX for this one"
+        log.warning("cannot export %s to ONNX: %s: %s", model.name, type(err).__name__, err)
+        raise ModelFileError(f"cannot export model {model.name!r} to ONNX") from None
+    data = proto.SerializeToString()
+    _check_equal(model, data)
+    return data
+
+
+def _check_equal(model: keras.Model, data: bytes) -> None:
+    """Refuse an export whose outputs differ from Keras' on a few digits of every brightness."""
+    from .inference import OnnxModel
+
+    x = np.random.default_rng(0).random((6, 28, 28), dtype=np.float32)
+    x[:2] = np.round(x[:2])  # black and white pixels, like clean digits
+    x[2] = 0.0
+    expected = np.asarray(model(x, training=False), np.float32).reshape(x.shape)
+    gap = float(np.abs(OnnxModel(data, threads=1)(x) - expected).max())
+    if not gap <= TOLERANCE:
+        raise ModelFileError(f"the ONNX export of {model.name!r} differs from Keras by {gap:.2g}")
+
+
+def save_onnx(model: keras.Model, keras_path: str | Path) -> dict:
+    """Export ``model`` beside its ``.keras`` file (same name, ``.onnx``; written atomically).
+
+    Returns the manifest fields that name it: ``{"onnx": file name, "onnx_sha256": hex}``.
+    """
+    path = Path(keras_path).with_suffix(".onnx")
+    save_bytes(onnx_bytes(model), path)
+    return {"onnx": path.name, "onnx_sha256": sha256_of(path)}
