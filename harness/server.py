@@ -27,13 +27,16 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_streamlit(script: Path, port: int, env: dict | None = None) -> subprocess.Popen:
-    """``streamlit run script`` on 127.0.0.1:port, headless, in the repository root."""
+def start_streamlit(script: Path, port: int, env: dict | None = None,
+                    log: str | Path | None = None) -> subprocess.Popen:
+    """``streamlit run script`` on 127.0.0.1:port, headless, in the repository root (its output
+    discarded, or appended to ``log``)."""
     cmd = [sys.executable, "-m", "streamlit", "run", str(script), "--server.port", str(port),
            "--server.address", "127.0.0.1", "--server.headless", "true",
            "--browser.gatherUsageStats", "false"]
+    out = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115 - the server's, kept open
     return subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **(env or {})},
-                            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+                            stdout=out, stderr=subprocess.STDOUT)
 
 
 def wait_healthy(port: int, timeout: float = 60) -> None:

@@ -1,0 +1,111 @@
+"""Speed against quality for the candidate default models: ms per slider move's model call
+(8 digits, ONNX Runtime as the app runs it) against PSNR / SSIM at Gaussian 0.5 on the test digits.
+
+Usage: python -m benchmarks.bench_frontier [--models blind blind-large conv] [--int8]
+       [--data ../shared/data/mnist.npz] [--limit 0] [--repeats 200] [--save docs/bench-frontier.json]
+
+Each shipped model runs as shipped (float32); ``--int8`` adds each one quantised to 8-bit integers
+by ONNX Runtime's static quantisation (per-channel weights, activations calibrated on 256 noisy
+training digits). Prints a Markdown table and a JSON report naming the CPU.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # as app.py sets it, before numpy loads
+
+import numpy as np  # noqa: E402
+
+from denoiser import add_noise  # noqa: E402
+from denoiser.data import load_mnist  # noqa: E402
+from denoiser.evaluation import evaluate_denoiser  # noqa: E402
+from denoiser.inference import OnnxModel, default_threads  # noqa: E402
+from denoiser.modelfiles import model_dir, read_manifest  # noqa: E402
+from denoiser.noise import NoiseSpec  # noqa: E402
+from harness.machine import describe_machine  # noqa: E402
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist.npz"
+
+
+def median_ms(fn, repeats: int) -> float:
+    for _ in range(5):
+        fn()  # warm-up
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return round(statistics.median(times) * 1000, 2)
+
+
+def int8_copy(source: Path, calibration: np.ndarray, target: Path) -> Path:
+    """``source`` quantised to int8 (QDQ, per-channel), activations calibrated on ``calibration``."""
+    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    class Reader(CalibrationDataReader):
+        def __init__(self) -> None:
+            name = OnnxModel(source, threads=1).input_name
+            self.batches = iter([{name: calibration[i : i + 32]} for i in range(0, len(calibration), 32)])
+
+        def get_next(self):
+            return next(self.batches, None)
+
+    prepared = target.with_suffix(".pre.onnx")
+    quant_pre_process(str(source), str(prepared))
+    quantize_static(str(prepared), str(target), Reader(), quant_format=QuantFormat.QDQ,
+                    per_channel=True, activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
+    return target
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", nargs="+", default=["blind", "blind-large", "conv"])
+    parser.add_argument("--int8", action="store_true", help="also measure each model quantised to int8")
+    parser.add_argument("--data", default=str(SHARED), help="Keras-layout mnist.npz")
+    parser.add_argument("--limit", type=int, default=0, help="evaluate on the first N test digits only")
+    parser.add_argument("--repeats", type=int, default=200)
+    parser.add_argument("--save", help="also write the JSON report here")
+    args = parser.parse_args()
+    digits = load_mnist(args.data, allow_download=False)
+    x_test = digits.x_test[: args.limit] if args.limit else digits.x_test
+    move = add_noise(x_test[:8], "gaussian", 0.5, seed=0)
+    calibration = NoiseSpec("blind", 1.0).apply(digits.x_train[:256], seed=5)
+    manifest, directory = read_manifest(), model_dir()
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in args.models:
+            path = directory / manifest["models"][name]["onnx"]
+            variants = [("float32", path)]
+            if args.int8:
+                variants.append(("int8", int8_copy(path, calibration, Path(tmp) / f"{name}.int8.onnx")))
+            for precision, file in variants:
+                model = OnnxModel(file)
+                scores = evaluate_denoiser(lambda x, m=model: np.clip(m(x), 0, 1), x_test, "gaussian",
+                                           0.5, seed=1234)
+                rows.append({"model": name, "precision": precision,
+                             "ms_8_digits": median_ms(lambda m=model: m(move), args.repeats),
+                             "psnr": round(scores["psnr"], 4), "ssim": round(scores["ssim"], 4),
+                             "onnx_mb": round(file.stat().st_size / 1e6, 2)})
+                print(rows[-1], flush=True)
+    report = {"machine": describe_machine(), "runtime": f"onnxruntime, {default_threads()} threads",
+              "test_digits": len(x_test), "noise": "gaussian 0.5, seed 1234", "rows": rows}
+    print("| model | precision | ms for 8 digits | PSNR dB | SSIM | ONNX MB |")
+    print("|---|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['model']} | {r['precision']} | {r['ms_8_digits']:.1f} | {r['psnr']:.2f} | "
+              f"{r['ssim']:.3f} | {r['onnx_mb']:.1f} |")
+    print(json.dumps(report, indent=2))
+    if args.save:
+        Path(args.save).write_text(json.dumps(report, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,256 @@
+"""A classroom on one server, without a browser per student: N simulated students move the noise
+slider and sample digits while M others train, all speaking Streamlit's own websocket protocol
+(:mod:`harness.streamlit_client`).
+
+Usage:
+  python -m benchmarks.class_load [--students 30] [--trainers 4] [--seconds 120]
+         [--think 1 3] [--press-within 0] [--train-epochs 10] [--train-digits 4000]
+         [--train-wait 900] [--save FILE]
+
+Starts ``streamlit run app.py`` on a free loopback port. First a single student alone gives the
+baseline: the median time of a slider move, from sending the new value until the new picture has
+been fetched (as a browser's update). Then every student opens the Denoise page, and, once all are
+open, each repeats for ``--seconds``: think ``--think`` seconds (uniform), then either move the
+Amount slider (four times in five) or press New sample. Trainers open the Train page and press
+Start training (all at once, or each at a random moment within ``--press-within`` seconds), then
+watch their run until it ends, reading its queue position while it waits. Reports p50/p95 update
+latency and their ratio to the single-student median, errors (exceptions on a page, updates that
+never came), the server's RSS (its process, and with its training processes: sampled peaks), the
+server's CPU per move, and each training's fate. Exits 1 when a target is missed: no errors,
+p95 ≤ 3× the single-student median, every training finished, and every queued one showed its place.
+
+Why not Locust: Locust drives users with gevent, which cannot run the asyncio ``websockets``
+client; one asyncio loop holds 60 students here at a few percent of a core.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import re
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+from benchmarks.load_test import cpu_seconds  # noqa: E402
+from harness.machine import describe_machine  # noqa: E402
+from harness.server import FRESH_OFFLINE, free_port, start_streamlit, wait_healthy  # noqa: E402
+from harness.streamlit_client import ProtocolError, Session  # noqa: E402
+
+AMOUNTS = (0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.55, 0.5, 0.45)
+QUEUED = re.compile(r"number (\d+) in line")
+ENDED = re.compile(r"run \d+ (finished|stopped|diverged|failed|cancelled)")
+
+
+def tree_rss_mb(root: int) -> tuple[float, float]:
+    """RSS of process ``root`` alone and of it with all its descendants, in MB."""
+    parents, rss = {}, {}
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+            parents[int(proc.name)] = int(fields[1])
+            rss[int(proc.name)] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE") / 1e6
+        except (OSError, IndexError, ValueError):
+            continue
+    family, grew = {root}, True
+    while grew:
+        more = {pid for pid, parent in parents.items() if parent in family} - family
+        family |= more
+        grew = bool(more)
+    return rss.get(root, 0.0), sum(rss.get(pid, 0.0) for pid in family)
+
+
+async def move(session: Session, amount: float) -> float:
+    start = time.perf_counter()
+    await session.set_value("Amount", amount)
+    await session.fetch_images()
+    return (time.perf_counter() - start) * 1000
+
+
+async def sample(session: Session) -> float:
+    start = time.perf_counter()
+    await session.click("New sample")
+    await session.fetch_images()
+    return (time.perf_counter() - start) * 1000
+
+
+async def student(url: str, seed: int, start: asyncio.Barrier, seconds: float, think: tuple,
+                  latencies: list[float], errors: list[str]) -> int:
+    """One student on the Denoise page; returns the updates timed."""
+    pause, timed = random.Random(seed), 0
+    session = Session(url, timeout=60)
+    try:
+        await session.open()
+        for amount in (0.45, 0.5):  # a page's first updates are untimed (as in the browser test)
+            await move(session, amount)
+    except (ProtocolError, OSError) as err:
+        errors.append(f"student {seed} could not open the page: {err}")
+        await start.wait()
+        return 0
+    await start.wait()
+    until, i = time.monotonic() + seconds, seed
+    while time.monotonic() < until:
+        await asyncio.sleep(pause.uniform(*think))
+        try:
+            if i % 5 == 0:
+                await sample(session)
+            else:
+                latencies.append(await move(session, AMOUNTS[i % len(AMOUNTS)]))
+                timed += 1
+        except (ProtocolError, OSError) as err:
+            errors.append(f"student {seed}: {err}")
+        i += 1
+    errors.extend(f"student {seed}: exception on the page: {e}" for e in session.exceptions)
+    await session.close()
+    return timed
+
+
+async def trainer(url: str, seed: int, start: asyncio.Barrier, press_within: float, epochs: int,
+                  digits: int, wait_s: float) -> dict:
+    """One student on the Train page: press Start training, watch the run until it ends."""
+    session = Session(url, "train", timeout=120)
+    fate = {"trainer": seed, "positions": [], "status": "never started"}
+    try:
+        await session.open()
+        session.stage("Epochs", epochs)
+        session.stage("Training digits", digits)
+    except (ProtocolError, OSError) as err:
+        fate["status"] = f"error: {err}"
+    await start.wait()  # every page open (or failed): the class starts together
+    if fate["status"] == "never started":
+        try:
+            await asyncio.sleep(random.Random(seed).uniform(0, press_within))
+            pressed = time.monotonic()
+            await session.click("Start training")
+            fate["status"] = "pressed"
+            while time.monotonic() - pressed < wait_s:
+                await asyncio.sleep(1.0)  # the page refreshes itself every second (run_every)
+                text = " ".join(session.texts())
+                if (position := QUEUED.search(text)) and (not fate["positions"]
+                                                          or fate["positions"][-1] != int(position[1])):
+                    fate["positions"].append(int(position[1]))
+                if ended := ENDED.search(text):
+                    fate["status"] = ended[1]
+                    fate["seconds"] = round(time.monotonic() - pressed, 1)
+                    break
+            else:
+                fate["status"] = "still running"
+        except (ProtocolError, OSError) as err:
+            fate["status"] = f"error: {err}"
+    fate["exceptions"] = list(session.exceptions)
+    await session.close()
+    return fate
+
+
+async def run(args) -> dict:
+    port = free_port()
+    proc = start_streamlit(ROOT / "app.py", port, FRESH_OFFLINE, log=args.server_log)
+    url = f"http://127.0.0.1:{port}"
+    report = {"machine": describe_machine(), "students": args.students, "trainers": args.trainers,
+              "seconds": args.seconds, "think_s": list(args.think), "press_within_s": args.press_within,
+              "train_epochs": args.train_epochs, "train_digits": args.train_digits}
+    try:
+        wait_healthy(port)
+        async with Session(url) as alone:
+            for amount in (0.45, 0.5):
+                await move(alone, amount)
+            single = [await move(alone, AMOUNTS[i]) for i in range(10)]
+        report["single_student_median_ms"] = round(statistics.median(single), 1)
+        report["rss_idle_mb"] = round(tree_rss_mb(proc.pid)[0])
+        latencies: list[float] = []
+        errors: list[str] = []
+        peaks = {"server": 0.0, "with_training": 0.0}
+        stop_sampling = asyncio.Event()
+
+        async def sample_memory() -> None:
+            while not stop_sampling.is_set():
+                server, family = tree_rss_mb(proc.pid)
+                peaks["server"] = max(peaks["server"], server)
+                peaks["with_training"] = max(peaks["with_training"], family)
+                await asyncio.sleep(0.5)
+
+        start = asyncio.Barrier(args.students + args.trainers + 1)
+        sampler = asyncio.create_task(sample_memory())
+        cpu_task = asyncio.create_task(asyncio.sleep(0))
+
+        async def timed_window() -> float:
+            await start.wait()
+            before = cpu_seconds(f"--server.port\x00{port}".encode())
+            await asyncio.sleep(args.seconds)
+            return cpu_seconds(f"--server.port\x00{port}".encode()) - before
+
+        cpu_task = asyncio.create_task(timed_window())
+        results = await asyncio.gather(
+            *(student(url, i, start, args.seconds, tuple(args.think), latencies, errors)
+              for i in range(args.students)),
+            *(trainer(url, 1000 + i, start, args.press_within, args.train_epochs, args.train_digits,
+                      args.train_wait) for i in range(args.trainers)))
+        server_cpu = await cpu_task
+        stop_sampling.set()
+        await sampler
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    fates = results[args.students:]
+    moves = len(latencies)
+    report.update({
+        "slider_moves": moves,
+        "errors": len(errors) + sum(len(f["exceptions"]) for f in fates),
+        "error_examples": errors[:5],
+        "load_p50_ms": round(statistics.median(latencies), 1) if latencies else None,
+        "load_p95_ms": round(sorted(latencies)[int(0.95 * (moves - 1))], 1) if latencies else None,
+        # the server process's CPU over the timed window (its training children not included),
+        # per slider move, samples counted as moves too
+        "server_cpu_ms_per_update": round(1000 * server_cpu / max(1, moves * 5 / 4)),
+        "peak_rss_server_mb": round(peaks["server"]),
+        "peak_rss_with_training_mb": round(peaks["with_training"]),
+        "trainings": {status: sum(f["status"] == status for f in fates)
+                      for status in sorted({f["status"] for f in fates})},
+        "queue_positions_seen": [f["positions"] for f in fates],
+    })
+    if latencies:
+        ratio = report["load_p95_ms"] / report["single_student_median_ms"]
+        report["p95_over_single_median"] = round(ratio, 2)
+    waited = [f for f in fates if f["positions"]]
+    report["ok"] = (report["errors"] == 0
+                    and (not latencies or report["p95_over_single_median"] <= 3.0)
+                    and all(f["status"] == "finished" for f in fates)
+                    # with more trainings than slots, some must have shown their place in line
+                    and (len(fates) <= 1 or bool(waited)))
+    return report
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--students", type=int, default=30)
+    parser.add_argument("--trainers", type=int, default=4)
+    parser.add_argument("--seconds", type=float, default=120)
+    parser.add_argument("--think", type=float, nargs=2, default=(1.0, 3.0),
+                        help="a student's pause after each update, uniform in [a, b] seconds")
+    parser.add_argument("--press-within", type=float, default=0.0,
+                        help="trainers press Start training at random within this many seconds")
+    parser.add_argument("--train-epochs", type=int, default=10)
+    parser.add_argument("--train-digits", type=int, default=4000)
+    parser.add_argument("--train-wait", type=float, default=900,
+                        help="how long a trainer watches its run before calling it lost")
+    parser.add_argument("--save", help="also write the JSON report here")
+    parser.add_argument("--server-log", help="write the server's output to this file")
+    args = parser.parse_args()
+    report = asyncio.run(run(args))
+    text = json.dumps(report, indent=2)
+    print(text)
+    if args.save:
+        Path(args.save).write_text(text + "\n")
+    sys.exit(0 if report["ok"] else 1)
+
+
+if __name__ == "__main__":
+    main()
