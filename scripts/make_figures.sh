@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Produce every figure quoted in the README into docs/ (2-core CPU: about 25 minutes).
-# Usage: DENOISER_MNIST=path/to/mnist.npz bash scripts/make_figures.sh [eval|sweep|bench|app|move|load|shots]
+# Usage: DENOISER_MNIST=path/to/mnist.npz bash scripts/make_figures.sh
+#          [eval|sweep|bench|frontier|app|move|load|class|install|shots]
 set -euo pipefail
 : "${DENOISER_MNIST:?set DENOISER_MNIST to a Keras-layout mnist.npz (the full 10k test split)}"
 mkdir -p docs
@@ -26,10 +27,25 @@ if want bench; then
   python -m benchmarks.bench_denoise --model blind > docs/bench-denoise.json
   python -m benchmarks.bench_denoise --model unet-gaussian > docs/bench-denoise-unet-gaussian.json
 fi
+if want frontier; then  # ms per move against dB for the candidate default models (and int8)
+  python -m benchmarks.bench_frontier --int8 --data "$DENOISER_MNIST" --save docs/bench-frontier.json
+fi
 if want app; then python -m benchmarks.bench_app > docs/bench-app.json; fi
 if want move; then python -m benchmarks.bench_move > docs/bench-move.json; fi
 if want load; then
   python -m benchmarks.load_test > docs/load-test.json || true
   python -m benchmarks.load_test --think-ms 0 --runs 1 > docs/load-test-stress.json || true
+fi
+if want class; then  # the browserless classroom: 30 + 4 trainings; 30 pressing Start; 8 + 1 (as the Chromium test)
+  python -m benchmarks.class_load --save docs/class-load.json || true
+  python -m benchmarks.class_load --students 0 --trainers 30 --press-within 10 --train-epochs 1 \
+    --train-digits 1000 --save docs/class-load-rush.json || true
+  python -m benchmarks.class_load --students 8 --trainers 1 --seconds 60 --save docs/class-load-8.json || true
+fi
+if want install; then  # a fresh virtualenv with tensorflow-cpu, then with tensorflow
+  python -m benchmarks.bench_install --variant cpu > /tmp/bench-install-cpu.json
+  python -m benchmarks.bench_install --variant full > /tmp/bench-install-full.json
+  python -c "import json; print(json.dumps({'cpu': json.load(open('/tmp/bench-install-cpu.json')), \
+'full': json.load(open('/tmp/bench-install-full.json'))}, indent=2))" > docs/bench-install.json
 fi
 if want shots; then python -m scripts.screenshots; fi

@@ -1,0 +1,87 @@
+"""The browserless Streamlit client and the classroom load generator, against the real server."""
+
+import asyncio
+import re
+from argparse import Namespace
+
+import pytest
+
+from benchmarks.class_load import run, tree_rss_mb
+from harness.server import FRESH_OFFLINE, ROOT, free_port, start_streamlit, wait_healthy
+from harness.streamlit_client import Session
+
+
+@pytest.fixture(scope="module")
+def server():
+    port = free_port()
+    proc = start_streamlit(ROOT / "app.py", port, FRESH_OFFLINE)
+    try:
+        wait_healthy(port, timeout=120)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def noisy_psnr(session: Session) -> float:
+    table = next(t for t in session.texts() if t.startswith("| row |"))
+    return float(re.search(r"\| Noisy \| ([\d.]+) \|", table)[1])
+
+
+def test_a_session_moves_the_slider_and_fetches_the_new_picture(server):
+    async def scenario():
+        async with Session(server) as page:
+            assert page.widget("Amount").kind == "slider"
+            assert page.widget("Amount").fragment_id  # inside the results fragment
+            first_url, first_psnr = page.image_urls(), noisy_psnr(page)
+            await page.set_value("Amount", 0.1)
+            assert page.image_urls() != first_url
+            assert noisy_psnr(page) > first_psnr + 5  # less noise: a much cleaner noisy row
+            assert await page.fetch_images() > 1000  # the PNG, served like a browser's fetch
+            before = page.image_urls()
+            await page.click("New sample")
+            assert page.image_urls() != before
+            return page.exceptions
+
+    assert asyncio.run(scenario()) == []
+
+
+def test_a_session_opens_another_page_by_its_path(server):
+    async def scenario():
+        async with Session(server, "train") as page:
+            return page.widget("Start training").kind, set(page.pages)
+
+    kind, pages = asyncio.run(scenario())
+    assert kind == "button" and {"", "train", "explore", "learn"} <= pages
+
+
+def test_the_load_generator_runs_a_small_class_with_a_queue(monkeypatch):
+    monkeypatch.setenv("DENOISER_TRAINING_SLOTS", "1")
+    args = Namespace(students=2, trainers=2, seconds=4.0, think=(0.2, 0.5), press_within=0.0,
+                     train_epochs=1, train_digits=200, train_wait=600, server_log=None)
+    report = asyncio.run(run(args))
+    assert report["errors"] == 0, report["error_examples"]
+    assert report["slider_moves"] > 0 and report["load_p95_ms"] > 0
+    assert report["trainings"] == {"finished": 2}
+    # one slot, two runs: one of them waited and showed its place in line
+    assert [1] in report["queue_positions_seen"]
+    assert report["peak_rss_with_training_mb"] > report["peak_rss_server_mb"] > 0
+
+
+def test_process_tree_memory_counts_children():
+    import os
+    import subprocess
+    import sys
+
+    child = subprocess.Popen([sys.executable, "-c", "import time; x = bytearray(200_000_000); "
+                              "x[::4096] = b'1' * len(x[::4096]); time.sleep(30)"])
+    try:
+        for _ in range(100):
+            alone, family = tree_rss_mb(os.getpid())
+            if family - alone > 150:
+                break
+            asyncio.run(asyncio.sleep(0.1))
+        assert family - alone > 150  # the child's 200 MB are counted with the family only
+    finally:
+        child.kill()
+        child.wait()
