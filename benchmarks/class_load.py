@@ -209,7 +209,7 @@ async def run(args) -> dict:
         "load_p95_ms": round(sorted(latencies)[int(0.95 * (moves - 1))], 1) if latencies else None,
         # the server process's CPU over the timed window (its training children not included),
         # per slider move, samples counted as moves too
-        "server_cpu_ms_per_update": round(1000 * server_cpu / max(1, moves * 5 / 4)),
+        "server_cpu_ms_per_update": round(1000 * server_cpu / (moves * 5 / 4)) if moves else None,
         "peak_rss_server_mb": round(peaks["server"]),
         "peak_rss_with_training_mb": round(peaks["with_training"]),
         "trainings": {status: sum(f["status"] == status for f in fates)

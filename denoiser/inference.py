@@ -21,7 +21,7 @@ import numpy as np
 #: Environment variable: threads per model run (default: the CPU's cores, at most 4).
 THREADS_VAR = "DENOISER_INFERENCE_THREADS"
 #: Digits per ONNX Runtime call on large batches (bounds the memory a call takes).
-CHUNK = 512
+CHUNK = 256
 
 
 class UnsupportedModel(ValueError):

@@ -233,3 +233,39 @@ def test_the_cli_export_writes_an_equal_file_and_names_it_in_the_manifest(tmp_pa
     np.testing.assert_allclose(loaded.denoise(noisy), np.clip(model.predict_on_batch(noisy), 0, 1),
                                atol=1e-5)
     assert main(["export", "--dir", str(tmp_path), "--models", "nope"]) == 2
+
+
+@pytest.mark.parametrize("faster", ["onnx", "keras"])
+def test_large_batches_take_the_path_a_first_timing_found_faster(faster, tiny_model_dir, digits):
+    model = load_pretrained("tiny-conv", tiny_model_dir)  # its Keras model is loaded, and its export
+    expected = model.denoise(digits[:60])
+    model.race_from, model.race_size = 50, 10
+    ticks = iter([0, 1, 0, 5] if faster == "onnx" else [0, 5, 0, 1])  # (start, end) onnx, keras
+    model.clock = lambda: next(ticks)
+    used = []
+    onnx, run = model.onnx, model._run
+
+    class Spy:
+        has_code = onnx.has_code
+
+        def __call__(self, x):
+            used.append(("onnx", len(x)))
+            return onnx(x)
+
+    model.onnx = Spy()
+    model._run = lambda m, x: used.append(("keras", len(x))) or run(m, x)
+    np.testing.assert_allclose(model.denoise(digits[:60]), expected, atol=1e-5)
+    assert model.large_batch_path == faster
+    assert used[-1] == (faster, 60)  # the batch itself, after the race on 10 digits each way
+    assert {u for u in used[:-1]} == {("onnx", 10), ("keras", 10)}
+    used.clear()
+    model.denoise(digits[:60])
+    model.denoise(digits[:49])
+    assert used == [(faster, 60), ("onnx", 49)]  # raced once; small batches always on ONNX Runtime
+
+
+def test_a_lazy_model_never_loads_keras_to_race(tiny_model_dir, digits):
+    lazy = load_pretrained("tiny-conv", tiny_model_dir, lazy=True)
+    lazy.race_from = 50
+    assert lazy.denoise(digits[:60]).shape == (60, 28, 28)
+    assert lazy._model is None and lazy.large_batch_path is None
