@@ -73,6 +73,7 @@ class TrainingJob:
     metrics: dict[str, float] = field(default_factory=dict)
     error: str = ""
     started: float = 0.0
+    hints: list[str] = field(default_factory=list)  # settings known to end in a blob (denoiser.hints)
     model_bytes: bytes | None = None  # the trained model as a .keras file
     onnx_bytes: bytes | None = None  # its ONNX export, which denoises in this (TensorFlow-free) server
 

@@ -39,11 +39,12 @@ def interpolate(model: Denoiser, a: np.ndarray, b: np.ndarray, steps: int = 8) -
     """
     if not 2 <= int(steps) <= 64:
         raise ValueError(f"steps must be in [2, 64], got {steps!r}")
-    decoder = model.decoder
-    if decoder is None or model.encoder is None:
+    if not model.has_code:
         raise ValueError(f"model {model.name!r} has no bottleneck code to interpolate in")
-    codes = np.asarray(model.encoder.predict_on_batch(np.stack([a, b]).astype(np.float32)))
-    t = np.linspace(0.0, 1.0, int(steps), dtype=np.float32).reshape((-1,) + (1,) * (codes.ndim - 1))
+    codes = model.encode(np.stack([a, b]).astype(np.float32))  # (2, D), in ONNX Runtime when exported
+    t = np.linspace(0.0, 1.0, int(steps), dtype=np.float32)[:, None]
     path = (1 - t) * codes[0] + t * codes[1]
+    decoder = model.decoder  # the Keras half: loads TensorFlow on the first walk
+    path = path.reshape((len(path), *decoder.input_shape[1:]))
     out = np.asarray(decoder.predict_on_batch(path.astype(np.float32)))
     return np.clip(out.reshape(-1, 28, 28), 0.0, 1.0).astype(np.float32)

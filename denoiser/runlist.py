@@ -44,6 +44,18 @@ class RunList(MutableMapping):
         """Names of the runs whose model can be used (finished, stopped, or kept after diverging)."""
         return [name for name, job in self._jobs.items() if job.denoiser() is not None]
 
+    def validation_curves(self) -> dict[str, list[float]]:
+        """Each run's validation loss per epoch, for one shared chart: a diverged run's curve ends
+        at the epoch it kept, so its blow-up does not flatten every other curve."""
+        curves = {}
+        for name, job in self._jobs.items():
+            values = job.history["val_loss"]
+            if job.status == "diverged" and job.result is not None:
+                values = values[: job.result.good_epoch]
+            if values:
+                curves[name] = list(values)
+        return curves
+
     def __getitem__(self, name: str) -> TrainingJob:
         return self._jobs[name]
 

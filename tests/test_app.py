@@ -8,6 +8,7 @@ import pytest
 from PIL import Image, ImageDraw
 from streamlit.testing.v1 import AppTest
 
+from denoiser.colours import colour_of
 from denoiser.modelfiles import PRETRAINED_DIR
 from denoiser.pretrained import list_pretrained
 from tests.conftest import means, training_begun
@@ -198,6 +199,38 @@ def test_training_one_epoch_finishes_and_becomes_selectable():
     assert means(at)["row"][1] == "Denoised by run 1"
 
 
+def chart_colours(at) -> dict[str, str]:
+    """Series name → colour of the first line chart on the page (its Vega-Lite colour scale)."""
+    import json
+
+    element = next(e for e in at.get("arrow_vega_lite_chart") + at.get("vega_lite_chart"))
+    scale = json.loads(element.proto.spec)["encoding"]["color"]["scale"]
+    return dict(zip(scale["domain"], scale["range"]))
+
+
+def test_a_run_known_to_end_in_a_blob_says_why_and_runs_are_scored_against_baselines():
+    at = switch(app(), "Train")
+    at.slider(key="t_epochs").set_value(1)
+    at.slider(key="t_size").set_value(300)
+    at.button[0].click().run()
+    no_exception(at)
+    job = at.session_state["active_job"]
+    heads_up = [w.value for w in at.warning if "may end in a blob" in w.value]
+    assert heads_up and "9 weight updates" in heads_up[0]  # shown while the run starts
+    job.join(120)
+    at.run()
+    no_exception(at)
+    table = at.dataframe[0].value.set_index("run")
+    assert list(table.index) == ["run 1", "noisy input", "median filter"]
+    psnr = table["PSNR (Gaussian 0.5)"]
+    assert psnr["median filter"] > psnr["noisy input"] > 0  # the median filter helps at Gaussian 0.5
+    assert list(table["status"])[1:] == ["baseline", "baseline"]
+    from denoiser.evaluation import evaluate_denoiser
+
+    x = at.session_state["digits"].x_test[:500]  # the digits and noise every run is scored on
+    assert psnr["noisy input"] == round(evaluate_denoiser(lambda a: a, x, "gaussian", 0.5, 0)["psnr"], 2)
+
+
 def test_a_finished_run_downloads_as_a_keras_file_that_denoises_like_it(monkeypatch):
     import keras
     from streamlit.delta_generator import DeltaGenerator
@@ -297,12 +330,26 @@ def test_explore_sweep_and_latent_space():
     assert (np.diff(noisy) < 0).all()  # more noise, lower PSNR
     ours = sweep[sweep.method == "blind"].set_index("amount")["psnr"]
     assert (ours > sweep[sweep.method == "noisy input"].set_index("amount")["psnr"]).all()
+    assert chart_colours(at) == {m: colour_of(m) for m in ("noisy input", "blind", "filter: median")}
+    at.multiselect(key="sweep_models").set_value(["conv", "blind"])  # other methods, other order
+    at.multiselect(key="sweep_filters").set_value([])
+    at.button[0].click().run()
+    assert chart_colours(at) == {m: colour_of(m) for m in ("noisy input", "conv", "blind")}
+    assert chart_colours(at)["noisy input"] == "#7f7f7f"  # the same grey in every chart
     # Latent space: a model with a code is offered, the walk shows the chosen number of steps.
     assert at.selectbox(key="latent_model").value in ("conv", "dense-best", "seed-dense")
     at.slider(key="interp_steps").set_value(5).run()
     no_exception(at)
     walk = at.get("image")[-1].proto.imgs
     assert [img.caption for img in walk] == ["0%", "25%", "50%", "75%", "100%"]
+    assert any("principal components" in c.value for c in at.caption)  # the axes, in one line
+    # the student picks the walk's two ends: another example of the same class starts elsewhere
+    first = [img.url for img in walk]
+    at.slider(key="interp_from_n").set_value(2).run()
+    no_exception(at)
+    assert [img.url for img in at.get("image")[-1].proto.imgs][0] != first[0]
+    cached = at.session_state["latent_cache"]
+    assert len(cached) == 1  # the codes were computed once, not again for the walk's change
 
 
 @pytest.mark.parametrize("amount", ["inf", "1e400", "-inf", "nan"])
@@ -361,6 +408,10 @@ def test_a_diverged_run_shows_its_status_keeps_its_good_epoch_and_is_selectable(
     assert at.dataframe[0].value["status"][0] == "diverged (epoch 1 kept)"
     shown = " ".join(e.value for e in at.error)
     assert "diverged in epoch 2" in shown and "weights of epoch 1" in shown and "Denoise" in shown
+    assert len(job.history["val_loss"]) == 2  # the blown-up epoch is recorded…
+    assert at.session_state["runs"].validation_curves() == {"run 1": job.history["val_loss"][:1]}
+    assert any("drawn up to the epoch it kept" in c.value for c in at.caption)  # …but not charted
+    assert any("adam at learning rate 10 overshoots" in w.value for w in at.warning)  # said up front
     switch(at, "Denoise")
     at.sidebar.selectbox(key="model_name").set_value("run 1").run()
     no_exception(at)
@@ -393,5 +444,5 @@ def test_three_sessions_share_one_training_slot_and_each_sees_its_place_in_line(
     first.join(120)
     training_begun(third).stop()  # its turn came once the slot was free
     third.join(120)
-    statuses = [at.run().dataframe[0].value["status"].tolist() for at in sessions]
+    statuses = [[s for s in at.run().dataframe[0].value["status"] if s != "baseline"] for at in sessions]
     assert statuses == [["stopped"], ["cancelled"], ["stopped"]]  # each sees its own run only

@@ -215,9 +215,12 @@ def session_alive():
 
 # ---------------------------------------------------------------- charts
 def line_chart(table: pd.DataFrame, x_title: str, y_title: str, height: int = 280) -> None:
-    """Lines with point markers (so a single epoch shows too), one per column of ``table``."""
+    """Lines with point markers (so a single epoch shows too), one per column of ``table``, each
+    in its own fixed colour (:mod:`denoiser.colours`: the same method, the same colour everywhere)."""
     import altair as alt
     import pandas as pd  # imported where needed: the first page has no use for it
+
+    from denoiser.colours import colours_of
 
     long = table.rename_axis("x").reset_index().melt("x", var_name="series", value_name="y").dropna()
     integer_x = pd.api.types.is_integer_dtype(long["x"])
@@ -225,7 +228,8 @@ def line_chart(table: pd.DataFrame, x_title: str, y_title: str, height: int = 28
         x=alt.X("x:Q", title=x_title, axis=alt.Axis(format="d" if integer_x else ".1f",
                                                      tickMinStep=1 if integer_x else 0.1)),
         y=alt.Y("y:Q", title=y_title, scale=alt.Scale(zero=False)),
-        color=alt.Color("series:N", title=None, legend=alt.Legend(orient="bottom")),
+        color=alt.Color("series:N", title=None, legend=alt.Legend(orient="bottom"),
+                        scale=alt.Scale(domain=list(table.columns), range=colours_of(list(table.columns)))),
         tooltip=["series:N", alt.Tooltip("x:Q", title=x_title), alt.Tooltip("y:Q", title=y_title,
                                                                             format=".4f")],
     ).properties(height=height)

@@ -56,26 +56,49 @@ def view_explore(data) -> None:
                         help="Codes of test digits, projected to 2-D with PCA and coloured by digit.")
     count = c2.slider("Digits to plot", 100, min(2000, len(data.x_test)), min(1000, len(data.x_test)), 100,
                       key="latent_n", help="How many test digits to encode.")
-    from denoiser.latent import interpolate, pca_2d
-
     model = get_model(name)
-    with st.spinner("Encoding digits (the first time also loads TensorFlow)…"):
-        coords, explained = pca_2d(model.encode(data.x_test[:count]))
+    coords, explained = latent_points(model, data, count)
     points = pd.DataFrame({"PC 1": coords[:, 0], "PC 2": coords[:, 1],
                            "digit": data.y_test[:count].astype(str)})
     st.scatter_chart(points, x="PC 1", y="PC 2", color="digit", height=420)
-    st.caption(f"The two axes explain {explained.sum():.0%} of the codes' variance. "
-               "Digits the model finds alike sit close together.")
+    st.caption("Each point is one test digit's code. PC 1 and PC 2 are the two directions in which "
+               f"the codes differ most (principal components), explaining {explained.sum():.0%} of "
+               "their variance: digits the model finds alike sit close together.")
     st.markdown("**Walk from one digit to another through the code**")
-    c1, c2, c3 = st.columns(3)
-    a = c1.selectbox("From digit", range(10), index=3, key="interp_a", help="Start of the walk.")
-    b = c2.selectbox("To digit", range(10), index=8, key="interp_b", help="End of the walk.")
-    steps = c3.slider("Steps", 3, 12, 8, key="interp_steps", help="Images along the way.")
-    first_a = data.x_test[np.flatnonzero(data.y_test == a)[0]]
-    first_b = data.x_test[np.flatnonzero(data.y_test == b)[0]]
-    path = interpolate(model, first_a, first_b, steps)
+    ends = []
+    for column, side, default in zip(st.columns(2), ("From", "To"), (3, 8)):
+        c1, c2 = column.columns(2)
+        digit = c1.selectbox(f"{side} digit", range(10), index=default, key=f"interp_{side.lower()}",
+                             help=f"The class of the walk's {'start' if side == 'From' else 'end'}.")
+        examples = np.flatnonzero(data.y_test == digit)
+        pick = c2.slider(f"{side}: which example", 1, min(20, len(examples)), 1,
+                         key=f"interp_{side.lower()}_n", help="Which test digit of that class.")
+        ends.append(data.x_test[examples[pick - 1]])
+    steps = st.slider("Steps", 3, 12, 8, key="interp_steps", help="Images along the way.")
+    from denoiser.latent import interpolate
+
+    with st.spinner("Decoding (the first walk loads the model's decoder in TensorFlow)…"):
+        path = interpolate(model, ends[0], ends[1], steps)
     st.image([enlarge(img, SCALE) for img in path], width=28 * SCALE, output_format="PNG",
              caption=[f"{t:.0%}" for t in np.linspace(0, 1, steps)])
+
+
+#: Projections kept per session: (model, digits) → PCA coordinates (a few models' worth).
+LATENT_CACHE = 6
+
+
+def latent_points(model, data, count: int) -> tuple[np.ndarray, np.ndarray]:
+    """The PCA of ``model``'s codes for the first ``count`` test digits, computed once per model
+    and count in this session (a session's own runs are models too, so no global cache)."""
+    from denoiser.latent import pca_2d
+
+    cache = st.session_state.setdefault("latent_cache", {})
+    key = (model.name, id(model), count)
+    if key not in cache:
+        cache[key] = pca_2d(model.encode(data.x_test[:count]))
+        while len(cache) > LATENT_CACHE:
+            cache.pop(next(iter(cache)))
+    return cache[key]
 
 
 guarded(view_explore)(get_digits())

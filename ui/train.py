@@ -8,6 +8,9 @@ from denoiser.grid import digit_grid_png
 from denoiser.noise import BLIND, NOISE_KINDS
 from ui.common import MAX_RUNS, get_digits, guarded, line_chart, session_alive
 
+#: Test digits each run is measured on (Gaussian 0.5, noise seed 0), and the baselines with it.
+EVAL_DIGITS = 500
+
 #: One control per model setting an architecture may read (``Architecture.settings``).
 SETTING_CONTROLS = {
     "code_size": lambda c: c.select_slider(
@@ -53,6 +56,7 @@ def architecture_settings(arch: str) -> dict:
 
 def train_form(data) -> None:
     from denoiser.config import ARCHITECTURES, LOSSES, OPTIMIZERS, ModelConfig
+    from denoiser.hints import training_hints
     from denoiser.jobs import TrainingJob, server_queue
     from denoiser.noise import NoiseSpec
 
@@ -102,9 +106,9 @@ def train_form(data) -> None:
     try:
         config = ModelConfig(arch, **settings, loss=loss, optimizer=optimizer, learning_rate=lr)
         job = TrainingJob(config, NoiseSpec(kind, amount), epochs, batch, data.x_train[:size],
-                          preview_clean=data.x_test[:8], x_eval=data.x_test[:500],
+                          preview_clean=data.x_test[:8], x_eval=data.x_test[:EVAL_DIGITS],
                           name=st.session_state.runs.next_name(), queue=server_queue(),
-                          alive=session_alive())
+                          alive=session_alive(), hints=training_hints(config, epochs, size, batch))
     except ValueError as err:
         st.error(f"Cannot train with these settings: {err}")
         return
@@ -127,6 +131,8 @@ def live_panel() -> None:
 
     job = st.session_state.active_job
     p = job.progress
+    if job.hints:
+        st.warning("**Heads-up, this may end in a blob.** " + " ".join(job.hints))
     if job.status == "queued":
         wait = job.queue.estimated_wait(job)
         st.info(f"{job.name} waits for a free training slot: number {job.queue_position()} in line"
@@ -154,23 +160,35 @@ def live_panel() -> None:
     history = pd.DataFrame({"training loss": job.history["loss"],
                             "validation loss": job.history["val_loss"]},
                            index=pd.RangeIndex(1, len(job.history["loss"]) + 1, name="epoch"))
-    left, right = st.columns(2)
-    with left:
-        st.markdown("**Loss per epoch**")
-        if len(history):
-            line_chart(history, "epoch", "loss")
-        else:
-            st.caption("The curves appear after the first epoch.")
-    with right:
-        st.markdown("**Test digits (never trained on), denoised after each epoch**")
-        blank = [""] * len(job.preview_clean)
-        rows = [("Noisy", job.preview_noisy, blank)]
-        rows += [(f"After epoch {epoch}", out, blank) for epoch, out in list(enumerate(job.previews, 1))[-4:]]
-        rows.append(("Clean", job.preview_clean, blank))
-        st.image(digit_grid_png(rows, scale=2, per_line=len(blank)), output_format="PNG")
+    st.markdown("**Loss per epoch**")
+    if len(history):
+        line_chart(history, "epoch", "loss", height=220)
+    else:
+        st.caption("The curves appear after the first epoch.")
+    st.markdown("**Test digits (never trained on), denoised after each epoch**")
+    blank = [""] * len(job.preview_clean)
+    rows = [("Noisy", job.preview_noisy, blank)]
+    rows += [(f"After epoch {epoch}", out, blank) for epoch, out in list(enumerate(job.previews, 1))[-4:]]
+    rows.append(("Clean", job.preview_clean, blank))
+    st.image(digit_grid_png(rows, scale=2, per_line=len(blank)), output_format="PNG")
     if not job.running and st.session_state.get("_shown") != job.id:  # ended: finished, stopped, …
         st.session_state._shown = job.id
         st.rerun(scope="app")  # refresh the run table and the model list
+
+
+BASELINE_WORDS = {"noisy input": "no denoising at all: the noisy digits as they are",
+                  "median filter": "a 3×3 median filter, no learning"}
+
+
+@st.cache_data(show_spinner=False)
+def baselines(n: int) -> dict[str, dict[str, float]]:
+    """PSNR/SSIM of the noisy input and of a median filter on the digits every run is measured on."""
+    from denoiser.classical import CLASSICAL
+    from denoiser.evaluation import evaluate_denoiser
+
+    x = get_digits().x_test[:n]
+    return {"noisy input": evaluate_denoiser(lambda a: a, x, "gaussian", 0.5, seed=0),
+            "median filter": evaluate_denoiser(CLASSICAL["median"], x, "gaussian", 0.5, seed=0)}
 
 
 def runs_table() -> None:
@@ -182,7 +200,9 @@ def runs_table() -> None:
     st.subheader("Your runs")
     if runs.dropped:
         st.caption(f"Only the last {MAX_RUNS} runs are kept in this session.")
-    rows, curves = [], {}
+    rows = []
+    curves = {name: pd.Series(values, index=range(1, len(values) + 1))
+              for name, values in runs.validation_curves().items()}
     for name, job in runs.items():
         val = [v for v in job.history["val_loss"] if v == v]
         kept = (f" (epoch {job.result.good_epoch} kept)" if job.status == "diverged"
@@ -192,13 +212,24 @@ def runs_table() -> None:
                      "final val loss": round(val[-1], 5) if val else None,
                      "PSNR (Gaussian 0.5)": round(job.metrics["psnr"], 2) if job.metrics else None,
                      "SSIM": round(job.metrics["ssim"], 3) if job.metrics else None})
-        val_loss = job.history["val_loss"]
-        if val_loss:
-            curves[name] = pd.Series(val_loss, index=range(1, len(val_loss) + 1))
+    for name, scores in baselines(EVAL_DIGITS).items():
+        rows.append({"run": name, "status": "baseline", "settings": BASELINE_WORDS[name],
+                     "PSNR (Gaussian 0.5)": round(scores["psnr"], 2), "SSIM": round(scores["ssim"], 3)})
     st.dataframe(pd.DataFrame(rows), hide_index=True)
+    st.caption(f"PSNR and SSIM: the same {EVAL_DIGITS} test digits with the same Gaussian 0.5 noise for "
+               "every run, so a run is good when it beats both baselines.")
+    scored = {r["run"]: r["PSNR (Gaussian 0.5)"] for r in rows if r["PSNR (Gaussian 0.5)"] is not None}
+    left, right = st.columns(2)
     if curves:
-        st.markdown("**Validation loss of every run**")
-        line_chart(pd.DataFrame(curves), "epoch", "validation loss")
+        with left:
+            st.markdown("**Validation loss of every run**")
+            line_chart(pd.DataFrame(curves), "epoch", "validation loss")
+            if any(job.status == "diverged" for job in runs.values()):
+                st.caption("A diverged run is drawn up to the epoch it kept.")
+    with right:
+        st.markdown("**PSNR at Gaussian 0.5, runs against the baselines**")
+        st.bar_chart(pd.Series(scored, name="PSNR (dB)"), horizontal=True, height=220,
+                     x_label="PSNR (dB)", y_label="")
     done = runs.finished()
     if done:
         c1, c2 = st.columns([2, 1])
@@ -214,8 +245,11 @@ def view_train(data) -> None:
     st.markdown("Train your own denoising autoencoder on "
                 f"{'up to ' + format(len(data.x_train), ',')} training digits and watch it learn. "
                 "A dense model on 4,000 digits for 10 epochs takes seconds; conv and unet take minutes.")
-    train_form(data)
-    live_training()
+    form, live = st.columns([3, 2], gap="large")  # the live panel in view beside the form
+    with form:
+        train_form(data)
+    with live:
+        live_training()
     runs_table()
 
 
