@@ -30,8 +30,23 @@ def test_every_image_the_readme_shows_exists():
 
 def test_requirements_pin_the_stack():
     reqs = (ROOT / "requirements.txt").read_text()
-    for pin in ("tensorflow==2.21", "keras==3.15", "streamlit==1.67", "streamlit-drawable-canvas==0.13"):
+    for pin in ("tensorflow==2.21", "tensorflow-cpu==2.21", "keras==3.15", "streamlit==1.67",
+                "streamlit-drawable-canvas==0.13", "onnxruntime==1.32", "tf2onnx==1.17"):
         assert pin in reqs, pin
+
+
+@pytest.mark.parametrize(("platform", "machine", "expected"), [
+    ("linux", "x86_64", "tensorflow-cpu"), ("win32", "AMD64", "tensorflow-cpu"),
+    ("darwin", "arm64", "tensorflow"), ("linux", "aarch64", "tensorflow"),
+])
+def test_exactly_one_tensorflow_build_is_installed_per_platform(platform, machine, expected):
+    from packaging.requirements import Requirement
+
+    reqs = [Requirement(line) for line in (ROOT / "requirements.txt").read_text().splitlines()
+            if line.startswith("tensorflow")]
+    env = {"sys_platform": platform, "platform_machine": machine}
+    chosen = [r.name for r in reqs if r.marker is None or r.marker.evaluate(env)]
+    assert chosen == [expected]
 
 
 PYTHON_BLOCKS = re.findall(r"```python\n(.*?)```", README, re.S)

@@ -96,7 +96,7 @@ def train_form(data) -> None:
                          key="t_size", help="How many training digits to learn from (10% are held out "
                                             "for the validation loss).")
         submitted = st.form_submit_button("Start training", type="primary", disabled=settings is None,
-                                          help="Train this model in the background; watch it learn below.")
+                                          help="Train in the background; watch it learn on the right.")
     if not submitted:
         return
     active = st.session_state.get("active_job")
@@ -246,11 +246,16 @@ def view_train(data) -> None:
                 f"{'up to ' + format(len(data.x_train), ',')} training digits and watch it learn. "
                 "A dense model on 4,000 digits for 10 epochs takes seconds; conv and unet take minutes.")
     form, live = st.columns([3, 2], gap="large")  # the live panel in view beside the form
+    below = st.container()
     with form:
         train_form(data)
+    with below:
+        runs_table()
+    # Last in the script, though drawn beside the form: the browser asks for the panel's first
+    # refresh the moment it learns of it, and a request that arrives while this run still has work
+    # left (the runs table, its baselines) found the fragment gone and the panel froze.
     with live:
         live_training()
-    runs_table()
 
 
 guarded(view_train)(get_digits())
