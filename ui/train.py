@@ -229,7 +229,7 @@ def runs_table() -> None:
     with right:
         st.markdown("**PSNR at Gaussian 0.5, runs against the baselines**")
         st.bar_chart(pd.Series(scored, name="PSNR (dB)"), horizontal=True, height=220,
-                     x_label="PSNR (dB)", y_label="")
+                     x_label="", y_label="PSNR (dB)")  # horizontal: y is the value axis
     done = runs.finished()
     if done:
         c1, c2 = st.columns([2, 1])
