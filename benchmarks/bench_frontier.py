@@ -14,15 +14,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import tempfile
-import time
 from pathlib import Path
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # as app.py sets it, before numpy loads
 
 import numpy as np  # noqa: E402
 
+from benchmarks.timing import median_ms  # noqa: E402
 from denoiser import add_noise  # noqa: E402
 from denoiser.data import load_mnist  # noqa: E402
 from denoiser.evaluation import evaluate_denoiser  # noqa: E402
@@ -32,17 +31,6 @@ from denoiser.noise import NoiseSpec  # noqa: E402
 from harness.machine import describe_machine  # noqa: E402
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist.npz"
-
-
-def median_ms(fn, repeats: int) -> float:
-    for _ in range(5):
-        fn()  # warm-up
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return round(statistics.median(times) * 1000, 2)
 
 
 def int8_copy(source: Path, calibration: np.ndarray, target: Path) -> Path:
@@ -90,8 +78,8 @@ def main() -> None:
                 model = OnnxModel(file)
                 scores = evaluate_denoiser(lambda x, m=model: np.clip(m(x), 0, 1), x_test, "gaussian",
                                            0.5, seed=1234)
-                rows.append({"model": name, "precision": precision,
-                             "ms_8_digits": median_ms(lambda m=model: m(move), args.repeats),
+                ms = median_ms(lambda m=model: m(move), args.repeats, warmups=5)
+                rows.append({"model": name, "precision": precision, "ms_8_digits": round(ms, 2),
                              "psnr": round(scores["psnr"], 4), "ssim": round(scores["ssim"], 4),
                              "onnx_mb": round(file.stat().st_size / 1e6, 2)})
                 print(rows[-1], flush=True)

@@ -12,11 +12,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
-import time
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # as app.py sets it, before numpy loads
 
+from benchmarks.timing import median_ms  # noqa: E402
 from denoiser import add_noise  # noqa: E402
 from denoiser.data import load_sample  # noqa: E402
 from denoiser.grid import digit_grid, png_bytes  # noqa: E402
@@ -24,16 +23,6 @@ from denoiser.inference import default_threads  # noqa: E402
 from denoiser.metrics import psnr, ssim  # noqa: E402
 from denoiser.pretrained import load_pretrained  # noqa: E402
 from harness.machine import describe_machine  # noqa: E402
-
-
-def median_ms(fn, repeats: int) -> float:
-    fn()  # warm-up
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return round(statistics.median(times) * 1000, 2)
 
 
 def main() -> None:
@@ -61,7 +50,7 @@ def main() -> None:
     report = {"machine": describe_machine(), "model": args.model, "digits": args.digits,
               "runtime": (f"onnxruntime, {default_threads()} threads" if model.onnx is not None
                           else "keras"),
-              "median_ms": {name: median_ms(fn, args.repeats) for name, fn in parts.items()}}
+              "median_ms": {name: round(median_ms(fn, args.repeats), 2) for name, fn in parts.items()}}
     report["total_ms"] = round(sum(report["median_ms"].values()), 2)
     print(json.dumps(report, indent=2))
 

@@ -179,7 +179,6 @@ async def run(args) -> dict:
 
         start = asyncio.Barrier(args.students + args.trainers + 1)
         sampler = asyncio.create_task(sample_memory())
-        cpu_task = asyncio.create_task(asyncio.sleep(0))
 
         async def timed_window() -> float:
             await start.wait()

@@ -198,7 +198,8 @@ def _cmd_export(args: argparse.Namespace) -> int:
     directory = model_dir(args.dir)
     names = args.models or list_pretrained(directory)
     for name in names:
-        entry = read_manifest(directory)["models"].get(name)
+        manifest = read_manifest(directory)
+        entry = manifest["models"].get(name)
         if not isinstance(entry, dict) or not isinstance(entry.get("file"), str):
             raise CLIError(f"no model named {name!r} in {directory}")
         try:
@@ -206,7 +207,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
             entry.update(save_onnx(model, directory / entry["file"]))
         except ModelFileError as err:
             raise CLIError(str(err)) from None
-        register(name, entry, directory, default=read_manifest(directory).get("default") == name)
+        register(name, entry, directory, default=manifest.get("default") == name)
         print(f"wrote {directory / entry['onnx']} (equal to Keras within 1e-4)", file=sys.stderr)
     return 0
 

@@ -97,16 +97,3 @@ class OnnxModel:
         if not self.has_code:
             raise ValueError("this model has no bottleneck code")
         return self._call(x, 1).reshape(len(x), -1)
-
-
-def onnx_model_or_none(path: str | Path | None) -> OnnxModel | None:
-    """The ONNX model at ``path``, or None when there is none (the caller then uses Keras).
-
-    Raises
-    ------
-    UnsupportedModel
-        The file exists but cannot be run.
-    """
-    if path is None or not Path(path).is_file():
-        return None
-    return OnnxModel(path)

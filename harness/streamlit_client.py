@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import time
 import urllib.request
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import websockets
 from streamlit.proto.BackMsg_pb2 import BackMsg
@@ -40,7 +40,6 @@ class Widget:
     kind: str
     label: str
     fragment_id: str
-    proto: object = field(repr=False, default=None)
 
 
 class Session:
@@ -163,20 +162,10 @@ class Session:
     async def rerun(self, fragment_id: str = "", extra: list[WidgetState] = (), first: bool = False,
                     auto: bool = False) -> float:
         """Send ``rerun_script`` with the widgets' states and wait until that run finishes; ms."""
-        msg = BackMsg()
-        state = msg.rerun_script
-        state.query_string = ""
-        state.page_script_hash = self.page_hash or self.pages.get(self.path, "")
-        if first and self.path:
-            state.page_name = self.path
-        if fragment_id:
-            state.fragment_id = fragment_id
-        state.is_auto_rerun = auto
-        state.widget_states.widgets.extend([*self.states.values(), *extra])
         self._finished.clear()
         self._status = None
         start = time.perf_counter()
-        await self._ws.send(msg.SerializeToString())
+        await self._ws.send(self._rerun_message(fragment_id, extra, first=first, auto=auto))
         while True:
             try:
                 await asyncio.wait_for(self._finished.wait(), self.timeout)
@@ -187,6 +176,21 @@ class Session:
             if self._status in DONE:
                 return (time.perf_counter() - start) * 1000
             self._finished.clear()  # ended early because another rerun began: wait for that one
+
+    def _rerun_message(self, fragment_id: str = "", extra: list[WidgetState] = (), first: bool = False,
+                       auto: bool = False) -> bytes:
+        """A ``rerun_script`` BackMsg, as the browser sends it: this page, every widget's state."""
+        msg = BackMsg()
+        state = msg.rerun_script
+        state.query_string = ""
+        state.page_script_hash = self.page_hash or self.pages.get(self.path, "")
+        if first and self.path:
+            state.page_name = self.path
+        if fragment_id:
+            state.fragment_id = fragment_id
+        state.is_auto_rerun = auto
+        state.widget_states.widgets.extend([*self.states.values(), *extra])
+        return msg.SerializeToString()
 
     # -- messages from the server -----------------------------------------------------------------
     async def _read(self) -> None:
@@ -216,8 +220,8 @@ class Session:
             self.elements[tuple(msg.metadata.delta_path)] = (what, proto)
             if what == "exception":
                 self.exceptions.append(proto.message)
-            if what in WIDGET_KINDS or what == "button":
-                self.widgets[proto.id] = Widget(proto.id, what, proto.label, msg.delta.fragment_id, proto)
+            if what in WIDGET_KINDS:
+                self.widgets[proto.id] = Widget(proto.id, what, proto.label, msg.delta.fragment_id)
         elif kind == "auto_rerun":
             fragment = msg.auto_rerun.fragment_id
             self._announced.add(fragment)
@@ -242,12 +246,7 @@ class Session:
         """A ``run_every`` fragment: the browser asks for it again every ``interval`` seconds."""
         while not self._closed:
             await asyncio.sleep(interval)
-            msg = BackMsg()
-            msg.rerun_script.page_script_hash = self.page_hash
-            msg.rerun_script.fragment_id = fragment_id
-            msg.rerun_script.is_auto_rerun = True
-            msg.rerun_script.widget_states.widgets.extend(self.states.values())
             try:
-                await self._ws.send(msg.SerializeToString())
+                await self._ws.send(self._rerun_message(fragment_id, auto=True))
             except websockets.ConnectionClosed:
                 return
