@@ -24,6 +24,8 @@ from ui.common import (  # noqa: E402
     freeze_startup_objects,
     get_digits,
     init_state,
+    projector_on,
+    projector_toggle,
 )
 
 st.set_page_config(page_title="denoiser · autoencoders on MNIST", page_icon="🧹", layout="wide")
@@ -46,8 +48,13 @@ def main() -> None:
     if wanted in views and wanted != page.title:
         st.switch_page(views[wanted], query_params={k: v for k, v in st.query_params.items() if k != "view"})
     data = get_digits()
-    st.title("denoiser")
-    st.caption("Image denoising with autoencoders, on handwritten MNIST digits. " + data.description + ".")
+    head = st.container(horizontal=True, vertical_alignment="center", horizontal_alignment="distribute")
+    if not projector_on():  # on a projector the digits get the height
+        head.title("denoiser", width="content")
+    with head:
+        projector_toggle()
+    if not projector_on():
+        st.caption(f"Image denoising with autoencoders, on handwritten MNIST digits. {data.description}.")
     notices = st.session_state.pop("link_notices", None)
     if notices:
         st.info("This link had settings the app could not use: " + "; ".join(notices) + ".")

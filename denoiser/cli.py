@@ -177,6 +177,9 @@ def _cmd_train(args: argparse.Namespace) -> int:
             "final_val_loss": (result.history.get("val_loss") or [None] * result.good_epoch)[
                 result.good_epoch - 1],
             "date": date.today().isoformat(),
+            # every epoch's losses (the Learn view draws the optimisers' curves from them)
+            "history": {k: [round(float(v), 6) for v in vals] for k, vals in result.history.items()
+                        if k in ("loss", "val_loss")},
         },
         "metrics": {"split": f"test split of {digits.source} ({len(digits.x_test):,} digits)",
                     **measured},

@@ -16,6 +16,7 @@ import re
 FIXED = {
     "noisy input": "#7f7f7f",
     "filter: median": "#e69f00",
+    "median filter": "#e69f00",
     "filter: gaussian_blur": "#56b4e9",
     "filter: nl_means": "#009e73",
     "filter: total_variation": "#f0e442",

@@ -102,11 +102,14 @@ def digit_grid(rows: Sequence[Row], scale: int = 4, per_line: int = 8,
     line = int(font_size * 1.35)  # a text line's height
     side = 28 * scale
     label_h, caption_h = line + 10, (line + 4 if any(any(c) for _, _, c in rows) else 2)
+    # a cell is as wide as its digit or its widest caption, so large text never overlaps a neighbour
+    caption_w = max((int(np.ceil(font.getlength(c))) + 4 for _, _, cs in rows for c in cs if c), default=0)
+    pitch = max(side, caption_w)
     # cells: (left, top, image, caption); labels: (x, y, text, anchor)
     cells: list[tuple[int, int, np.ndarray, str]] = []
     labels: list[tuple[float, int, str, str]] = []
     if columns:
-        widths = [max(side, int(np.ceil(font.getlength(label))) + GAP) for label, _, _ in rows]
+        widths = [max(pitch, int(np.ceil(font.getlength(label))) + GAP) for label, _, _ in rows]
         lefts = np.concatenate([[0], np.cumsum([w + GAP for w in widths])])
         for r, ((label, _, captions), stack) in enumerate(zip(rows, stacks)):
             labels.append((int(lefts[r]) + widths[r] / 2, 4, label, "ma"))
@@ -118,14 +121,15 @@ def digit_grid(rows: Sequence[Row], scale: int = 4, per_line: int = 8,
         cols, bands = min(n, per_line), -(-n // per_line)
         row_h = label_h + side + caption_h
         label_w = max(int(np.ceil(font.getlength(label))) for label, _, _ in rows)
-        width = max(cols * side + (cols - 1) * GAP, label_w + 4)
+        width = max(cols * pitch + (cols - 1) * GAP, label_w + 4)
         height = bands * len(rows) * row_h + (bands - 1) * BAND_GAP
         for band in range(bands):
             top0 = band * (len(rows) * row_h + BAND_GAP)
             for r, ((label, _, captions), stack) in enumerate(zip(rows, stacks)):
                 labels.append((0, top0 + r * row_h + 4, label, "la"))
                 for c, k in enumerate(range(band * per_line, min(n, (band + 1) * per_line))):
-                    cells.append((c * (side + GAP), top0 + r * row_h + label_h, stack[k], captions[k]))
+                    cells.append((c * (pitch + GAP) + (pitch - side) // 2, top0 + r * row_h + label_h,
+                                  stack[k], captions[k]))
     canvas = np.full((height, width), BACKGROUND, np.uint8)
     for left, top, image, _ in cells:
         canvas[top : top + side, left : left + side] = enlarge(image, scale)

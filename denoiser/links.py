@@ -18,6 +18,7 @@ VIEWS = ("Denoise", "Train", "Explore", "Learn")
 SOURCES = ("Test digits", "Draw", "Upload")
 DIGIT_CLASSES = ("any", *map(str, range(10)))
 MAX_COUNT = 16
+MAX_MODELS = 8  # models compared beside the main one
 MAX_SEED = 2**31 - 1
 AMOUNT_STEP = 0.05
 
@@ -37,6 +38,8 @@ class LinkState:
     filters: list[str] = field(default_factory=list)
     diff: bool = False
     source: str = "Test digits"
+    models: list[str] = field(default_factory=list)  # more models, each a row beside ``model``
+    projector: bool = False  # fewer, larger digits for a classroom projector
 
 
 DEFAULTS = LinkState()
@@ -124,8 +127,14 @@ def read_link(params: Mapping[str, str | Sequence[str]]) -> tuple[LinkState, lis
         unknown = [name for name in names if name not in CLASSICAL]
         if unknown:
             notices.append(f"unknown filter(s) {', '.join(n[:40] for n in unknown[:5])} left out")
-    if get.get("diff") is not None:
-        state.diff = get["diff"] in ("1", "true", "yes", "on")
+    if get.get("models"):  # checked against the models on the page, like ``model``
+        names = list(dict.fromkeys(name[:100] for name in get["models"].split(",") if name))
+        state.models = names[:MAX_MODELS]
+        if len(names) > MAX_MODELS:
+            notices.append(f"only the first {MAX_MODELS} of {len(names)} models are compared")
+    for flag in ("diff", "projector"):
+        if get.get(flag) is not None:
+            setattr(state, flag, get[flag] in ("1", "true", "yes", "on"))
     return state, notices
 
 
@@ -138,10 +147,10 @@ def link_params(state: LinkState) -> dict[str, str]:
         value = getattr(state, f.name)
         if f.name == "view" or value is None or (value == getattr(DEFAULTS, f.name) and f.name not in ALWAYS):
             continue
-        if f.name == "filters":
-            params["filters"] = ",".join(value)
-        elif f.name == "diff":
-            params["diff"] = "1"
+        if f.name in ("filters", "models"):
+            params[f.name] = ",".join(value)
+        elif f.name in ("diff", "projector"):
+            params[f.name] = "1"
         elif f.name == "amount":
             params["amount"] = f"{value:g}"
         else:

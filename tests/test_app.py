@@ -129,6 +129,39 @@ def test_classical_filter_rows_can_be_added():
 
 
 @needs_models
+def test_several_models_denoise_the_same_noisy_digits_as_rows_and_the_link_keeps_them():
+    at = app()
+    noisy = means(at)["mean PSNR (dB)"][0]
+    at.sidebar.multiselect(key="more_models").set_value(["conv", "seed-dense"]).run()
+    no_exception(at)
+    table = means(at)
+    assert list(table["row"]) == ["Noisy", "Denoised by blind", "Denoised by conv", "Denoised by seed-dense"]
+    assert table["mean PSNR (dB)"][0] == noisy  # the same noisy digits for every model
+    assert len(set(table["mean PSNR (dB)"][1:])) == 3
+    assert at.query_params["models"] == "conv,seed-dense"
+    again = app({"model": "conv", "models": "blind,nope,conv"})  # unknown and duplicate names left out
+    no_exception(again)
+    assert again.sidebar.multiselect(key="more_models").value == ["blind"]
+    assert list(means(again)["row"]) == ["Noisy", "Denoised by conv", "Denoised by blind"]
+
+
+@needs_models
+def test_the_projector_view_shows_fewer_larger_digits_without_the_sidebar():
+    at = app({"count": "8"})
+    small = at.get("image")[0].proto.imgs[0]
+    at.toggle(key="projector").set_value(True).run()
+    no_exception(at)
+    assert at.query_params["projector"] == "1"
+    assert any("display: none" in el.proto.body for el in at.get("html"))  # the sidebar is hidden
+    assert not at.sidebar.selectbox  # its controls moved onto the page
+    assert at.selectbox(key="model_name").value == "blind"
+    caption = at.get("image")[0].proto.imgs[0].caption
+    assert caption.count("digit ") == 3 and small.caption.count("digit ") == 8
+    linked = app({"projector": "1"})
+    assert linked.toggle(key="projector").value and not linked.sidebar.selectbox
+
+
+@needs_models
 def test_query_parameters_set_the_initial_state():
     at = app({"view": "Denoise", "noise": "salt_pepper", "amount": "0.3", "digit": "7",
               "model": "conv"})

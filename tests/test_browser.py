@@ -158,3 +158,53 @@ def test_drawn_canvas_pixels_reach_the_model_preview(page, server):
     png = preview.screenshot()
     arr = np.asarray(Image.open(io.BytesIO(png)).convert("L"))
     assert arr.max() > 200 and arr.mean() < 120  # white stroke on black
+
+
+def ink_rows(png: bytes) -> np.ndarray:
+    """Indices of the rows of a screenshot that hold dark (text) pixels."""
+    gray = np.asarray(Image.open(io.BytesIO(png)).convert("L"))
+    return np.flatnonzero((gray < 110).any(axis=1))
+
+
+def test_the_projector_view_at_1024x768_has_labels_24px_tall_and_no_sidebar(browser, server):
+    context = browser.new_context(viewport={"width": 1024, "height": 768})
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    try:
+        open_app(page, server + "/?projector=1&models=conv")
+        assert not page.locator('[data-testid="stSidebar"]').is_visible()
+        img = page.locator('[data-testid="stImage"] img').first
+        box = img.bounding_box()
+        natural = img.evaluate("e => [e.naturalWidth, e.naturalHeight]")
+        assert abs(box["width"] - natural[0]) <= 1  # shown at its own size, not shrunk
+        assert box["x"] + box["width"] <= 1024
+        # The first label ("Noisy") fills the picture's top band: measure its ink on screen.
+        band = page.screenshot(clip={"x": box["x"], "y": box["y"], "width": 200, "height": 46})
+        rows = ink_rows(band)
+        assert rows.size and rows[-1] - rows[0] + 1 >= 24, rows
+        assert page.get_by_text("Denoised by conv").count() >= 1  # the compared model is a row
+        page.screenshot(path=str(ROOT / "build" / "browser-projector.png"))
+    finally:
+        context.close()
+
+
+def test_at_150_percent_zoom_no_control_is_cut_short(browser, server):
+    # 150 % zoom in a 1400×1000 window: the page lays out in 933×667 CSS pixels, drawn 1.5× larger.
+    context = browser.new_context(viewport={"width": 933, "height": 667}, device_scale_factor=1.5)
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    try:
+        open_app(page, server)
+        for text in ("New noise", "New sample", "Projector view"):
+            label = page.get_by_text(text, exact=True).first
+            label.wait_for()
+            # cut short = some box from the text up to its widget is narrower than its content
+            cut = label.evaluate(
+                "e => { for (let n = e; n && !(n.dataset && n.dataset.testid && n.dataset.testid"
+                ".startsWith('stElementContainer')); n = n.parentElement)"
+                " { if (n.scrollWidth > n.clientWidth + 1) return true; } return false; }")
+            assert not cut, f"{text!r} is cut short"
+            box = label.bounding_box()
+            assert box["x"] + box["width"] <= 933
+    finally:
+        context.close()

@@ -60,6 +60,8 @@ def test_train_writes_model_and_manifest_entry(tmp_path, capsys):
     assert "strength 0.5" in entry["training"]["augment"]
     assert (tmp_path / "mini.keras").exists()
     assert entry["config"]["code_size"] == 16 and entry["training"]["epochs"] == 1
+    history = entry["training"]["history"]  # every epoch's losses, for the Learn view's curves
+    assert len(history["loss"]) == 1 and history["loss"][0] == entry["training"]["final_loss"]
     assert entry["metrics"]["gaussian@0.5"]["psnr"] > 5
     assert len(entry["sha256"]) == 64
     assert "epoch 1/1" in capsys.readouterr().err

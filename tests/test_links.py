@@ -8,11 +8,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from denoiser.classical import CLASSICAL
-from denoiser.links import MAX_COUNT, VIEWS, LinkState, link_params, read_link
+from denoiser.links import MAX_COUNT, MAX_MODELS, VIEWS, LinkState, link_params, read_link
 from denoiser.noise import NOISE_KINDS
 
 KEYS = ["view", "noise", "amount", "digit", "model", "count", "sample", "seed", "filters", "diff",
-        "source", "other"]
+        "source", "models", "projector", "other"]
 ODD_NUMBERS = st.one_of(st.floats(allow_nan=True, allow_infinity=True).map(repr),
                         st.integers(-10**400, 10**400).map(str),
                         st.sampled_from(["inf", "-inf", "nan", "1e400", "-1e400", "0x10", "", " 3 ", "½"]))
@@ -29,6 +29,7 @@ def test_any_query_string_gives_valid_settings(params):
     assert round(state.amount * 20, 6) == round(state.amount * 20)  # on the slider's steps
     assert 1 <= state.count <= MAX_COUNT and state.sample >= 0 and state.seed >= 0
     assert all(f in CLASSICAL for f in state.filters)
+    assert len(state.models) <= MAX_MODELS and all(name and "," not in name for name in state.models)
     assert all(isinstance(n, str) and len(n) < 200 for n in notices)
     again, _ = read_link(link_params(state))  # what the page writes back reads the same
     assert again == dataclasses.replace(state, view="Denoise")  # the view is the page's path
@@ -55,9 +56,17 @@ def test_a_repeated_key_takes_its_last_value():
 def test_a_screen_round_trips_through_its_link():
     screen = LinkState(noise="salt_pepper", amount=0.35, digit="7", model="blind",
                        count=3, sample=4, seed=2, filters=["median", "wavelet"], diff=True,
-                       source="Test digits")
+                       source="Test digits", models=["conv", "seed-dense"], projector=True)
     params = link_params(screen)
+    assert params["models"] == "conv,seed-dense" and params["projector"] == "1"
     assert params["filters"] == "median,wavelet" and params["diff"] == "1" and params["seed"] == "2"
     assert read_link(params) == (screen, [])
     assert link_params(LinkState()) == {"noise": "gaussian", "amount": "0.5", "digit": "any"}
     assert "view" not in link_params(LinkState(view="Train"))
+
+
+def test_a_link_compares_at_most_a_few_models_and_says_so():
+    many = ",".join(f"m{i}" for i in range(MAX_MODELS + 3))
+    state, notices = read_link({"models": many + ",m0"})
+    assert state.models == [f"m{i}" for i in range(MAX_MODELS)]
+    assert len(notices) == 1 and str(MAX_MODELS) in notices[0]

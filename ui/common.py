@@ -22,12 +22,15 @@ from denoiser.runlist import RunList
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["MAX_RUNS", "SCALE", "VIEWS", "get_digits", "get_model", "guarded", "line_chart",
-           "model_choices", "session_alive", "shipped_names", "sync_query_params"]
+__all__ = ["MAX_RUNS", "SCALE", "VIEWS", "bar_chart", "get_digits", "get_model", "grid_style", "guarded",
+           "line_chart", "model_choices", "projector_on", "projector_toggle", "session_alive",
+           "shipped_names", "sync_query_params"]
 
 
 MAX_RUNS = 5  # trained runs kept per browser session
 SCALE = 4  # screen pixels per digit pixel
+#: The projector view: at most this many digits, each pixel this many screen pixels, text this tall.
+PROJECTOR = {"max_count": 3, "scale": 5, "font_size": 28}
 log = logging.getLogger("denoiser.app")
 
 
@@ -130,7 +133,8 @@ def shipped_model(name: str):
 
 # ---------------------------------------------------------------- per-session state
 #: Widget values that must survive while their widget is not on the page (another view).
-PERSISTENT = ("noise_kind", "amount", "digit", "model_name", "filters", "show_diff", "source", "count")
+PERSISTENT = ("noise_kind", "amount", "digit", "model_name", "more_models", "filters", "show_diff", "source",
+              "count", "projector")
 
 
 def keep_widget_values() -> None:
@@ -157,12 +161,13 @@ def init_state() -> None:
     state.noise_kind, state.amount, state.digit = link.noise, link.amount, link.digit
     state.count, state.sample_seed, state.noise_seed = link.count, link.sample, link.seed
     state.filters, state.show_diff, state.source = link.filters, link.diff, link.source
-    state.requested_model = link.model
+    state.requested_model, state.requested_models = link.model, link.models
+    state.projector = link.projector
     state.link_notices = notices
     keep_widget_values()
 
 
-def current_link(model_name: str | None) -> LinkState:
+def current_link(model_name: str | None, more_models: list[str] | None = None) -> LinkState:
     """The settings on screen now, as a shareable link's state."""
     state = st.session_state
 
@@ -173,11 +178,12 @@ def current_link(model_name: str | None) -> LinkState:
                      amount=float(value("amount", 0.5)), digit=value("digit", "any"), model=model_name,
                      count=int(value("count", 8)), sample=state.sample_seed, seed=state.noise_seed,
                      filters=list(value("filters", [])), diff=bool(value("show_diff", False)),
-                     source=value("source", "Test digits"))
+                     source=value("source", "Test digits"), models=list(more_models or []),
+                     projector=bool(value("projector", False)))
 
 
-def sync_query_params(model_name: str | None) -> None:
-    params = link_params(current_link(model_name))
+def sync_query_params(model_name: str | None, more_models: list[str] | None = None) -> None:
+    params = link_params(current_link(model_name, more_models))
     if dict(st.query_params) != params:
         st.query_params.from_dict(params)
 
@@ -213,7 +219,52 @@ def session_alive():
     return lambda: runtime.is_active_session(session_id)
 
 
+# ---------------------------------------------------------------- the projector view
+def projector_on() -> bool:
+    """Whether this session shows the projector view (fewer, larger digits, no sidebar)."""
+    return bool(st.session_state.get("projector"))
+
+
+def projector_toggle() -> None:
+    """The toggle, and while it is on, the style that enlarges text and hides the sidebar."""
+    st.toggle("Projector view", key="projector",
+              help="For a classroom screen: fewer, larger digits and text, no sidebar (link: projector=1).")
+    if projector_on():
+        # Streamlit sizes its text in rem: a larger root font enlarges every control and label.
+        st.html("<style>html { font-size: 20px; } "
+                "[data-testid='stSidebar'], [data-testid='stSidebarCollapsedControl'], "
+                "[data-testid='stExpandSidebarButton'] { display: none; } "
+                ".block-container, [data-testid='stMainBlockContainer'] "
+                "{ padding: 4rem 1rem 1rem 1rem; max-width: 100%; }</style>")
+
+
+def grid_style() -> dict:
+    """``digit_grid`` size settings for this session's view."""
+    if projector_on():
+        return {"scale": PROJECTOR["scale"], "font_size": PROJECTOR["font_size"]}
+    return {"scale": SCALE}
+
+
 # ---------------------------------------------------------------- charts
+def bar_chart(values: dict[str, float], title: str, height: int = 220) -> None:
+    """Horizontal bars, one per name, each in its fixed colour (:mod:`denoiser.colours`)."""
+    import altair as alt
+    import pandas as pd
+
+    from denoiser.colours import colours_of
+
+    table = pd.DataFrame({"name": list(values), "value": list(values.values())})
+    chart = alt.Chart(table).mark_bar().encode(
+        x=alt.X("value:Q", title=title),
+        y=alt.Y("name:N", title=None, sort=None),
+        color=alt.Color("name:N", legend=None,
+                        scale=alt.Scale(domain=list(values), range=colours_of(list(values)))),
+        tooltip=["name:N", alt.Tooltip("value:Q", title=title, format=".2f")],
+    ).properties(height=height)
+    st.altair_chart(chart, width="stretch")
+
+
+
 def line_chart(table: pd.DataFrame, x_title: str, y_title: str, height: int = 280) -> None:
     """Lines with point markers (so a single epoch shows too), one per column of ``table``, each
     in its own fixed colour (:mod:`denoiser.colours`: the same method, the same colour everywhere)."""

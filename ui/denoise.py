@@ -10,49 +10,52 @@ from denoiser import NOISE_KINDS, to_mnist
 from denoiser.classical import CLASSICAL
 from denoiser.compare import compare, means_markdown
 from denoiser.grid import COLUMNS_UP_TO, digit_grid, enlarge, png_bytes
-from denoiser.links import SOURCES
+from denoiser.links import MAX_COUNT, SOURCES
 from denoiser.preprocess import BlankImageError, digit_from_bytes
 from ui.common import (
-    SCALE,
+    PROJECTOR,
     get_digits,
     get_model,
+    grid_style,
     guarded,
     model_choices,
+    projector_on,
     shipped_names,
     sync_query_params,
 )
 
 
 def noise_controls() -> None:
-    c1, c2, c3 = st.columns([3, 4, 2], vertical_alignment="bottom")
-    c1.selectbox("Noise kind", list(NOISE_KINDS), key="noise_kind",
-                 help="How the clean digit is corrupted: " + "; ".join(
-                     f"{k}: {v}" for k, v in NOISE_KINDS.items()))
-    c2.slider("Amount", 0.0, 1.0, step=0.05, key="amount",
-              help="Noise strength from 0 (none) to 1; 0.5 Gaussian is the tutorial's setting.")
-    if c3.button("New noise", help="Draw a fresh random noise pattern (otherwise it stays fixed)."):
+    # One row that wraps on a narrow screen (or at 150 % zoom) rather than cutting a label short.
+    row = st.container(horizontal=True, vertical_alignment="bottom", gap="medium")
+    row.selectbox("Noise kind", list(NOISE_KINDS), key="noise_kind", width=220,
+                  help="How the clean digit is corrupted: " + "; ".join(
+                      f"{k}: {v}" for k, v in NOISE_KINDS.items()))
+    row.slider("Amount", 0.0, 1.0, step=0.05, key="amount", width="stretch",
+               help="Noise strength from 0 (none) to 1; 0.5 Gaussian is the tutorial's setting.")
+    if row.button("New noise", help="Draw a fresh random noise pattern (otherwise it stays fixed)."):
         st.session_state.noise_seed += 1
 
 
 @guarded
-def results(clean: np.ndarray, labels: list[str], model, filters: list[str], show_diff: bool) -> None:
+def results(clean: np.ndarray, labels: list[str], models: list, filters: list[str], show_diff: bool) -> None:
     """Noise controls and the result grid (always inside a fragment: see below)."""
     noise_controls()
     noisy = denoiser.add_noise(clean, st.session_state.noise_kind, st.session_state.amount,
                                seed=st.session_state.noise_seed)
-    models = {model.name: model.denoise} if model is not None else {}
-    result = compare(clean, labels, noisy, models, filters, show_diff)
+    denoisers = {model.name: model.denoise for model in models}
+    result = compare(clean, labels, noisy, denoisers, filters, show_diff)
     # One picture for the whole grid: one file for the browser to fetch per update. A few digits
     # are drawn with the rows side by side, so the denoised digit sits beside the noisy one; the
     # picture is shown at its own size (never stretched to the page's width).
-    columns = len(clean) <= COLUMNS_UP_TO
-    picture = digit_grid(result.rows, scale=SCALE, columns=columns)
+    columns = len(clean) <= COLUMNS_UP_TO and not projector_on() and len(result.rows) <= 4
+    picture = digit_grid(result.rows, columns=columns, **grid_style())
     st.image(png_bytes(picture), output_format="PNG", width=picture.shape[1],
              caption=f"{'Columns' if columns else 'Rows'}: {', '.join(result.labels)}. "
                      f"Clean: {', '.join(labels)}. Under each image: PSNR in dB (higher is better) "
                      "· SSIM (1 = identical to the clean digit).")
     st.markdown(means_markdown(result.means))
-    sync_query_params(model.name if model is not None else None)
+    sync_query_params(models[0].name if models else None, [model.name for model in models[1:]])
 
 
 # Fragments: moving a noise control (or sampling new digits) reruns only this part of the page.
@@ -61,14 +64,14 @@ show_results = st.fragment(results)
 
 @st.fragment
 @guarded
-def sampled_results(data, model, filters: list[str], show_diff: bool) -> None:
+def sampled_results(data, models: list, filters: list[str], show_diff: bool) -> None:
     """Test-digit controls, noise controls and the result grid, as one fragment."""
     clean, labels = digits_from_test(data)
-    results(clean, labels, model, filters, show_diff)
+    results(clean, labels, models, filters, show_diff)
 
 
-def sidebar_controls() -> tuple[str | None, list[str], bool]:
-    sb = st.sidebar
+def model_controls(sb) -> tuple[list[str], list[str], bool]:
+    """The models and filters to show, drawn in ``sb`` (the sidebar, or a fold of the page)."""
     sb.header("Model")
     choices = model_choices()
     names = list(choices)
@@ -77,7 +80,7 @@ def sidebar_controls() -> tuple[str | None, list[str], bool]:
         sb.error(f"Shipped models unavailable: {manifest_error}")
     if not names:
         sb.warning("No model available: the noisy and clean rows are still shown.")
-        return None, [], False
+        return [], [], False
     requested = st.session_state.pop("requested_model", None)
     if requested in names:
         st.session_state.model_name = requested
@@ -86,22 +89,34 @@ def sidebar_controls() -> tuple[str | None, list[str], bool]:
     sb.selectbox("Denoiser", names, key="model_name",
                  format_func=lambda n: f"{n} (trained here)" if choices[n] == "session" else n,
                  help="The autoencoder that cleans the noisy digits; 'blind' handles any noise.")
+    others = [n for n in names if n != st.session_state.model_name]
+    requested = st.session_state.pop("requested_models", None)
+    if requested is not None:
+        st.session_state.more_models = [n for n in requested if n in others]
+    st.session_state.more_models = [n for n in st.session_state.get("more_models", []) if n in others]
+    sb.multiselect("Compare with other models", others, key="more_models",
+                   format_func=lambda n: f"{n} (trained here)" if choices[n] == "session" else n,
+                   help="A row for each: every model cleans the same noisy digits.")
     filters = sb.multiselect("Compare with classical filters", list(CLASSICAL), key="filters",
                              help="Add rows for non-learned denoisers, with their own metrics.")
     show_diff = sb.checkbox("Show |denoised − clean|", key="show_diff",
                             help="A row showing where the model's output differs from the clean digit.")
-    return st.session_state.model_name, filters, show_diff
+    return [st.session_state.model_name, *st.session_state.more_models], filters, show_diff
 
 
 def digits_from_test(data) -> tuple[np.ndarray, list[str]]:
-    c1, c2, c3 = st.columns([2, 2, 1])
-    count = c1.slider("How many digits", 1, 16, key="count",
-                      help="Number of test digits to show side by side.")
-    c2.selectbox("Digit class", ["any", *map(str, range(10))], key="digit",
-                 help="Sample only this digit, or any digit.")
-    c3.write("")
-    if c3.button("New sample", help="Pick other test digits."):
+    most = PROJECTOR["max_count"] if projector_on() else MAX_COUNT
+    st.session_state.count = min(st.session_state.count, most)
+    place = st.expander("Which digits", icon=":material/pin:") if projector_on() else st
+    row = place.container(horizontal=True, vertical_alignment="bottom", gap="medium")
+    row.slider("How many digits", 1, most, key="count", width="stretch",
+               help="Number of test digits to show side by side"
+                    + (" (fewer in the projector view)." if projector_on() else "."))
+    row.selectbox("Digit class", ["any", *map(str, range(10))], key="digit", width=160,
+                  help="Sample only this digit, or any digit.")
+    if row.button("New sample", help="Pick other test digits."):
         st.session_state.sample_seed += 1
+    count = st.session_state.count
     digit = None if st.session_state.digit == "any" else int(st.session_state.digit)
     images, labels = data.sample(count, digit, seed=st.session_state.sample_seed)
     return images, [f"digit {label}" for label in labels]
@@ -149,21 +164,25 @@ def digit_from_upload() -> np.ndarray | None:
 
 
 def view_denoise(data) -> None:
-    model_name, filters, show_diff = sidebar_controls()
-    model = get_model(model_name) if model_name else None
-    if model is not None and model.description:
-        st.caption(f"**{model.name}** — {model.description}")
-    source = st.radio("Digits", SOURCES, horizontal=True, key="source",
-                      help="Sample real MNIST test digits, draw your own, or upload an image.")
+    # On a projector the sidebar is hidden: its controls fold into the page.
+    settings = (st.expander("Models, filters, digits", icon=":material/tune:") if projector_on()
+                else st.sidebar)
+    names, filters, show_diff = model_controls(settings)
+    models = [model for name in names if (model := get_model(name)) is not None]
+    if models and models[0].description and not projector_on():
+        st.caption(f"**{models[0].name}** — {models[0].description}")
+    source = (settings if projector_on() else st).radio(
+        "Digits", SOURCES, horizontal=True, key="source",
+        help="Sample real MNIST test digits, draw your own, or upload an image.")
     if source == "Test digits":
-        sampled_results(data, model, filters, show_diff)
+        sampled_results(data, models, filters, show_diff)
         return
     left, right = st.columns([2, 3])  # the input and, right beside it, what the model makes of it
     with left:
         digit = digit_from_canvas() if source == "Draw" else digit_from_upload()
     if digit is not None:
         with right:
-            show_results(digit[None], ["your digit"], model, filters, show_diff)
+            show_results(digit[None], ["your digit"], models, filters, show_diff)
 
 
 guarded(view_denoise)(get_digits())

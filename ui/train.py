@@ -6,7 +6,7 @@ import streamlit as st
 
 from denoiser.grid import digit_grid_png
 from denoiser.noise import BLIND, NOISE_KINDS
-from ui.common import MAX_RUNS, get_digits, guarded, line_chart, session_alive
+from ui.common import MAX_RUNS, bar_chart, get_digits, guarded, line_chart, session_alive
 
 #: Test digits each run is measured on (Gaussian 0.5, noise seed 0), and the baselines with it.
 EVAL_DIGITS = 500
@@ -228,8 +228,7 @@ def runs_table() -> None:
                 st.caption("A diverged run is drawn up to the epoch it kept.")
     with right:
         st.markdown("**PSNR at Gaussian 0.5, runs against the baselines**")
-        st.bar_chart(pd.Series(scored, name="PSNR (dB)"), horizontal=True, height=220,
-                     x_label="", y_label="PSNR (dB)")  # horizontal: y is the value axis
+        bar_chart(scored, "PSNR (dB)")
     done = runs.finished()
     if done:
         c1, c2 = st.columns([2, 1])
