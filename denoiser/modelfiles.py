@@ -128,6 +128,19 @@ def register(name: str, entry: dict, directory: str | Path | None = None,
         save_bytes(text.encode(), model_dir(directory) / MANIFEST)
 
 
+def unregister(name: str, directory: str | Path | None = None) -> dict | None:
+    """Remove one model's manifest entry (written atomically); return it, or None if absent."""
+    with _manifest_lock:
+        manifest = read_manifest(directory)
+        entry = manifest["models"].pop(name, None)
+        if entry is not None:
+            if manifest.get("default") == name:
+                manifest["default"] = next(iter(manifest["models"]), None)
+            text = json.dumps(manifest, indent=2, sort_keys=False) + "\n"
+            save_bytes(text.encode(), model_dir(directory) / MANIFEST)
+        return entry
+
+
 def _check_file(path: Path, expected_sha256: str | None) -> None:
     if not path.is_file():
         raise ModelFileError(f"model file {path.name} is missing")

@@ -479,3 +479,73 @@ def test_three_sessions_share_one_training_slot_and_each_sees_its_place_in_line(
     third.join(120)
     statuses = [[s for s in at.run().dataframe[0].value["status"] if s != "baseline"] for at in sessions]
     assert statuses == [["stopped"], ["cancelled"], ["stopped"]]  # each sees its own run only
+
+
+# ---------------------------------------------------------------- models that outlive a session
+@needs_models
+def test_an_uploaded_keras_file_becomes_a_model_and_a_bad_one_is_named(tiny_model_dir):
+    at = app()
+    uploader = at.sidebar.get("file_uploader")[0]
+    uploader.set_value(("broken.keras", b"PK not a model", "application/octet-stream")).run()
+    no_exception(at)
+    assert any("Cannot use this model: this is not a .keras model file" in e.value for e in at.sidebar.error)
+    assert list(means(at)["row"]) == ["Noisy", "Denoised by blind"]  # nothing lost
+    data = (tiny_model_dir / "tiny-dense.keras").read_bytes()
+    at.sidebar.get("file_uploader")[0].set_value(("my model.keras", data, "application/octet-stream")).run()
+    no_exception(at)
+    assert at.sidebar.selectbox(key="model_name").value == "mymodel"  # chosen at once, name cleaned
+    assert means(at)["row"][1] == "Denoised by mymodel"
+    assert not at.sidebar.error
+
+
+def publish_from_train(at: AppTest, name: str, code: str) -> AppTest:
+    at.selectbox(key="publish_pick").set_value("run 1")
+    at.text_input(key="publish_name").input(name)
+    at.text_input(key="publish_code").input(code)
+    return next(b for b in at.button if b.label == "Publish").click().run()
+
+
+def train_one_run(at: AppTest) -> AppTest:
+    at = switch(at, "Train")
+    at.slider(key="t_epochs").set_value(1)
+    at.slider(key="t_size").set_value(300)
+    at.button[0].click().run()
+    at.session_state["active_job"].join(120)
+    return at.run()
+
+
+@needs_models
+def test_a_teacher_publishes_a_run_every_session_sees_it_and_without_the_code_nobody_does(
+        tmp_path, monkeypatch):
+    monkeypatch.setenv("DENOISER_GALLERY", str(tmp_path / "gallery"))
+    teacher = AppTest.from_file(APP, default_timeout=120)
+    teacher.secrets["teacher_code"] = "sesame"
+    teacher = train_one_run(teacher.run())
+    student = app()
+    assert "run 1 (trained here)" in switch(teacher, "Denoise").sidebar.selectbox(key="model_name").options
+    teacher = switch(teacher, "Train")
+    options = student.sidebar.selectbox(key="model_name").options
+    assert not any(o.startswith("run 1") for o in options)  # runs stay private
+    publish_from_train(teacher, "class model", "wrong")
+    assert any("not the teacher code" in e.value for e in teacher.error)
+    assert not any("class model" in o for o in app().sidebar.selectbox(key="model_name").options)
+    publish_from_train(teacher, "class model", "sesame")
+    no_exception(teacher)
+    assert any("Published as **class model**" in s.value for s in teacher.success)
+    student = app()  # a new session of the same server
+    box = student.sidebar.selectbox(key="model_name")
+    assert "class model (class gallery)" in box.options
+    box.set_value("class model").run()
+    no_exception(student)
+    assert means(student)["row"][1] == "Denoised by class model"
+
+
+@needs_models
+def test_without_a_teacher_code_publishing_is_off(tmp_path, monkeypatch):
+    monkeypatch.setenv("DENOISER_GALLERY", str(tmp_path / "gallery"))
+    monkeypatch.delenv("DENOISER_TEACHER_CODE", raising=False)
+    at = train_one_run(app())
+    no_exception(at)
+    assert any("Publishing is off here" in c.value for c in at.caption)
+    assert not [w for w in at.text_input if w.key == "publish_code"]
+    assert not (tmp_path / "gallery").exists()

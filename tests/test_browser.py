@@ -126,8 +126,9 @@ def test_uploading_a_png_works(page, server, tmp_path):
     path = tmp_path / "zero.png"
     img.save(path)
     open_app(page, server)
-    page.get_by_text("Upload", exact=True).click()
-    page.locator('input[type="file"]').set_input_files(str(path))
+    page.get_by_test_id("stRadioGroup").get_by_text("Upload", exact=True).click()
+    digit_uploader = page.locator('[data-testid="stFileUploader"]', has_text="A photo or scan of one digit")
+    digit_uploader.locator('input[type="file"]').set_input_files(str(path))
     page.get_by_text("What the model receives (28×28)").wait_for()
     page.get_by_text("Denoised by blind").first.wait_for()
     assert_no_exception(page)
@@ -208,3 +209,14 @@ def test_at_150_percent_zoom_no_control_is_cut_short(browser, server):
             assert box["x"] + box["width"] <= 933
     finally:
         context.close()
+
+
+def test_a_keras_model_uploaded_in_the_sidebar_denoises_beside_blind(page, server, tiny_model_dir, tmp_path):
+    open_app(page, server)
+    path = tmp_path / "class-run.keras"
+    path.write_bytes((tiny_model_dir / "tiny-dense.keras").read_bytes())
+    model_uploader = page.locator('[data-testid="stFileUploader"]', has_text="Load a model")
+    model_uploader.locator('input[type="file"]').set_input_files(str(path))
+    page.get_by_text("Denoised by class-run").first.wait_for(timeout=180_000)  # checked, then chosen
+    assert_no_exception(page)
+    assert page.locator('[data-testid="stAlert"]').count() == 0

@@ -188,19 +188,40 @@ def sync_query_params(model_name: str | None, more_models: list[str] | None = No
         st.query_params.from_dict(params)
 
 
+#: How a model list shows where a model comes from (shipped models show their name alone).
+ORIGIN_WORDS = {"session": "trained here", "uploaded": "uploaded", "gallery": "class gallery"}
+
+
 def model_choices() -> dict[str, str]:
-    """Model name -> "shipped" or "session": shipped models first, then this session's finished runs."""
+    """Model name -> where it comes from ("shipped", "gallery", "session" or "uploaded"):
+    shipped models first, then the class gallery, this session's finished runs and its uploads."""
+    from ui.sharing import gallery_models, uploads
+
     names, _ = shipped_names()
     choices = {name: "shipped" for name in names}
+    choices.update({name: "gallery" for name in gallery_models() if name not in choices})
     choices.update(dict.fromkeys(st.session_state.runs.finished(), "session"))
+    choices.update(dict.fromkeys(uploads(), "uploaded"))
     return choices
 
 
+def model_label(choices: dict[str, str]):
+    """A ``format_func`` naming each model with its origin: "run 1 (trained here)"."""
+    return lambda n: f"{n} ({ORIGIN_WORDS[choices[n]]})" if choices.get(n) in ORIGIN_WORDS else n
+
+
 def get_model(name: str):
-    """A shipped or session model by name; None (with a message shown) if it cannot be loaded."""
+    """A model by name (this session's runs and uploads first, then the gallery, then the shipped
+    ones); None (with a message shown) if it cannot be loaded."""
+    from ui.sharing import gallery_model, gallery_models, uploads
+
     if name in st.session_state.runs:
         return st.session_state.runs[name].denoiser()
+    if name in uploads():
+        return uploads()[name].model
     try:
+        if name in gallery_models() and name not in shipped_names()[0]:
+            return gallery_model(name)
         return shipped_model(name)
     except ModelFileError as err:
         st.error(f"Model **{name}** cannot be used: {err}. The other models still work.")

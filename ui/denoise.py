@@ -19,10 +19,12 @@ from ui.common import (
     grid_style,
     guarded,
     model_choices,
+    model_label,
     projector_on,
     shipped_names,
     sync_query_params,
 )
+from ui.sharing import upload_control
 
 
 def noise_controls() -> None:
@@ -80,27 +82,27 @@ def model_controls(sb) -> tuple[list[str], list[str], bool]:
         sb.error(f"Shipped models unavailable: {manifest_error}")
     if not names:
         sb.warning("No model available: the noisy and clean rows are still shown.")
+        upload_control(sb)
         return [], [], False
     requested = st.session_state.pop("requested_model", None)
     if requested in names:
         st.session_state.model_name = requested
     if st.session_state.get("model_name") not in names:
         st.session_state.model_name = names[0]
-    sb.selectbox("Denoiser", names, key="model_name",
-                 format_func=lambda n: f"{n} (trained here)" if choices[n] == "session" else n,
+    sb.selectbox("Denoiser", names, key="model_name", format_func=model_label(choices),
                  help="The autoencoder that cleans the noisy digits; 'blind' handles any noise.")
     others = [n for n in names if n != st.session_state.model_name]
     requested = st.session_state.pop("requested_models", None)
     if requested is not None:
         st.session_state.more_models = [n for n in requested if n in others]
     st.session_state.more_models = [n for n in st.session_state.get("more_models", []) if n in others]
-    sb.multiselect("Compare with other models", others, key="more_models",
-                   format_func=lambda n: f"{n} (trained here)" if choices[n] == "session" else n,
+    sb.multiselect("Compare with other models", others, key="more_models", format_func=model_label(choices),
                    help="A row for each: every model cleans the same noisy digits.")
     filters = sb.multiselect("Compare with classical filters", list(CLASSICAL), key="filters",
                              help="Add rows for non-learned denoisers, with their own metrics.")
     show_diff = sb.checkbox("Show |denoised − clean|", key="show_diff",
                             help="A row showing where the model's output differs from the clean digit.")
+    upload_control(sb)
     return [st.session_state.model_name, *st.session_state.more_models], filters, show_diff
 
 

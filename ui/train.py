@@ -6,7 +6,7 @@ import streamlit as st
 
 from denoiser.grid import digit_grid_png
 from denoiser.noise import BLIND, NOISE_KINDS
-from ui.common import MAX_RUNS, bar_chart, get_digits, guarded, line_chart, session_alive
+from ui.common import MAX_RUNS, bar_chart, get_digits, guarded, line_chart, session_alive, shipped_names
 
 #: Test digits each run is measured on (Gaussian 0.5, noise seed 0), and the baselines with it.
 EVAL_DIGITS = 500
@@ -240,6 +240,20 @@ def runs_table() -> None:
                            help="The model file, loadable with keras.saving.load_model.")
 
 
+def share_panel() -> None:
+    """Publishing to the class gallery: this session's finished runs and uploaded models."""
+    from ui.sharing import publish_panel, uploads
+
+    runs = st.session_state.runs
+    candidates = {name: (runs[name].model_bytes, runs[name].onnx_bytes,
+                         f"{name} trained in the app: {runs[name].summary()}", runs[name].config.to_dict())
+                  for name in runs.finished()}
+    candidates.update({name: (up.keras_bytes, up.onnx_bytes, up.model.description, up.model.config.to_dict())
+                       for name, up in uploads().items()})
+    if candidates:
+        publish_panel(candidates, taken=tuple(shipped_names()[0]))
+
+
 def view_train(data) -> None:
     st.markdown("Train your own denoising autoencoder on "
                 f"{'up to ' + format(len(data.x_train), ',')} training digits and watch it learn. "
@@ -250,6 +264,7 @@ def view_train(data) -> None:
         train_form(data)
     with below:
         runs_table()
+        share_panel()
     # Last in the script, though drawn beside the form: the browser asks for the panel's first
     # refresh the moment it learns of it, and a request that arrives while this run still has work
     # left (the runs table, its baselines) found the fragment gone and the panel froze.

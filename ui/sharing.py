@@ -1,0 +1,148 @@
+"""Models beyond a session's own runs: uploaded ``.keras`` files and the class gallery.
+
+An upload belongs to the session that made it; a gallery model is seen by every session of
+this server. Only a teacher, with the code from the app's secrets, publishes to the gallery.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import streamlit as st
+
+from denoiser.gallery import GalleryError, gallery_dir, gallery_names, publish, unpublish
+from denoiser.modelfiles import ModelFileError
+from denoiser.pretrained import load_pretrained
+from denoiser.runtime import Denoiser
+
+#: Uploaded models a session keeps (the oldest goes first).
+MAX_UPLOADS = 3
+#: Where the teacher code may also come from (the app's secrets come first).
+CODE_VAR = "DENOISER_TEACHER_CODE"
+
+
+@dataclass
+class Upload:
+    """An uploaded model: what runs it, and the files it came as (for the gallery)."""
+
+    model: Denoiser
+    keras_bytes: bytes
+    onnx_bytes: bytes
+
+
+def teacher_code() -> str | None:
+    """The teacher code: ``teacher_code`` in the app's secrets, else ``$DENOISER_TEACHER_CODE``."""
+    try:
+        code = st.secrets.get("teacher_code")
+    except Exception:  # noqa: BLE001 - no secrets file at all: Streamlit raises its own error type
+        code = None
+    return str(code) if code else os.environ.get(CODE_VAR) or None
+
+
+def uploads() -> dict[str, Upload]:
+    return st.session_state.setdefault("uploads", {})
+
+
+def gallery_models() -> list[str]:
+    return gallery_names()
+
+
+@st.cache_resource(show_spinner="Loading model…", max_entries=32)
+def _gallery_model(name: str, sha256: str, directory: str) -> Denoiser:
+    return load_pretrained(name, directory, lazy=True)  # sha256 in the key: republished = reloaded
+
+
+def gallery_model(name: str) -> Denoiser:
+    from denoiser.modelfiles import read_manifest
+
+    folder = gallery_dir()
+    entry = read_manifest(folder)["models"].get(name)
+    if not isinstance(entry, dict):
+        raise ModelFileError(f"{name!r} is no longer in the class gallery")
+    return _gallery_model(name, str(entry.get("sha256")), str(folder))
+
+
+def upload_control(place) -> None:
+    """A file uploader for a ``.keras`` model; a checked file joins this session's models."""
+    from denoiser.modelupload import MAX_MODEL_BYTES, open_upload, prepare_upload
+
+    file = place.file_uploader(
+        "Load a model (.keras)", type=["keras"], key="model_upload",
+        help=f"A Keras 3 model file (e.g. a run downloaded from Train), up to "
+             f"{MAX_MODEL_BYTES // 2**20} MB; checked like a shipped model, then added to the list.")
+    if file is None:
+        return
+    data = file.getvalue()
+    digest = hashlib.sha256(data).hexdigest()
+    seen = st.session_state.setdefault("upload_results", {})  # checked once per file, not per rerun
+    if digest not in seen:
+        with place, st.spinner("Checking the model…"):
+            try:
+                checked = prepare_upload(data)
+            except ModelFileError as err:
+                seen[digest] = f"Cannot use this model: {err}."
+            else:
+                stem = "".join(c for c in Path(file.name).stem if c.isalnum() or c in "-_.")[:24] or "model"
+                name, n = stem, 1
+                while name in uploads():
+                    n += 1
+                    name = f"{stem}-{n}"
+                kept = uploads()
+                kept[name] = Upload(open_upload(data, name, checked), data, checked.onnx)
+                while len(kept) > MAX_UPLOADS:
+                    kept.pop(next(iter(kept)))
+                seen[digest] = ""
+                st.session_state.requested_model = name  # show it at once
+                st.rerun()
+    if seen[digest]:
+        place.error(seen[digest])
+
+
+def publish_panel(candidates: dict[str, tuple[bytes | None, bytes | None, str, dict]],
+                  taken: tuple[str, ...]) -> None:
+    """The teacher's controls: publish one of ``candidates`` (name -> keras bytes, onnx bytes,
+    description, config) to the class gallery, or remove a published model."""
+    with st.expander("Share with the class (teachers)", icon=":material/groups:"):
+        code_set = teacher_code() is not None
+        st.caption("A published model appears in every student's model list on this server. "
+                   + ("Publishing needs the teacher code." if code_set else
+                      "Publishing is off here: set `teacher_code` in `.streamlit/secrets.toml`."))
+        if not code_set:
+            return
+        with st.form("publish", border=False):
+            c1, c2, c3 = st.columns(3)
+            pick = c1.selectbox("Model", list(candidates), key="publish_pick",
+                                help="One of your runs, or a model you uploaded.")
+            name = c2.text_input("Name in the gallery", key="publish_name", max_chars=32,
+                                 help="What students will see: letters, digits, spaces, . - _")
+            code = c3.text_input("Teacher code", type="password", key="publish_code",
+                                 help="The code set in this app's secrets.")
+            go = st.form_submit_button("Publish", help="Add the model to the class gallery.")
+        if go and pick:
+            keras_bytes, onnx_bytes, description, config = candidates[pick]
+            try:
+                if keras_bytes is None or onnx_bytes is None:
+                    raise GalleryError("this model has no exported file to share")
+                done = publish(name, keras_bytes, onnx_bytes, description=description, config=config,
+                               code=code, expected_code=teacher_code(), taken=taken)
+            except (GalleryError, ModelFileError) as err:
+                st.error(f"Not published: {err}.")
+            else:
+                st.success(f"Published as **{done}**: every session on this server can pick it now.")
+        published = gallery_models()
+        if published:
+            c1, c2, c3 = st.columns([2, 2, 1], vertical_alignment="bottom")
+            gone = c1.selectbox("Published", published, key="unpublish_pick",
+                                help="A model in the class gallery.")
+            code = c2.text_input("Teacher code", type="password", key="unpublish_code",
+                                 help="The code set in this app's secrets.")
+            if c3.button("Remove", help="Take the model out of the gallery."):
+                try:
+                    unpublish(gone, code=code, expected_code=teacher_code())
+                except GalleryError as err:
+                    st.error(f"Not removed: {err}.")
+                else:
+                    st.success(f"Removed **{gone}** from the gallery.")
