@@ -28,6 +28,13 @@ FIXED = {
     "conv": "#2ca02c",
     "dense-best": "#9467bd",
     "seed-dense": "#bcbd22",
+    "adadelta": "#cc79a7",
+    "adam": "#009e73",
+    "code-4": "#e69f00",
+    "code-32": "#0072b2",
+    "code-128": "#d55e00",
+    "context-0": "#999999",
+    "context-64": "#0072b2",
     "training loss": "#0072b2",
     "validation loss": "#d55e00",
 }

@@ -29,7 +29,8 @@ def main() -> None:
             page.goto(url + "/?noise=gaussian&amount=0.5&model=blind&digit=any")
             page.get_by_text("Denoised by blind").first.wait_for()
             page.get_by_text("Compare with classical filters").wait_for()
-            page.locator('[data-testid="stSidebar"] [data-testid="stMultiSelect"]').click()
+            page.locator('[data-testid="stSidebar"] [data-testid="stMultiSelect"]',
+                         has_text="Compare with classical filters").click()
             page.get_by_role("option", name="median").click()
             page.keyboard.press("Escape")
             page.get_by_text("Filter: median").first.wait_for()

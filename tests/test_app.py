@@ -549,3 +549,81 @@ def test_without_a_teacher_code_publishing_is_off(tmp_path, monkeypatch):
     assert any("Publishing is off here" in c.value for c in at.caption)
     assert not [w for w in at.text_input if w.key == "publish_code"]
     assert not (tmp_path / "gallery").exists()
+
+
+# ---------------------------------------------------------------- the Learn view's lessons
+LESSON_KEYS = ["bottleneck", "codes", "optimisers", "unseen", "context", "metrics", "pca"]
+needs_lessons = pytest.mark.skipif(not (PRETRAINED_DIR / "lessons" / "manifest.json").exists(),
+                                   reason="no lesson models in pretrained/lessons/")
+
+
+@needs_models
+@needs_lessons
+@pytest.mark.parametrize("lesson", LESSON_KEYS)
+def test_every_lesson_is_a_live_experiment(lesson):
+    at = switch(app(), "Learn")
+    at.segmented_control(key="lesson").set_value(lesson).run()
+    no_exception(at)
+    assert not at.warning, [w.value for w in at.warning]  # every model it needs is there
+    assert any(m.value.startswith("#### ") and m.value.endswith("?") for m in at.markdown)  # its question
+    assert at.slider  # its own controls
+    assert len(at.get("image")) + len(at.get("vega_lite_chart")) >= 1  # its result
+    assert at.info  # what to look for
+
+
+@needs_models
+@needs_lessons
+def test_a_lesson_responds_to_its_control_and_keeps_it_while_another_is_shown():
+    at = switch(app(), "Learn")
+    at.segmented_control(key="lesson").set_value("codes").run()
+    before = image_urls(at)
+    at.slider(key="l_codes_amount").set_value(0.9).run()
+    assert image_urls(at) != before  # the experiment reran with more noise
+    at.button(key="l_new").click().run()  # other digits for every lesson
+    at.segmented_control(key="lesson").set_value("metrics").run()
+    at.segmented_control(key="lesson").set_value("codes").run()
+    assert at.slider(key="l_codes_amount").value == pytest.approx(0.9)
+    assert at.session_state["l_seed"] == 1
+
+
+@needs_models
+@needs_lessons
+def test_next_and_previous_walk_the_lessons_in_order():
+    at = switch(app(), "Learn")
+    seen = [at.session_state["lesson"]]
+    for _ in range(len(LESSON_KEYS)):
+        next(b for b in at.button if b.label == "Next").click().run()
+        seen.append(at.session_state["lesson"])
+    assert seen == [*LESSON_KEYS, LESSON_KEYS[0]]
+    next(b for b in at.button if b.label == "Previous").click().run()
+    assert at.session_state["lesson"] == LESSON_KEYS[-1]
+
+
+@needs_models
+@needs_lessons
+def test_a_lesson_link_sets_up_train_as_it_says_and_stays_in_the_session():
+    at = train_one_run(app())  # a run the student already trained
+    at = switch(at, "Learn")
+    at.segmented_control(key="lesson").set_value("codes").run()
+    next(b for b in at.button if b.label == "Train code size 4 yourself").click().run()
+    no_exception(at)
+    assert on_page(at) == "Train"
+    assert at.select_slider(key="t_code").value == 4 and at.selectbox(key="t_arch").value == "dense"
+    assert "run 1" in at.session_state["runs"]  # same session: nothing lost
+    at = switch(at, "Learn")
+    at.segmented_control(key="lesson").set_value("optimisers").run()
+    next(b for b in at.button if b.label == "Train with adadelta yourself").click().run()
+    assert at.selectbox(key="t_opt").value == "adadelta" and at.select_slider(key="t_lr").value == 1.0
+    assert not any("Session State API" in w.value for w in at.warning)
+
+
+@needs_models
+@needs_lessons
+def test_the_bottleneck_lesson_opens_denoise_with_its_model_and_noise():
+    at = switch(app(), "Learn")
+    at.slider(key="l_bottleneck_amount").set_value(0.8).run()
+    next(b for b in at.button if b.label == "See it in Denoise").click().run()
+    no_exception(at)
+    assert at.sidebar.selectbox(key="model_name").value == "seed-dense"
+    assert at.slider(key="amount").value == pytest.approx(0.8)
+    assert means(at)["row"][1] == "Denoised by seed-dense"

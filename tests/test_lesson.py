@@ -33,5 +33,7 @@ def test_a_new_measurement_changes_the_lesson(tmp_path):
     assert "median filter (**(not measured) dB**)" in lesson_markdown(docs, PRETRAINED_DIR)
 
 
-def test_the_median_link_turns_the_filter_on():
-    assert "filters=median" in lesson_markdown()
+def test_the_lesson_has_no_link_that_would_leave_the_session():
+    # a link with a query string reloads the page: a new session, where the student's runs are gone
+    text = lesson_markdown()
+    assert "](?" not in text and "?view=" not in text

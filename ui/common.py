@@ -134,7 +134,10 @@ def shipped_model(name: str):
 # ---------------------------------------------------------------- per-session state
 #: Widget values that must survive while their widget is not on the page (another view).
 PERSISTENT = ("noise_kind", "amount", "digit", "model_name", "more_models", "filters", "show_diff", "source",
-              "count", "projector")
+              "count", "projector",
+              # the Learn view's lessons: each keeps its settings while another is on screen
+              "lesson", "l_bottleneck_amount", "l_codes_amount", "l_opt_amount", "l_unseen_kind",
+              "l_unseen_amount", "l_context_amount", "l_metrics_strength", "l_pca_n")
 
 
 def keep_widget_values() -> None:

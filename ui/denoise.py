@@ -151,7 +151,7 @@ def digit_from_canvas() -> np.ndarray | None:
 
 
 def digit_from_upload() -> np.ndarray | None:
-    upload = st.file_uploader("A photo or scan of one digit", type=["png", "jpg", "jpeg"],
+    upload = st.file_uploader("A photo or scan of one digit", type=["png", "jpg", "jpeg"], max_upload_size=5,
                               help="Any size; it is cropped, scaled and centred like MNIST.")
     if upload is None:
         return None

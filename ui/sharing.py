@@ -70,7 +70,7 @@ def upload_control(place) -> None:
     from denoiser.modelupload import MAX_MODEL_BYTES, open_upload, prepare_upload
 
     file = place.file_uploader(
-        "Load a model (.keras)", type=["keras"], key="model_upload",
+        "Load a model (.keras)", type=["keras"], key="model_upload", max_upload_size=MAX_MODEL_BYTES // 2**20,
         help=f"A Keras 3 model file (e.g. a run downloaded from Train), up to "
              f"{MAX_MODEL_BYTES // 2**20} MB; checked like a shipped model, then added to the list.")
     if file is None:
