@@ -220,3 +220,24 @@ def test_a_keras_model_uploaded_in_the_sidebar_denoises_beside_blind(page, serve
     page.get_by_text("Denoised by class-run").first.wait_for(timeout=180_000)  # checked, then chosen
     assert_no_exception(page)
     assert page.locator('[data-testid="stAlert"]').count() == 0
+
+
+def test_a_lesson_is_a_live_experiment_and_its_button_sets_up_train(page, server):
+    page.goto(server + "/learn")
+    page.get_by_text("2. Code size", exact=True).click()
+    page.get_by_text("Denoised by code-128").first.wait_for()
+    result = page.locator('[data-testid="stImage"] img').first
+    page.wait_for_function("e => e.complete && e.naturalWidth > 0", arg=result.element_handle())
+    before = image_sources(page)
+    thumb = page.get_by_role("slider", name="Noise amount")
+    thumb.focus()
+    thumb.press("ArrowRight")
+    page.wait_for_function(
+        "before => { const now = Array.from(document.querySelectorAll('[data-testid=\"stImage\"] img'))"
+        ".map(e => e.src); return now.length > 0 && now[0] !== before[0]; }", arg=before)
+    page.get_by_role("button", name="Train code size 4 yourself").click()
+    page.get_by_role("button", name="Start training").wait_for()
+    assert page.url.endswith("/train")  # the same tab: the same session
+    code = page.get_by_role("slider", name="Code size")
+    assert code.get_attribute("aria-valuetext") == "4"
+    assert_no_exception(page)

@@ -70,7 +70,8 @@ def show_rows(clean, captions, noisy, models: dict) -> dict[str, float]:
     result = compare(clean, captions, noisy, {name: m.denoise for name, m in models.items()})
     picture = digit_grid(result.rows, **grid_style())
     st.image(png_bytes(picture), output_format="PNG", width=picture.shape[1],
-             caption="Under each digit: PSNR in dB (higher is better) · SSIM (1 = identical to clean).")
+             caption=f"Rows: {', '.join(result.labels)}. Under each digit: PSNR in dB (higher is "
+                     "better) · SSIM (1 = identical to clean).")
     names = ["noisy input", *models]
     return {name: m["psnr"] for name, m in zip(names, result.means)}
 
