@@ -404,7 +404,22 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--sample", action="store_true", help="use the offline sample's test digits")
     s.add_argument("--dir", default=str(_default_dir()), help="model directory")
     s.set_defaults(func=_cmd_show)
+    w = sub.add_parser("worker", help="train the app's runs from a Redis queue (RQ), one at a time, "
+                                      "at low CPU priority; start any number, on any machine")
+    w.add_argument("--redis", help="Redis URL (default: $DENOISER_REDIS_URL)")
+    w.add_argument("--burst", action="store_true", help="stop once the queue is empty")
+    w.set_defaults(func=_cmd_worker)
     return parser
+
+
+def _cmd_worker(args: argparse.Namespace) -> int:
+    from .remote import redis_url, run_worker
+
+    url = args.redis or redis_url()
+    if not url:
+        raise CLIError("give --redis URL or set DENOISER_REDIS_URL")
+    run_worker(url, burst=args.burst)
+    return 0
 
 
 def _default_dir() -> Path:

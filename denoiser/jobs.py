@@ -168,6 +168,33 @@ class TrainingJob:
         """1 for the next run to start, 2 for the one after…; None once it trains (or without a queue)."""
         return None if self.queue is None else self.queue.position(self)
 
+    def _report(self, kind: str, payload) -> bool:
+        """Take one report of the training process ("progress", "preview", "error" or "done");
+        True when it was the last."""
+        if kind == "progress":
+            self._on_progress(payload)
+        elif kind == "preview":
+            with self._lock:
+                self.previews.append(payload)
+        elif kind == "error":
+            log.warning("training run %s failed:\n%s", self.id, payload)
+            self.error = FAILED
+            return True
+        elif kind == "done":
+            self.metrics = payload.pop("metrics")
+            data, exported = payload.pop("model"), payload.pop("onnx")
+            if self.alive is None or self.alive():  # else its page is gone: nobody can use it
+                self.model_bytes, self.onnx_bytes = data, exported
+            self.result = TrainResult(model=None, config=self.config, noise=self.noise, **payload)
+            return True
+        return False
+
+    def settings(self) -> dict:
+        """What the training process needs (sent to a child process, or through Redis to a worker)."""
+        return {"config": self.config, "noise": self.noise, "epochs": self.epochs,
+                "batch_size": self.batch_size, "x_train": self.x_train,
+                "preview_noisy": self.preview_noisy, "x_eval": self.x_eval}
+
     def _run(self) -> None:
         if self.queue is not None:
             if not self.queue.wait_turn(self, self._wanted):
@@ -184,10 +211,7 @@ class TrainingJob:
     def _train(self) -> None:
         ctx = multiprocessing.get_context("spawn")
         reports, stop = ctx.Queue(), ctx.Event()
-        settings = {"config": self.config, "noise": self.noise, "epochs": self.epochs,
-                    "batch_size": self.batch_size, "x_train": self.x_train,
-                    "preview_noisy": self.preview_noisy, "x_eval": self.x_eval}
-        child = ctx.Process(target=_train_in_child, args=(settings, reports, stop),
+        child = ctx.Process(target=_train_in_child, args=(self.settings(), reports, stop),
                             name=f"denoiser-train-{self.id}", daemon=True)
         try:
             _start_in_background(child)
@@ -207,21 +231,7 @@ class TrainingJob:
                     except queue.Empty:
                         self.error = f"the training process ended unexpectedly (exit code {child.exitcode})"
                         return
-                if kind == "progress":
-                    self._on_progress(payload)
-                elif kind == "preview":
-                    with self._lock:
-                        self.previews.append(payload)
-                elif kind == "error":
-                    log.warning("training run %s failed:\n%s", self.id, payload)
-                    self.error = FAILED
-                    return
-                elif kind == "done":
-                    self.metrics = payload.pop("metrics")
-                    data, exported = payload.pop("model"), payload.pop("onnx")
-                    if self.alive is None or self.alive():  # else its page is gone: nobody can use it
-                        self.model_bytes, self.onnx_bytes = data, exported
-                    self.result = TrainResult(model=None, config=self.config, noise=self.noise, **payload)
+                if self._report(kind, payload):
                     return
         except Exception:  # noqa: BLE001 - reported to the user, never raised in a thread
             log.exception("training run %s failed", self.id)
@@ -271,6 +281,10 @@ class TrainingQueue:
         self._waiting: list[TrainingJob] = []
         self._running: dict[str, float] = {}  # job id -> when it started
         self._durations: list[float] = []
+
+    def available(self) -> bool:
+        """Always: this queue lives in the server itself (a Redis queue may be unreachable)."""
+        return True
 
     def enqueue(self, job: TrainingJob) -> None:
         with self._cond:
@@ -389,6 +403,18 @@ def _train_in_child(settings: dict, reports, stop) -> None:
     """The child process: train, report progress and previews, send the model back as bytes."""
     _lower_priority()  # on Linux it already has it from birth (_start_in_background); elsewhere now
     try:
+        train_and_report(settings, reports.put, stop)
+    finally:
+        reports.close()
+        reports.join_thread()  # flush before the process exits
+
+
+def train_and_report(settings: dict, report: Callable[[tuple], None], stop) -> None:
+    """Train as ``settings`` say (:meth:`TrainingJob.settings`), calling ``report`` with each
+    ("progress", Progress), ("preview", digits), and finally ("done", results with the model's
+    bytes) or ("error", traceback); ``stop.is_set()`` ends training after the current batch.
+    Runs where TensorFlow may load: a training child process, or a worker (:mod:`denoiser.remote`)."""
+    try:
         import keras
 
         from .evaluation import evaluate_denoiser
@@ -402,13 +428,13 @@ def _train_in_child(settings: dict, reports, stop) -> None:
         class Preview(keras.callbacks.Callback):
             def on_epoch_end(self, epoch, logs=None) -> None:
                 out = np.asarray(self.model.predict_on_batch(preview_noisy))
-                reports.put(("preview", np.clip(out.reshape(preview_noisy.shape), 0, 1)))
+                report(("preview", np.clip(out.reshape(preview_noisy.shape), 0, 1)))
 
         x_train = settings["x_train"]
         result = train(settings["config"], x_train, epochs=settings["epochs"],
                        batch_size=settings["batch_size"], noise=settings["noise"],
                        validation_split=0.1 if len(x_train) >= 10 else 0.0, stop_event=stop,
-                       on_progress=lambda p: reports.put(("progress", p)), callbacks=[Preview()])
+                       on_progress=lambda p: report(("progress", p)), callbacks=[Preview()])
         metrics, data, exported = {}, None, None
         if result.usable:  # finished, stopped, or diverged after a good epoch (its weights kept)
             try:
@@ -421,14 +447,11 @@ def _train_in_child(settings: dict, reports, stop) -> None:
             if x_eval is not None and len(x_eval):
                 metrics = evaluate_denoiser(denoiser.denoise, x_eval, "gaussian", 0.5, seed=0)
             data = model_to_bytes(result.model)
-        reports.put(("done", {"history": result.history, "epochs_run": result.epochs_run,
+        report(("done", {"history": result.history, "epochs_run": result.epochs_run,
                               "stopped": result.stopped, "diverged": result.diverged,
                               "message": result.message, "seconds": result.seconds,
                               "good_epoch": result.good_epoch,
                               "metrics": metrics, "model": data, "onnx": exported}))
     except Exception:  # noqa: BLE001 - reported to the parent, which logs it and tells the user
-        reports.put(("error", traceback.format_exc()))
-    finally:
-        reports.close()
-        reports.join_thread()  # flush before the process exits
+        report(("error", traceback.format_exc()))
 

@@ -57,8 +57,8 @@ def architecture_settings(arch: str) -> dict:
 def train_form(data) -> None:
     from denoiser.config import ARCHITECTURES, LOSSES, OPTIMIZERS, ModelConfig
     from denoiser.hints import training_hints
-    from denoiser.jobs import TrainingJob, server_queue
     from denoiser.noise import NoiseSpec
+    from denoiser.remote import training_backend
 
     arch = st.selectbox("Architecture", list(ARCHITECTURES), key="t_arch",
                         format_func=lambda a: f"{a} — {ARCHITECTURES[a].description}",
@@ -95,8 +95,14 @@ def train_form(data) -> None:
         size = st.slider("Training digits", min(100, n_max), n_max, min(4000, n_max), step=100,
                          key="t_size", help="How many training digits to learn from (10% are held out "
                                             "for the validation loss).")
-        submitted = st.form_submit_button("Start training", type="primary", disabled=settings is None,
+        job_class, queue = training_backend()
+        up = queue.available()
+        submitted = st.form_submit_button("Start training", type="primary",
+                                          disabled=settings is None or not up,
                                           help="Train in the background; watch it learn on the right.")
+    if not up:
+        st.warning("Training is unavailable right now: the training queue (Redis) does not answer. "
+                   "Denoising and every other view work as before; this page tries again by itself.")
     if not submitted:
         return
     active = st.session_state.get("active_job")
@@ -105,10 +111,10 @@ def train_form(data) -> None:
         return
     try:
         config = ModelConfig(arch, **settings, loss=loss, optimizer=optimizer, learning_rate=lr)
-        job = TrainingJob(config, NoiseSpec(kind, amount), epochs, batch, data.x_train[:size],
-                          preview_clean=data.x_test[:8], x_eval=data.x_test[:EVAL_DIGITS],
-                          name=st.session_state.runs.next_name(), queue=server_queue(),
-                          alive=session_alive(), hints=training_hints(config, epochs, size, batch))
+        job = job_class(config, NoiseSpec(kind, amount), epochs, batch, data.x_train[:size],
+                        preview_clean=data.x_test[:8], x_eval=data.x_test[:EVAL_DIGITS],
+                        name=st.session_state.runs.next_name(), queue=queue,
+                        alive=session_alive(), hints=training_hints(config, epochs, size, batch))
     except ValueError as err:
         st.error(f"Cannot train with these settings: {err}")
         return
@@ -137,7 +143,7 @@ def live_panel() -> None:
         wait = job.queue.estimated_wait(job)
         st.info(f"{job.name} waits for a free training slot: number {job.queue_position()} in line"
                 + ("" if wait is None else f", starting in about {wait:.0f} s")
-                + f" ({job.queue.slots} training(s) at a time on this server, first come first served).")
+                + f" ({job.queue.slots} training(s) at a time, first come first served).")
         if st.button("Stop", help="Leave the queue: this run will not train."):
             job.stop()
     elif job.running:

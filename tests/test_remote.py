@@ -1,0 +1,202 @@
+"""Training on workers through RQ on a real redis-server (Debian's package, started on a free port)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from denoiser.config import ModelConfig
+from denoiser.noise import NoiseSpec
+from harness.server import free_port
+
+ROOT = Path(__file__).resolve().parents[1]
+REDIS = shutil.which("redis-server")
+pytestmark = pytest.mark.skipif(REDIS is None, reason="Debian's redis-server is not installed "
+                                                      "(apt-get install redis-server)")
+WORKER_ENV = {**os.environ, "DENOISER_TRAINING_PRIORITY": "normal", "TF_CPP_MIN_LOG_LEVEL": "3"}
+
+
+class RedisServer:
+    """A throwaway redis-server: no persistence, loopback only, stopped and started at will."""
+
+    def __init__(self, directory: Path) -> None:
+        self.port, self.directory, self.proc = free_port(), directory, None
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> RedisServer:
+        import redis
+
+        self.proc = subprocess.Popen([REDIS, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+                                      "--appendonly", "no", "--dir", str(self.directory)],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        client = redis.Redis.from_url(self.url)
+        for _ in range(200):
+            try:
+                client.ping()
+                return self
+            except redis.ConnectionError:
+                time.sleep(0.05)
+        raise RuntimeError("redis-server did not start")
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            self.proc.wait(10)
+            self.proc = None
+
+
+@pytest.fixture
+def redis_server(tmp_path):
+    server = RedisServer(tmp_path).start()
+    yield server
+    server.stop()
+
+
+def start_worker(url: str) -> subprocess.Popen:
+    """``python -m denoiser worker`` in its own process group; its log goes to build/ (a pipe nobody
+    reads would fill and stop it)."""
+    (ROOT / "build").mkdir(exist_ok=True)
+    with open(ROOT / "build" / f"worker-{url.rsplit(':', 1)[-1].replace('/', '-')}.log", "ab") as log:
+        return subprocess.Popen([sys.executable, "-m", "denoiser", "worker", "--redis", url], cwd=ROOT,
+                                env=WORKER_ENV, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+
+
+@pytest.fixture
+def worker(redis_server):
+    proc = start_worker(redis_server.url)
+    yield proc
+    stop_process(proc)
+
+
+def stop_process(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(30)
+
+
+def remote_job(queue, digits, epochs=1, size=300, alive=None):
+    from denoiser.remote import RemoteTrainingJob
+
+    return RemoteTrainingJob(ModelConfig("dense", code_size=16), NoiseSpec("gaussian", 0.5), epochs, 32,
+                             digits[:size], preview_clean=digits[:4], x_eval=digits[:50], queue=queue,
+                             alive=alive)
+
+
+def wait_for(predicate, timeout: float = 180.0, what: str = "") -> None:
+    end = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > end:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.1)
+
+
+def run_keys(redis_server) -> list[bytes]:
+    import redis
+
+    return redis.Redis.from_url(redis_server.url).keys("denoiser:run:*")
+
+
+def test_a_run_trains_on_a_worker_like_a_local_one_and_leaves_nothing_in_redis(redis_server, worker, digits):
+    from denoiser.remote import RedisQueue
+
+    queue = RedisQueue(redis_server.url)
+    job = remote_job(queue, digits).start()
+    job.join(300)
+    assert job.status == "finished", job.error
+    assert len(job.history["val_loss"]) == 1 and len(job.previews) == 1
+    assert job.metrics["psnr"] > 5
+    out = job.denoiser().denoise(digits[:3])  # its model came back through Redis
+    assert out.shape == (3, 28, 28) and np.isfinite(out).all()
+    assert run_keys(redis_server) == []
+
+
+def test_runs_wait_in_line_and_a_closed_page_leaves_the_line(redis_server, digits):
+    from denoiser.remote import RedisQueue
+
+    queue = RedisQueue(redis_server.url)  # no worker yet: everything waits
+    page = {"open": True}
+    first = remote_job(queue, digits, alive=lambda: page["open"]).start()
+    second = remote_job(queue, digits).start()
+    wait_for(lambda: queue.position(second) == 2, 30, "two runs in line")
+    assert first.status == "queued" and first.queue_position() == 1
+    page["open"] = False
+    first.join(30)
+    assert first.status == "cancelled"
+    wait_for(lambda: second.queue_position() == 1, 30, "the second to move up")
+    second.stop()
+    second.join(30)
+    assert second.status == "cancelled"
+    wait_for(lambda: run_keys(redis_server) == [], 30, "the runs' keys to go")
+
+
+def test_stop_ends_a_remote_run_after_the_batch_and_keeps_the_model(redis_server, worker, digits):
+    from denoiser.remote import RedisQueue
+
+    job = remote_job(RedisQueue(redis_server.url), digits, epochs=50, size=2000).start()
+    wait_for(lambda: job.progress is not None, 300, "training to start on the worker")
+    job.stop()
+    job.join(120)
+    assert job.status == "stopped" and job.denoiser() is not None
+    assert len(job.history["loss"]) < 50
+
+
+def test_a_worker_killed_mid_run_fails_the_run_with_its_reason_and_the_queue_goes_on(redis_server, digits):
+    from denoiser.remote import RedisQueue
+
+    queue = RedisQueue(redis_server.url)
+    doomed = start_worker(redis_server.url)
+    try:
+        job = remote_job(queue, digits, epochs=50, size=2000).start()
+        wait_for(lambda: job.progress is not None, 300, "training to start on the worker")
+        stop_process(doomed)  # SIGKILL: no goodbye
+        job.join(180)
+        assert job.status == "failed" and "worker" in job.error and "again" in job.error
+    finally:
+        stop_process(doomed)
+    rescuer = start_worker(redis_server.url)
+    try:
+        again = remote_job(queue, digits).start()
+        again.join(300)
+        assert again.status == "finished", again.error
+    finally:
+        stop_process(rescuer)
+
+
+def test_a_run_whose_page_is_gone_is_dropped_by_the_worker_and_its_keys_go(redis_server, worker, digits):
+    from denoiser.remote import RedisQueue
+
+    page = {"open": True}
+    job = remote_job(RedisQueue(redis_server.url), digits, epochs=50, size=2000,
+                     alive=lambda: page["open"]).start()
+    wait_for(lambda: job.progress is not None, 300, "training to start on the worker")
+    page["open"] = False
+    job.join(120)
+    assert job.model_bytes is None  # nobody is there to take it
+    import redis
+
+    client = redis.Redis.from_url(redis_server.url)
+    wait_for(lambda: all(client.ttl(k) > 0 for k in run_keys(redis_server)), 60, "every key to expire")
+    wait_for(lambda: run_keys(redis_server) == [], 60, "the run's keys to go")
+
+
+def test_without_redis_training_is_unavailable_and_comes_back_with_it(redis_server):
+    from denoiser.remote import RedisQueue
+
+    now = [0.0]
+    queue = RedisQueue(redis_server.url, clock=lambda: now[0])
+    assert queue.available()
+    redis_server.stop()
+    assert queue.available()  # checked at most every 2 s: the answer is the last one
+    now[0] += 2.0
+    assert not queue.available()
+    redis_server.start()
+    now[0] += 2.0
+    assert queue.available()
