@@ -150,21 +150,63 @@ async def trainer(url: str, seed: int, start: asyncio.Barrier, press_within: flo
     return fate
 
 
+class OneServer:
+    """The app on one Streamlit server (trainings in its own child processes)."""
+
+    def __init__(self, log: str | None) -> None:
+        self.port = free_port()
+        self.proc = start_streamlit(ROOT / "app.py", self.port, FRESH_OFFLINE, log=log)
+        self.url = f"http://127.0.0.1:{self.port}"
+        wait_healthy(self.port)
+
+    def rss_mb(self) -> tuple[float, float]:
+        """(the pages' servers, everything with training)."""
+        return tree_rss_mb(self.proc.pid)
+
+    def cpu_seconds(self) -> float:
+        return cpu_seconds(f"--server.port\x00{self.port}".encode())
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(10)
+
+
+class LocalCluster:
+    """The app as deploy/local_cluster.py runs it: replicas behind HAProxy, workers on Redis."""
+
+    def __init__(self, replicas: int, workers: int) -> None:
+        from deploy.local_cluster import Cluster
+
+        self.cluster = Cluster(replicas, workers, env=FRESH_OFFLINE).start()
+        self.url = self.cluster.url
+
+    def rss_mb(self) -> tuple[float, float]:
+        procs = self.cluster.procs
+        pages = sum(tree_rss_mb(p.pid)[1] for name, p in procs.items() if name.startswith("replica"))
+        return pages, sum(tree_rss_mb(p.pid)[1] for p in procs.values())
+
+    def cpu_seconds(self) -> float:
+        return sum(cpu_seconds(f"--server.port\x00{port}".encode()) for port in self.cluster.replica_ports)
+
+    def stop(self) -> None:
+        self.cluster.stop()
+
+
 async def run(args) -> dict:
-    port = free_port()
-    proc = start_streamlit(ROOT / "app.py", port, FRESH_OFFLINE, log=args.server_log)
-    url = f"http://127.0.0.1:{port}"
+    cluster = getattr(args, "cluster", None)
+    target = LocalCluster(*cluster) if cluster else OneServer(args.server_log)
+    url = target.url
     report = {"machine": describe_machine(), "students": args.students, "trainers": args.trainers,
               "seconds": args.seconds, "think_s": list(args.think), "press_within_s": args.press_within,
-              "train_epochs": args.train_epochs, "train_digits": args.train_digits}
+              "train_epochs": args.train_epochs, "train_digits": args.train_digits,
+              **({"cluster": {"replicas": cluster[0], "workers": cluster[1]}} if cluster else {})}
     try:
-        wait_healthy(port)
         async with Session(url) as alone:
             for amount in (0.45, 0.5):
                 await move(alone, amount)
             single = [await move(alone, AMOUNTS[i]) for i in range(10)]
         report["single_student_median_ms"] = round(statistics.median(single), 1)
-        report["rss_idle_mb"] = round(tree_rss_mb(proc.pid)[0])
+        report["rss_idle_mb"] = round(target.rss_mb()[0])
         latencies: list[float] = []
         errors: list[str] = []
         peaks = {"server": 0.0, "with_training": 0.0}
@@ -172,7 +214,7 @@ async def run(args) -> dict:
 
         async def sample_memory() -> None:
             while not stop_sampling.is_set():
-                server, family = tree_rss_mb(proc.pid)
+                server, family = target.rss_mb()
                 peaks["server"] = max(peaks["server"], server)
                 peaks["with_training"] = max(peaks["with_training"], family)
                 await asyncio.sleep(0.5)
@@ -182,9 +224,9 @@ async def run(args) -> dict:
 
         async def timed_window() -> float:
             await start.wait()
-            before = cpu_seconds(f"--server.port\x00{port}".encode())
+            before = target.cpu_seconds()
             await asyncio.sleep(args.seconds)
-            return cpu_seconds(f"--server.port\x00{port}".encode()) - before
+            return target.cpu_seconds() - before
 
         cpu_task = asyncio.create_task(timed_window())
         results = await asyncio.gather(
@@ -196,8 +238,7 @@ async def run(args) -> dict:
         stop_sampling.set()
         await sampler
     finally:
-        proc.terminate()
-        proc.wait(10)
+        target.stop()
     fates = results[args.students:]
     moves = len(latencies)
     report.update({
@@ -242,6 +283,9 @@ def main() -> None:
                         help="how long a trainer watches its run before calling it lost")
     parser.add_argument("--save", help="also write the JSON report here")
     parser.add_argument("--server-log", help="write the server's output to this file")
+    parser.add_argument("--cluster", type=int, nargs=2, metavar=("REPLICAS", "WORKERS"),
+                        help="drive a local cluster (deploy/local_cluster.py: Streamlit replicas behind "
+                             "HAProxy, training workers on Redis) instead of one server")
     args = parser.parse_args()
     report = asyncio.run(run(args))
     text = json.dumps(report, indent=2)

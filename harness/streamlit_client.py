@@ -55,7 +55,7 @@ class Session:
         Seconds to wait for any one script run before giving up.
     """
 
-    def __init__(self, base_url: str, path: str = "", timeout: float = 60.0) -> None:
+    def __init__(self, base_url: str, path: str = "", timeout: float = 60.0, cookie: str = "") -> None:
         self.base_url, self.path, self.timeout = base_url.rstrip("/"), path.strip("/"), timeout
         self.elements: dict[tuple[int, ...], tuple[str, object]] = {}
         self.widgets: dict[str, Widget] = {}
@@ -70,15 +70,36 @@ class Session:
         self._auto: dict[str, asyncio.Task] = {}
         self._announced: set[str] = set()
         self._closed = False
+        self.cookie = cookie  # what a browser sends back: a proxy's sticky-session cookie
 
     # -- connection -------------------------------------------------------------------------------
     async def open(self) -> float:
         """Connect and run the page's script once; returns the ms the first run took."""
         ws_url = self.base_url.replace("http", "ws", 1) + "/_stcore/stream"
+        # As a browser does, load the page over HTTP first and keep its cookies: behind a proxy
+        # with sticky sessions (deploy/), they send the websocket and every picture to one replica.
+        self.cookie = await asyncio.to_thread(self._first_cookies)
+        headers = {"Cookie": self.cookie} if self.cookie else None
         self._ws = await websockets.connect(ws_url, subprotocols=["streamlit"], max_size=None,
-                                            open_timeout=self.timeout)
+                                            open_timeout=self.timeout, additional_headers=headers)
         self._reader = asyncio.create_task(self._read())
         return await self.rerun(first=True)
+
+    def _first_cookies(self) -> str:
+        """The cookies after loading the page: the ones it had, updated by what the server sets."""
+        jar = dict(part.split("=", 1) for part in self.cookie.split("; ") if "=" in part)
+        with urllib.request.urlopen(self.request("/_stcore/health"), timeout=self.timeout) as response:
+            for header in response.headers.get_all("Set-Cookie") or []:
+                name, _, value = header.split(";", 1)[0].partition("=")
+                jar[name.strip()] = value
+        return "; ".join(f"{name}={value}" for name, value in jar.items())
+
+    def request(self, url: str, data: bytes | None = None, headers: dict | None = None,
+                method: str | None = None) -> urllib.request.Request:
+        """An HTTP request to this tab's server, carrying its cookies (as the browser would)."""
+        url = url if url.startswith("http") else self.base_url + url
+        headers = {**({"Cookie": self.cookie} if self.cookie else {}), **(headers or {})}
+        return urllib.request.Request(url, data=data, headers=headers, method=method)
 
     async def close(self) -> None:
         """Close the tab: the server sees the websocket end, as when a browser tab closes."""
@@ -153,7 +174,7 @@ class Session:
         urls = [u if u.startswith("http") else self.base_url + u for u in self.image_urls()]
 
         def get(url: str) -> int:
-            with urllib.request.urlopen(url, timeout=self.timeout) as response:
+            with urllib.request.urlopen(self.request(url), timeout=self.timeout) as response:
                 return len(response.read())
 
         sizes = await asyncio.gather(*(asyncio.to_thread(get, u) for u in urls))
