@@ -139,6 +139,8 @@ async def trainer(url: str, seed: int, start: asyncio.Barrier, press_within: flo
                     fate["positions"].append(int(position[1]))
                 if ended := ENDED.search(text):
                     fate["status"] = ended[1]
+                    if ended[1] != "finished":  # what the page said about it
+                        fate["message"] = text[ended.start():ended.start() + 200]
                     fate["seconds"] = round(time.monotonic() - pressed, 1)
                     break
             else:
@@ -255,6 +257,7 @@ async def run(args) -> dict:
         "trainings": {status: sum(f["status"] == status for f in fates)
                       for status in sorted({f["status"] for f in fates})},
         "queue_positions_seen": [f["positions"] for f in fates],
+        "training_messages": [f["message"] for f in fates if f.get("message")],
     })
     if latencies:
         ratio = report["load_p95_ms"] / report["single_student_median_ms"]

@@ -43,7 +43,7 @@ KEY_TTL = 6 * 3600
 #: Seconds a run lives on after its page last said it is open.
 ALIVE_TTL = int(os.environ.get("DENOISER_ALIVE_TTL", "20"))
 #: Seconds a started run lives on after its worker last beat.
-BEAT_TTL = int(os.environ.get("DENOISER_BEAT_TTL", "20"))
+BEAT_TTL = int(os.environ.get("DENOISER_BEAT_TTL", "60"))
 #: Seconds between the server's and the worker's refreshes.
 REFRESH = 2.0
 
@@ -132,14 +132,18 @@ class RedisQueue:
         place = self.position(job)
         return None if place is None else typical * -(-place // self.slots)
 
-    def status(self, job: TrainingJob) -> str | None:
-        """RQ's status of the run ("queued", "started", "failed", …), None if unknown."""
+    def look(self, job: TrainingJob) -> tuple[str | None, bool, bool]:
+        """(RQ's status of the run or None once RQ forgot it, whether it is still in line, whether
+        its worker beat lately); a lost connection raises (the run waits for Redis to return)."""
+        from rq.exceptions import NoSuchJobError
         from rq.job import Job
 
         try:
-            return Job.fetch(_rq_job_id(job.id), connection=self.redis).get_status(refresh=True)
-        except Exception:  # noqa: BLE001 - expired, or Redis gone
-            return None
+            status = Job.fetch(_rq_job_id(job.id), connection=self.redis).get_status(refresh=True)
+        except NoSuchJobError:
+            status = None
+        waiting = _rq_job_id(job.id) in self.rq.get_job_ids()
+        return status, waiting, bool(self.redis.exists(key(job.id, "beat")))
 
     def cancel(self, job: TrainingJob) -> None:
         from rq.job import Job
@@ -192,7 +196,8 @@ class RemoteTrainingJob(TrainingJob):
             log.warning("cannot queue run %s: %s", self.id, err)
             self.error = "the training queue (Redis) cannot be reached: try again in a moment"
             return
-        last_alive, lost_since, taken_since = time.monotonic(), None, None
+        last_alive = last_heard = time.monotonic()
+        lost_since = taken_since = None
         try:
             while True:
                 try:
@@ -209,6 +214,8 @@ class RemoteTrainingJob(TrainingJob):
                         r.set(key(self.id, "alive"), 1, ex=ALIVE_TTL)
                         last_alive = time.monotonic()
                     reply = r.blpop([key(self.id, "events")], timeout=self.poll)
+                    if reply is None:
+                        status, waiting, beating = q.look(self)
                     lost_since = None
                 except (redis.RedisError, OSError) as err:  # Redis gone: wait for it a while
                     lost_since = lost_since or time.monotonic()
@@ -219,26 +226,28 @@ class RemoteTrainingJob(TrainingJob):
                     time.sleep(self.poll)
                     continue
                 if reply is not None:
+                    last_heard = time.monotonic()
                     kind, payload = pickle.loads(reply[1])  # noqa: S301 - from this app's own worker
                     if kind == "started":
                         self._admitted.set()
                     elif self._report(kind, payload):
                         return
                     continue
-                status = q.status(self)
                 if status == "started":
                     self._admitted.set()
-                # taken from the line by a worker that died before it said so: not in line, not started
-                taken = status == "queued" and q.position(self) is None
+                # A worker that died: it took the run from the line but never said so, or it
+                # started and then stopped beating and reporting (a busy worker at low priority
+                # may be slow, so only silence on both counts for BEAT_TTL seconds means gone).
+                taken = status == "queued" and not waiting
                 taken_since = (taken_since or time.monotonic()) if taken else None
-                worker_gone = ((self._admitted.is_set() and status != "finished"
-                                and not r.exists(key(self.id, "beat")))
+                silent = time.monotonic() - last_heard > BEAT_TTL
+                worker_gone = ((self._admitted.is_set() and status != "finished" and not beating and silent)
                                or (taken_since is not None and time.monotonic() - taken_since > BEAT_TTL))
                 if status in ("failed", "stopped", "canceled") or worker_gone:
                     self.error = ("the worker training it stopped (killed or crashed): start the run again"
                                   if status != "canceled" else FAILED)
                     return
-                if status is None and not self._admitted.is_set() and not r.exists(key(self.id, "settings")):
+                if status is None and not self._admitted.is_set() and not waiting and silent:
                     self.error = "the run left the training queue without an answer: start it again"
                     return
         except Exception:  # noqa: BLE001 - reported to the user, never raised in a thread

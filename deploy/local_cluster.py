@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
 import shutil
 import signal
 import subprocess
@@ -26,7 +25,15 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from harness.server import free_port, start_streamlit, wait_healthy  # noqa: E402
+from harness.server import (  # noqa: E402
+    HAPROXY,
+    free_port,
+    kill_group,
+    start_redis,
+    start_streamlit,
+    start_worker,
+    wait_healthy,
+)
 
 #: The cookie HAProxy sets to keep a browser on its replica (Streamlit keeps a session in the
 #: process that holds its websocket; without stickiness uploads fail with "400 session invalid").
@@ -63,13 +70,6 @@ def haproxy_config(port: int, replica_ports: list[int]) -> str:
     return HAPROXY_CFG.format(port=port, cookie=COOKIE, servers=servers)
 
 
-def _tool(name: str) -> str:
-    path = shutil.which(name) or (f"/usr/sbin/{name}" if Path(f"/usr/sbin/{name}").exists() else None)
-    if path is None:
-        raise RuntimeError(f"{name} is not installed (Debian: apt-get install {name})")
-    return path
-
-
 @dataclass
 class Cluster:
     """Start with :meth:`start`, stop with :meth:`stop` (or use it as a context manager)."""
@@ -94,26 +94,10 @@ class Cluster:
         return open(self.logs / f"{name}.log", "ab")  # noqa: SIM115 - the process's, kept open
 
     def start_redis(self) -> None:
-        import redis
-
-        self.procs["redis"] = subprocess.Popen(
-            [_tool("redis-server"), "--port", str(self.redis_port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", str(self.dir)],
-            stdout=self._log("redis"), stderr=subprocess.STDOUT)
-        client = redis.Redis.from_url(self.redis_url)
-        for _ in range(200):
-            try:
-                client.ping()
-                return
-            except redis.ConnectionError:
-                time.sleep(0.05)
-        raise RuntimeError("redis-server did not start")
+        self.procs["redis"] = start_redis(self.redis_port, self.dir, log=self._log("redis"))
 
     def start_worker(self, n: int) -> None:
-        self.procs[f"worker{n}"] = subprocess.Popen(
-            [sys.executable, "-m", "denoiser", "worker", "--redis", self.redis_url], cwd=ROOT,
-            env={**os.environ, **self.env}, stdout=self._log(f"worker{n}"), stderr=subprocess.STDOUT,
-            start_new_session=True)
+        self.procs[f"worker{n}"] = start_worker(self.redis_url, self.env, log=self._log(f"worker{n}"))
 
     def start_replica(self, n: int) -> None:
         port = self.replica_ports[n - 1]
@@ -132,7 +116,9 @@ class Cluster:
                 self.start_replica(n)
             cfg = self.dir / "haproxy.cfg"
             cfg.write_text(haproxy_config(self.port, self.replica_ports))
-            self.procs["haproxy"] = subprocess.Popen([_tool("haproxy"), "-f", str(cfg), "-db"],
+            if HAPROXY is None:
+                raise RuntimeError("haproxy is not installed (Debian: apt-get install haproxy)")
+            self.procs["haproxy"] = subprocess.Popen([HAPROXY, "-f", str(cfg), "-db"],
                                                      stdout=self._log("haproxy"), stderr=subprocess.STDOUT)
             self.wait_proxy()
         except BaseException:
@@ -154,14 +140,11 @@ class Cluster:
     def kill(self, name: str) -> None:
         """Kill one process at once (SIGKILL), as a crash would."""
         proc = self.procs.pop(name)
-        try:
-            if name.startswith("worker"):  # its own process group: nothing of it survives
-                os.killpg(proc.pid, signal.SIGKILL)
-            else:
-                proc.kill()
-        except ProcessLookupError:
-            pass
-        proc.wait(30)
+        if name.startswith("worker"):  # its own process group: nothing of it survives
+            kill_group(proc)
+        else:
+            proc.kill()
+            proc.wait(30)
 
     def stop(self) -> None:
         for name in list(self.procs)[::-1]:

@@ -50,3 +50,46 @@ def wait_healthy(port: int, timeout: float = 60) -> None:
         except OSError:
             time.sleep(0.2)
     raise TimeoutError(f"streamlit did not start on port {port}")
+
+
+#: Debian's redis-server and haproxy (haproxy lives in /usr/sbin, often not on a user's PATH).
+REDIS_SERVER = shutil.which("redis-server")
+HAPROXY = shutil.which("haproxy") or next((p for p in ("/usr/sbin/haproxy",) if Path(p).exists()), None)
+
+
+def start_redis(port: int, directory: Path, log=subprocess.DEVNULL, timeout: float = 10) -> subprocess.Popen:
+    """A throwaway redis-server on 127.0.0.1:port (no persistence), once it answers."""
+    import redis
+
+    if REDIS_SERVER is None:
+        raise RuntimeError("redis-server is not installed (Debian: apt-get install redis-server)")
+    proc = subprocess.Popen([REDIS_SERVER, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                             "--appendonly", "no", "--dir", str(directory)],
+                            stdout=log, stderr=subprocess.STDOUT)
+    client, end = redis.Redis(port=port), time.time() + timeout
+    while time.time() < end:
+        try:
+            client.ping()
+            return proc
+        except redis.ConnectionError:
+            time.sleep(0.05)
+    proc.kill()
+    raise TimeoutError(f"redis-server did not start on port {port}")
+
+
+def start_worker(redis_url: str, env: dict | None = None, log=subprocess.DEVNULL) -> subprocess.Popen:
+    """``python -m denoiser worker`` in its own process group (so a kill leaves nothing of it)."""
+    return subprocess.Popen([sys.executable, "-m", "denoiser", "worker", "--redis", redis_url], cwd=ROOT,
+                            env={**os.environ, **(env or {})}, stdout=log, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+
+
+def kill_group(proc: subprocess.Popen) -> None:
+    """SIGKILL a process started in its own group, with everything it started; wait for it."""
+    import contextlib
+    import signal
+
+    if proc.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(30)

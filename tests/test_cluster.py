@@ -6,18 +6,16 @@ from __future__ import annotations
 
 import asyncio
 import re
-import shutil
 import time
 from pathlib import Path
 
 import pytest
 
-from harness.server import CHROME_ARGS, CHROMIUM
+from harness.server import CHROME_ARGS, CHROMIUM, HAPROXY, REDIS_SERVER
 from harness.streamlit_client import Session
 
 ROOT = Path(__file__).resolve().parents[1]
-HAPROXY = shutil.which("haproxy") or ("/usr/sbin/haproxy" if Path("/usr/sbin/haproxy").exists() else None)
-pytestmark = pytest.mark.skipif(shutil.which("redis-server") is None or HAPROXY is None,
+pytestmark = pytest.mark.skipif(REDIS_SERVER is None or HAPROXY is None,
                                 reason="needs Debian's redis-server and haproxy "
                                        "(apt-get install redis-server haproxy)")
 ENDED = re.compile(r"run \d+ (finished|stopped|diverged|failed|cancelled)")

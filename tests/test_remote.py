@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -15,36 +10,30 @@ import pytest
 
 from denoiser.config import ModelConfig
 from denoiser.noise import NoiseSpec
-from harness.server import free_port
+from harness.server import REDIS_SERVER, free_port, kill_group, start_redis, start_worker
 
 ROOT = Path(__file__).resolve().parents[1]
-REDIS = shutil.which("redis-server")
-pytestmark = pytest.mark.skipif(REDIS is None, reason="Debian's redis-server is not installed "
+pytestmark = pytest.mark.skipif(REDIS_SERVER is None, reason="Debian's redis-server is not installed "
                                                       "(apt-get install redis-server)")
-WORKER_ENV = {**os.environ, "DENOISER_TRAINING_PRIORITY": "normal", "TF_CPP_MIN_LOG_LEVEL": "3"}
+# Workers here train at normal priority and beat every 2 s, so 20 s of silence means a dead one.
+WORKER_ENV = {"DENOISER_TRAINING_PRIORITY": "normal", "TF_CPP_MIN_LOG_LEVEL": "3", "DENOISER_BEAT_TTL": "20"}
+
+
+@pytest.fixture(autouse=True)
+def quick_to_notice_a_dead_worker(monkeypatch):
+    monkeypatch.setattr("denoiser.remote.BEAT_TTL", 20)
 
 
 class RedisServer:
-    """A throwaway redis-server: no persistence, loopback only, stopped and started at will."""
+    """A throwaway redis-server, stopped and started again on the same port at will."""
 
     def __init__(self, directory: Path) -> None:
         self.port, self.directory, self.proc = free_port(), directory, None
         self.url = f"redis://127.0.0.1:{self.port}/0"
 
     def start(self) -> RedisServer:
-        import redis
-
-        self.proc = subprocess.Popen([REDIS, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-                                      "--appendonly", "no", "--dir", str(self.directory)],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        client = redis.Redis.from_url(self.url)
-        for _ in range(200):
-            try:
-                client.ping()
-                return self
-            except redis.ConnectionError:
-                time.sleep(0.05)
-        raise RuntimeError("redis-server did not start")
+        self.proc = start_redis(self.port, self.directory)
+        return self
 
     def stop(self) -> None:
         if self.proc is not None:
@@ -60,26 +49,18 @@ def redis_server(tmp_path):
     server.stop()
 
 
-def start_worker(url: str) -> subprocess.Popen:
-    """``python -m denoiser worker`` in its own process group; its log goes to build/ (a pipe nobody
-    reads would fill and stop it)."""
+def worker_process(url: str):
+    """A worker, its log in build/ (a pipe nobody reads would fill and stop it)."""
     (ROOT / "build").mkdir(exist_ok=True)
     with open(ROOT / "build" / f"worker-{url.rsplit(':', 1)[-1].replace('/', '-')}.log", "ab") as log:
-        return subprocess.Popen([sys.executable, "-m", "denoiser", "worker", "--redis", url], cwd=ROOT,
-                                env=WORKER_ENV, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        return start_worker(url, WORKER_ENV, log=log)
 
 
 @pytest.fixture
 def worker(redis_server):
-    proc = start_worker(redis_server.url)
+    proc = worker_process(redis_server.url)
     yield proc
-    stop_process(proc)
-
-
-def stop_process(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait(30)
+    kill_group(proc)
 
 
 def remote_job(queue, digits, epochs=1, size=300, alive=None):
@@ -152,22 +133,22 @@ def test_a_worker_killed_mid_run_fails_the_run_with_its_reason_and_the_queue_goe
     from denoiser.remote import RedisQueue
 
     queue = RedisQueue(redis_server.url)
-    doomed = start_worker(redis_server.url)
+    doomed = worker_process(redis_server.url)
     try:
         job = remote_job(queue, digits, epochs=50, size=2000).start()
         wait_for(lambda: job.progress is not None, 300, "training to start on the worker")
-        stop_process(doomed)  # SIGKILL: no goodbye
+        kill_group(doomed)  # SIGKILL: no goodbye
         job.join(180)
         assert job.status == "failed" and "worker" in job.error and "again" in job.error
     finally:
-        stop_process(doomed)
-    rescuer = start_worker(redis_server.url)
+        kill_group(doomed)
+    rescuer = worker_process(redis_server.url)
     try:
         again = remote_job(queue, digits).start()
         again.join(300)
         assert again.status == "finished", again.error
     finally:
-        stop_process(rescuer)
+        kill_group(rescuer)
 
 
 def test_a_run_whose_page_is_gone_is_dropped_by_the_worker_and_its_keys_go(redis_server, worker, digits):
