@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -86,10 +87,30 @@ def start_worker(redis_url: str, env: dict | None = None, log=subprocess.DEVNULL
 
 def kill_group(proc: subprocess.Popen) -> None:
     """SIGKILL a process started in its own group, with everything it started; wait for it."""
-    import contextlib
     import signal
 
     if proc.poll() is None:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
     proc.wait(30)
+
+
+@contextlib.contextmanager
+def app_in_chromium(env: dict | None = None):
+    """The app served on a free port (the fresh offline machine's settings by default) and a
+    headless Chromium; yields ``(browser, url)`` and stops both afterwards."""
+    from playwright.sync_api import sync_playwright
+
+    port = free_port()
+    proc = start_streamlit(ROOT / "app.py", port, FRESH_OFFLINE if env is None else env)
+    try:
+        wait_healthy(port)
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROME_ARGS)
+            try:
+                yield browser, f"http://127.0.0.1:{port}"
+            finally:
+                browser.close()
+    finally:
+        proc.terminate()
+        proc.wait(10)

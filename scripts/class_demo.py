@@ -10,7 +10,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
-from harness.server import CHROME_ARGS, CHROMIUM, FRESH_OFFLINE, free_port, start_streamlit, wait_healthy  # noqa: E402
+from harness.server import app_in_chromium  # noqa: E402
 
 OUT = ROOT / "docs" / "demo"
 SIZE = {"width": 1024, "height": 768}
@@ -39,39 +39,27 @@ def shot(page, name: str, full: bool = True) -> None:
 
 
 def main() -> None:
-    from playwright.sync_api import sync_playwright
-
     from ui.learn import LESSONS
 
     OUT.mkdir(parents=True, exist_ok=True)
-    port = free_port()
-    proc = start_streamlit(ROOT / "app.py", port, FRESH_OFFLINE)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_healthy(port)
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROME_ARGS)
-            page = browser.new_page(viewport=SIZE)
-            page.set_default_timeout(120_000)
-            # The teacher opens the projector view with three models side by side.
-            page.goto(url + "/?projector=1&model=blind&models=conv,seed-dense&amount=0.6")
-            page.get_by_text("Denoised by seed-dense").first.wait_for()
-            shot(page, "00-projector-three-models.png", full=False)
-            # Then walks the class through every lesson, in the same session.
-            page.get_by_role("link", name="Learn").click()
-            for number, (key, title) in enumerate(LESSONS.items(), start=1):
-                page.get_by_text(f"{number}. {title}", exact=True).click()
-                page.get_by_text(title if number > 1 else "What is an autoencoder?").first.wait_for()
-                shot(page, f"{number:02d}-lesson-{key}.png")
-            # A lesson's link sets up Train as it says (code size 4), still in this session.
-            page.get_by_text("2. Code size", exact=True).click()
-            page.get_by_role("button", name="Train code size 4 yourself").click()
-            page.get_by_role("button", name="Start training").wait_for()
-            shot(page, "08-train-from-lesson.png", full=False)
-            browser.close()
-    finally:
-        proc.terminate()
-        proc.wait(10)
+    with app_in_chromium() as (browser, url):
+        page = browser.new_page(viewport=SIZE)
+        page.set_default_timeout(120_000)
+        # The teacher opens the projector view with three models side by side.
+        page.goto(url + "/?projector=1&model=blind&models=conv,seed-dense&amount=0.6")
+        page.get_by_text("Denoised by seed-dense").first.wait_for()
+        shot(page, "00-projector-three-models.png", full=False)
+        # Then walks the class through every lesson, in the same session.
+        page.get_by_role("link", name="Learn").click()
+        for number, (key, title) in enumerate(LESSONS.items(), start=1):
+            page.get_by_text(f"{number}. {title}", exact=True).click()
+            page.get_by_text(title if number > 1 else "What is an autoencoder?").first.wait_for()
+            shot(page, f"{number:02d}-lesson-{key}.png")
+        # A lesson's link sets up Train as it says (code size 4), still in this session.
+        page.get_by_text("2. Code size", exact=True).click()
+        page.get_by_role("button", name="Train code size 4 yourself").click()
+        page.get_by_role("button", name="Start training").wait_for()
+        shot(page, "08-train-from-lesson.png", full=False)
 
 
 if __name__ == "__main__":

@@ -59,10 +59,16 @@ def new_digits_button() -> None:
         st.session_state.l_seed = st.session_state.get("l_seed", 0) + 1
 
 
-def amount_slider(key: str, default: float = 0.5, label: str = "Noise amount") -> float:
-    st.session_state.setdefault(key, default)  # kept while other lessons are on screen (ui.common)
-    return st.slider(label, 0.0, 1.0, step=0.05, key=key,
-                     help="How strong the noise is: 0 none, 0.5 the tutorial's Gaussian setting.")
+def kept_slider(label: str, low, high, step, key: str, default, help: str):
+    """A slider whose value stays while other lessons are on screen (its key is in ui.common's
+    PERSISTENT; the default goes into the session's state, not the widget, so none is given twice)."""
+    st.session_state.setdefault(key, default)
+    return st.slider(label, low, high, step=step, key=key, help=help)
+
+
+def amount_slider(key: str, default: float = 0.5) -> float:
+    return kept_slider("Noise amount", 0.0, 1.0, 0.05, key, default,
+                       help="How strong the noise is: 0 none, 0.5 the tutorial's Gaussian setting.")
 
 
 def show_rows(clean, captions, noisy, models: dict) -> dict[str, float]:
@@ -212,9 +218,8 @@ def lesson_metrics() -> None:
         "**decibels (dB)**, a log scale: **+10 dB means 10× less squared error, +3 dB about half**. "
         "**SSIM** (structural similarity) compares small windows instead — their brightness, "
         "contrast and pattern — and is 1 for identical images.")
-    st.session_state.setdefault("l_metrics_strength", 0.5)
-    strength = st.slider("How much each change", 0.0, 1.0, step=0.05, key="l_metrics_strength",
-                         help="Every change below grows with this.")
+    strength = kept_slider("How much each change", 0.0, 1.0, 0.05, "l_metrics_strength", 0.5,
+                           help="Every change below grows with this.")
     clean, captions = lesson_digits()
     changed = metric_examples(clean, strength)
     rows = [(label, images, list(map(metric_caption, psnr(clean, images), ssim(clean, images))))
@@ -238,9 +243,8 @@ def lesson_pca() -> None:
                 "finds the two directions in which the codes of many digits differ most and draws each "
                 "code's position along them: PC 1 across, PC 2 up. Digits the network finds alike land "
                 "close together.")
-    st.session_state.setdefault("l_pca_n", 500)
-    count = st.slider("Test digits", 100, 1000, step=100, key="l_pca_n",
-                      help="How many test digits to encode and plot.")
+    count = kept_slider("Test digits", 100, 1000, 100, "l_pca_n", 500,
+                        help="How many test digits to encode and plot.")
     models = lesson_models(["code-32"])
     if "code-32" not in models:
         return
