@@ -150,11 +150,11 @@ class Cluster:
         for name in list(self.procs)[::-1]:
             proc = self.procs.pop(name)
             if proc.poll() is None:
-                proc.terminate()
+                proc.terminate()  # a worker finishes its current batch's bookkeeping and goes
                 try:
                     proc.wait(15)
                 except subprocess.TimeoutExpired:
-                    proc.kill()
+                    kill_group(proc) if name.startswith("worker") else proc.kill()
                     proc.wait(5)
         if self.logs != self.dir:  # logs kept elsewhere: the working folder can go
             shutil.rmtree(self.dir, ignore_errors=True)

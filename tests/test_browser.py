@@ -241,3 +241,56 @@ def test_a_lesson_is_a_live_experiment_and_its_button_sets_up_train(page, server
     code = page.get_by_role("slider", name="Code size")
     assert code.get_attribute("aria-valuetext") == "4"
     assert_no_exception(page)
+
+
+def test_the_latent_space_plots_codes_and_walks_between_the_chosen_digits(page, server):
+    page.goto(server + "/explore")
+    page.get_by_text("Model with a code").wait_for()
+    page.locator('[data-testid="stVegaLiteChart"]').first.wait_for()  # the PCA scatter
+    page.get_by_text("PC 1 and PC 2 are the two directions").wait_for()  # the axes, explained
+    walk = page.locator('[data-testid="stImage"] img')
+    walk.first.wait_for(timeout=120_000)  # the first walk loads the decoder
+    before = image_sources(page)
+    page.get_by_role("slider", name="To: which example").focus()
+    page.keyboard.press("ArrowRight")  # the second 8 of the test digits as the walk's end
+    page.wait_for_function(
+        "before => { const now = Array.from(document.querySelectorAll('[data-testid=\"stImage\"] img'))"
+        ".map(e => e.src); return now.length > 0 && now[now.length - 1] !== before[before.length - 1]; }",
+        arg=before)
+    assert_no_exception(page)
+
+
+def test_a_teacher_publishes_a_run_and_a_new_session_picks_it_from_the_gallery(browser, tmp_path):
+    port = free_port()
+    env = {"DENOISER_OFFLINE": "1", "DENOISER_TEACHER_CODE": "sesame",
+           "DENOISER_GALLERY": str(tmp_path / "gallery"), "DENOISER_TRAINING_PRIORITY": "normal"}
+    proc = start_streamlit(ROOT / "app.py", port, env)
+    try:
+        wait_healthy(port)
+        url = f"http://127.0.0.1:{port}"
+        teacher = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+        teacher.set_default_timeout(120_000)
+        teacher.goto(url + "/train")
+        epochs = teacher.get_by_role("slider", name="Epochs")
+        epochs.focus()
+        epochs.press("Home")
+        teacher.get_by_role("button", name="Start training").click()
+        teacher.get_by_text("run 1 finished").wait_for(timeout=180_000)
+        teacher.get_by_text("Share with the class (teachers)").click()
+        teacher.get_by_label("Name in the gallery").fill("Week 3 model")
+        teacher.get_by_label("Teacher code").first.fill("sesame")
+        teacher.get_by_role("button", name="Publish").click()
+        teacher.get_by_text("Published as").wait_for()
+        student = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+        student.set_default_timeout(120_000)
+        open_app(student, url)
+        student.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]', has_text="Denoiser").click()
+        option = student.get_by_role("option", name="Week 3 model (class gallery)")
+        option.wait_for()
+        assert student.get_by_role("option", name="run 1 (trained here)").count() == 0  # the teacher's own
+        option.click()
+        student.get_by_text("Rows: Noisy, Denoised by Week 3 model").first.wait_for()
+        assert_no_exception(student)
+    finally:
+        proc.terminate()
+        proc.wait(10)

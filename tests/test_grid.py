@@ -97,3 +97,16 @@ def test_the_grid_font_has_a_glyph_for_every_character_it_draws():
     cmap = TTFont(FONT_PATH).getBestCmap()
     missing = {ch for text in every_label_the_grid_draws() for ch in text if ord(ch) not in cmap}
     assert not missing, f"no glyph for {sorted(missing)}"
+
+
+def test_large_captions_widen_their_cells_instead_of_overlapping():
+    from denoiser.grid import _font
+
+    images = np.zeros((3, 28, 28), np.float32)
+    caption = "17.4 dB · 0.85"
+    rows = [("Noisy", images, [caption] * 3)]
+    small = digit_grid(rows, scale=5, font_size=13)
+    large = digit_grid(rows, scale=5, font_size=28)
+    assert small.shape[1] == 3 * 140 + 2 * 8  # at the app's size the digits set the width
+    text = _font(28).getlength(caption)
+    assert large.shape[1] >= 3 * text  # each cell as wide as its caption: no caption runs into the next
