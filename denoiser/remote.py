@@ -132,9 +132,10 @@ class RedisQueue:
         place = self.position(job)
         return None if place is None else typical * -(-place // self.slots)
 
-    def look(self, job: TrainingJob) -> tuple[str | None, bool, bool]:
+    def look(self, job: TrainingJob) -> tuple[str | None, bool, bool, int]:
         """(RQ's status of the run or None once RQ forgot it, whether it is still in line, whether
-        its worker beat lately); a lost connection raises (the run waits for Redis to return)."""
+        its worker beat lately, reports not yet read); a lost connection raises (the run waits
+        for Redis to return)."""
         from rq.exceptions import NoSuchJobError
         from rq.job import Job
 
@@ -143,7 +144,8 @@ class RedisQueue:
         except NoSuchJobError:
             status = None
         waiting = _rq_job_id(job.id) in self.rq.get_job_ids()
-        return status, waiting, bool(self.redis.exists(key(job.id, "beat")))
+        return (status, waiting, bool(self.redis.exists(key(job.id, "beat"))),
+                int(self.redis.llen(key(job.id, "events"))))
 
     def cancel(self, job: TrainingJob) -> None:
         from rq.job import Job
@@ -215,7 +217,7 @@ class RemoteTrainingJob(TrainingJob):
                         last_alive = time.monotonic()
                     reply = r.blpop([key(self.id, "events")], timeout=self.poll)
                     if reply is None:
-                        status, waiting, beating = q.look(self)
+                        status, waiting, beating, pending = q.look(self)
                     lost_since = None
                 except (redis.RedisError, OSError) as err:  # Redis gone: wait for it a while
                     lost_since = lost_since or time.monotonic()
@@ -246,6 +248,16 @@ class RemoteTrainingJob(TrainingJob):
                 if status in ("failed", "stopped", "canceled") or worker_gone:
                     self.error = ("the worker training it stopped (killed or crashed): start the run again"
                                   if status != "canceled" else FAILED)
+                    return
+                if self._admitted.is_set() and status in (None, "finished") and not beating:
+                    if pending:  # its last reports arrived meanwhile
+                        continue
+                    # the worker ended the run without a last report: it dropped a run whose
+                    # page had closed (or the report expired)
+                    if self.alive is None or self.alive():
+                        self.error = "the worker ended the run without sending its model back: start it again"
+                    else:
+                        self.cancelled = True
                     return
                 if status is None and not self._admitted.is_set() and not waiting and silent:
                     self.error = "the run left the training queue without an answer: start it again"

@@ -105,8 +105,9 @@ def test_runs_wait_in_line_and_a_closed_page_leaves_the_line(redis_server, digit
     queue = RedisQueue(redis_server.url)  # no worker yet: everything waits
     page = {"open": True}
     first = remote_job(queue, digits, alive=lambda: page["open"]).start()
+    wait_for(lambda: queue.position(first) == 1, 30, "the first run in line")
     second = remote_job(queue, digits).start()
-    wait_for(lambda: queue.position(second) == 2, 30, "two runs in line")
+    wait_for(lambda: queue.position(second) == 2, 30, "the second run behind it")
     assert first.status == "queued" and first.queue_position() == 1
     page["open"] = False
     first.join(30)
@@ -160,6 +161,7 @@ def test_a_run_whose_page_is_gone_is_dropped_by_the_worker_and_its_keys_go(redis
     wait_for(lambda: job.progress is not None, 300, "training to start on the worker")
     page["open"] = False
     job.join(120)
+    assert not job.running  # the server side ends too, however the worker's last report went
     assert job.model_bytes is None  # nobody is there to take it
     import redis
 
