@@ -35,7 +35,8 @@ class Denoiser:
     info : dict
         The model's manifest entry.
     batch_size : int
-        Digits per Keras call on large batches.
+        Digits per Keras call on large batches (4,096: on 10,000 digits as fast as one bare Keras
+        call here, at under half its peak memory; 2,048 was 1.6 % slower).
     loader : callable, optional
         Returns the Keras model; called once, when first needed.
     onnx : OnnxModel, optional
@@ -51,7 +52,7 @@ class Denoiser:
 
     def __init__(self, model: keras.Model | None = None, name: str = "model",
                  config: ModelConfig | None = None, description: str = "", info: dict | None = None,
-                 batch_size: int = 2048, *, loader: Callable[[], keras.Model] | None = None,
+                 batch_size: int = 4096, *, loader: Callable[[], keras.Model] | None = None,
                  onnx: OnnxModel | None = None) -> None:
         if model is None and loader is None:
             raise ValueError("Denoiser needs a model or a loader")
