@@ -183,3 +183,22 @@ def test_without_redis_training_is_unavailable_and_comes_back_with_it(redis_serv
     redis_server.start()
     now[0] += 2.0
     assert queue.available()
+
+
+def test_a_run_whose_server_died_is_dropped_when_its_heartbeat_lapses(redis_server, worker, digits):
+    # What a replica that died leaves behind: the run's settings and a heartbeat nobody refreshes.
+    import redis
+    from rq import Queue
+
+    from denoiser.remote import QUEUE, _pack, key
+
+    client = redis.Redis.from_url(redis_server.url)
+    job = remote_job(None, digits, epochs=200, size=2000)
+    client.set(key(job.id, "settings"), _pack(job.settings()), ex=3600)
+    client.set(key(job.id, "alive"), 1, ex=15)  # refreshed by nobody from now on
+    Queue(QUEUE, connection=client).enqueue_call("denoiser.remote.train_on_worker", args=(job.id,),
+                                                 timeout=3600, result_ttl=0)
+    wait_for(lambda: client.llen(key(job.id, "events")) > 2, 300, "the worker to train it")
+    # the heartbeat lapses: the worker stops after a batch, drops the run and deletes its keys
+    wait_for(lambda: run_keys(redis_server) == [], 120, "the dead server's run to be dropped")
+    assert client.llen(f"rq:queue:{QUEUE}") == 0
