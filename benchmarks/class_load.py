@@ -152,6 +152,11 @@ async def trainer(url: str, seed: int, start: asyncio.Barrier, press_within: flo
     return fate
 
 
+def server_cpu_seconds(port: int) -> float:
+    """CPU seconds of the Streamlit server on ``port``."""
+    return cpu_seconds(f"--server.port\x00{port}".encode())
+
+
 class OneServer:
     """The app on one Streamlit server (trainings in its own child processes)."""
 
@@ -166,7 +171,7 @@ class OneServer:
         return tree_rss_mb(self.proc.pid)
 
     def cpu_seconds(self) -> float:
-        return cpu_seconds(f"--server.port\x00{self.port}".encode())
+        return server_cpu_seconds(self.port)
 
     def stop(self) -> None:
         self.proc.terminate()
@@ -188,7 +193,7 @@ class LocalCluster:
         return pages, sum(tree_rss_mb(p.pid)[1] for p in procs.values())
 
     def cpu_seconds(self) -> float:
-        return sum(cpu_seconds(f"--server.port\x00{port}".encode()) for port in self.cluster.replica_ports)
+        return sum(server_cpu_seconds(port) for port in self.cluster.replica_ports)
 
     def stop(self) -> None:
         self.cluster.stop()

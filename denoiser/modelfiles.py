@@ -116,6 +116,11 @@ def read_manifest(directory: str | Path | None = None) -> dict:
 _manifest_lock = threading.Lock()
 
 
+def _write_manifest(manifest: dict, directory: str | Path | None) -> None:
+    text = json.dumps(manifest, indent=2, sort_keys=False) + "\n"
+    save_bytes(text.encode(), model_dir(directory) / MANIFEST)
+
+
 def register(name: str, entry: dict, directory: str | Path | None = None,
              default: bool = False) -> None:
     """Add or replace one model's manifest entry (written atomically)."""
@@ -124,8 +129,7 @@ def register(name: str, entry: dict, directory: str | Path | None = None,
         manifest["models"][name] = entry
         if default or not manifest.get("default"):
             manifest["default"] = name
-        text = json.dumps(manifest, indent=2, sort_keys=False) + "\n"
-        save_bytes(text.encode(), model_dir(directory) / MANIFEST)
+        _write_manifest(manifest, directory)
 
 
 def unregister(name: str, directory: str | Path | None = None) -> dict | None:
@@ -136,8 +140,7 @@ def unregister(name: str, directory: str | Path | None = None) -> dict | None:
         if entry is not None:
             if manifest.get("default") == name:
                 manifest["default"] = next(iter(manifest["models"]), None)
-            text = json.dumps(manifest, indent=2, sort_keys=False) + "\n"
-            save_bytes(text.encode(), model_dir(directory) / MANIFEST)
+            _write_manifest(manifest, directory)
         return entry
 
 

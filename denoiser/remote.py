@@ -344,8 +344,6 @@ def run_worker(url: str, burst: bool = False) -> None:
     import keras
     from rq import SimpleWorker
 
-    from .jobs import MAX_EPOCHS  # noqa: F401 - imported so a worker fails fast on a broken install
-
     _lower_priority()
     r = connect(url)
 

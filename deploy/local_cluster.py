@@ -16,8 +16,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -70,6 +68,14 @@ def haproxy_config(port: int, replica_ports: list[int]) -> str:
     return HAPROXY_CFG.format(port=port, cookie=COOKIE, servers=servers)
 
 
+def _kill_now(name: str, proc: subprocess.Popen) -> None:
+    if name.startswith("worker"):  # its own process group: nothing of it survives
+        kill_group(proc)
+    else:
+        proc.kill()
+        proc.wait(30)
+
+
 @dataclass
 class Cluster:
     """Start with :meth:`start`, stop with :meth:`stop` (or use it as a context manager)."""
@@ -120,31 +126,15 @@ class Cluster:
                 raise RuntimeError("haproxy is not installed (Debian: apt-get install haproxy)")
             self.procs["haproxy"] = subprocess.Popen([HAPROXY, "-f", str(cfg), "-db"],
                                                      stdout=self._log("haproxy"), stderr=subprocess.STDOUT)
-            self.wait_proxy()
+            wait_healthy(self.port)  # the proxy answers with a replica's health check
         except BaseException:
             self.stop()
             raise
         return self
 
-    def wait_proxy(self, timeout: float = 60) -> None:
-        end = time.time() + timeout
-        while time.time() < end:
-            try:
-                with urllib.request.urlopen(self.url + "/_stcore/health", timeout=1) as r:
-                    if r.status == 200:
-                        return
-            except OSError:
-                time.sleep(0.2)
-        raise TimeoutError("haproxy did not answer")
-
     def kill(self, name: str) -> None:
         """Kill one process at once (SIGKILL), as a crash would."""
-        proc = self.procs.pop(name)
-        if name.startswith("worker"):  # its own process group: nothing of it survives
-            kill_group(proc)
-        else:
-            proc.kill()
-            proc.wait(30)
+        _kill_now(name, self.procs.pop(name))
 
     def stop(self) -> None:
         for name in list(self.procs)[::-1]:
@@ -154,8 +144,7 @@ class Cluster:
                 try:
                     proc.wait(15)
                 except subprocess.TimeoutExpired:
-                    kill_group(proc) if name.startswith("worker") else proc.kill()
-                    proc.wait(5)
+                    _kill_now(name, proc)
         if self.logs != self.dir:  # logs kept elsewhere: the working folder can go
             shutil.rmtree(self.dir, ignore_errors=True)
 

@@ -55,7 +55,7 @@ def wait_healthy(port: int, timeout: float = 60) -> None:
 
 #: Debian's redis-server and haproxy (haproxy lives in /usr/sbin, often not on a user's PATH).
 REDIS_SERVER = shutil.which("redis-server")
-HAPROXY = shutil.which("haproxy") or next((p for p in ("/usr/sbin/haproxy",) if Path(p).exists()), None)
+HAPROXY = shutil.which("haproxy") or shutil.which("haproxy", path="/usr/sbin")
 
 
 def start_redis(port: int, directory: Path, log=subprocess.DEVNULL, timeout: float = 10) -> subprocess.Popen:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks.class_load import ENDED
 from harness.server import CHROME_ARGS, CHROMIUM, HAPROXY, REDIS_SERVER
 from harness.streamlit_client import Session
 
@@ -18,7 +19,6 @@ ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.skipif(REDIS_SERVER is None or HAPROXY is None,
                                 reason="needs Debian's redis-server and haproxy "
                                        "(apt-get install redis-server haproxy)")
-ENDED = re.compile(r"run \d+ (finished|stopped|diverged|failed|cancelled)")
 ENV = {"DENOISER_OFFLINE": "1", "DENOISER_MNIST": "", "DENOISER_TRAINING_PRIORITY": "normal"}
 
 

@@ -10,6 +10,7 @@ import os
 import threading
 from typing import TYPE_CHECKING
 
+import numpy as np
 import streamlit as st
 
 from denoiser import load_mnist
@@ -120,15 +121,19 @@ def shipped_names() -> tuple[list[str], str]:
     return _shipped_names(str(model_dir()))
 
 
-@st.cache_resource(show_spinner="Loading model…")
-def _shipped_model(name: str, directory: str):
-    # Shared by all sessions, only ever read. Lazy: small batches run on numpy, so the first
-    # page needs no TensorFlow; Keras loads when a view needs it (codes, large sweeps).
+@st.cache_resource(show_spinner="Loading model…", max_entries=64)
+def directory_model(name: str, directory: str, version: str = ""):
+    """A model of a model directory (shipped, lessons, class gallery), loaded once per process.
+
+    Shared by all sessions, only ever read. Lazy: it runs on ONNX Runtime, so no page needs
+    TensorFlow for it; Keras loads when a view needs it (the latent walk). ``version`` (e.g. the
+    file's checksum) is only part of the cache key: a model published again is loaded again.
+    """
     return load_pretrained(name, directory, lazy=True)
 
 
 def shipped_model(name: str):
-    return _shipped_model(name, str(model_dir()))
+    return directory_model(name, str(model_dir()))
 
 
 # ---------------------------------------------------------------- per-session state
@@ -198,11 +203,12 @@ ORIGIN_WORDS = {"session": "trained here", "uploaded": "uploaded", "gallery": "c
 def model_choices() -> dict[str, str]:
     """Model name -> where it comes from ("shipped", "gallery", "session" or "uploaded"):
     shipped models first, then the class gallery, this session's finished runs and its uploads."""
-    from ui.sharing import gallery_models, uploads
+    from denoiser.gallery import gallery_names
+    from ui.sharing import uploads
 
     names, _ = shipped_names()
     choices = {name: "shipped" for name in names}
-    choices.update({name: "gallery" for name in gallery_models() if name not in choices})
+    choices.update({name: "gallery" for name in gallery_names() if name not in choices})
     choices.update(dict.fromkeys(st.session_state.runs.finished(), "session"))
     choices.update(dict.fromkeys(uploads(), "uploaded"))
     return choices
@@ -216,14 +222,15 @@ def model_label(choices: dict[str, str]):
 def get_model(name: str):
     """A model by name (this session's runs and uploads first, then the gallery, then the shipped
     ones); None (with a message shown) if it cannot be loaded."""
-    from ui.sharing import gallery_model, gallery_models, uploads
+    from denoiser.gallery import gallery_names
+    from ui.sharing import gallery_model, uploads
 
     if name in st.session_state.runs:
         return st.session_state.runs[name].denoiser()
     if name in uploads():
         return uploads()[name].model
     try:
-        if name in gallery_models() and name not in shipped_names()[0]:
+        if name in gallery_names() and name not in shipped_names()[0]:
             return gallery_model(name)
         return shipped_model(name)
     except ModelFileError as err:
@@ -288,7 +295,6 @@ def bar_chart(values: dict[str, float], title: str, height: int = 220) -> None:
     st.altair_chart(chart, width="stretch")
 
 
-
 def line_chart(table: pd.DataFrame, x_title: str, y_title: str, height: int = 280) -> None:
     """Lines with point markers (so a single epoch shows too), one per column of ``table``, each
     in its own fixed colour (:mod:`denoiser.colours`: the same method, the same colour everywhere)."""
@@ -309,3 +315,30 @@ def line_chart(table: pd.DataFrame, x_title: str, y_title: str, height: int = 28
                                                                             format=".4f")],
     ).properties(height=height)
     st.altair_chart(chart, width="stretch")
+
+
+# ---------------------------------------------------------------- the code space
+#: Projections kept per session: (model, digits) → PCA coordinates (a few models' worth).
+LATENT_CACHE = 6
+
+
+def latent_points(model, data, count: int) -> tuple[np.ndarray, np.ndarray]:
+    """The PCA of ``model``'s codes for the first ``count`` test digits, computed once per model
+    and count in this session (a session's own runs are models too, so no global cache)."""
+    from denoiser.latent import pca_2d
+
+    cache = st.session_state.setdefault("latent_cache", {})
+    key = (model.name, id(model), count)
+    if key not in cache:
+        cache[key] = pca_2d(model.encode(data.x_test[:count]))
+        while len(cache) > LATENT_CACHE:
+            cache.pop(next(iter(cache)))
+    return cache[key]
+
+
+def code_scatter(coords: np.ndarray, labels: np.ndarray, height: int) -> None:
+    """Codes projected to 2-D (:func:`latent_points`), one point per digit, coloured by its class."""
+    import pandas as pd
+
+    st.scatter_chart(pd.DataFrame({"PC 1": coords[:, 0], "PC 2": coords[:, 1], "digit": labels.astype(str)}),
+                     x="PC 1", y="PC 2", color="digit", height=height)

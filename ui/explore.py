@@ -8,7 +8,16 @@ import streamlit as st
 from denoiser.classical import CLASSICAL
 from denoiser.grid import enlarge
 from denoiser.noise import NOISE_KINDS
-from ui.common import SCALE, get_digits, get_model, guarded, line_chart, model_choices
+from ui.common import (
+    SCALE,
+    code_scatter,
+    get_digits,
+    get_model,
+    guarded,
+    latent_points,
+    line_chart,
+    model_choices,
+)
 
 
 def view_explore(data) -> None:
@@ -58,9 +67,7 @@ def view_explore(data) -> None:
                       key="latent_n", help="How many test digits to encode.")
     model = get_model(name)
     coords, explained = latent_points(model, data, count)
-    points = pd.DataFrame({"PC 1": coords[:, 0], "PC 2": coords[:, 1],
-                           "digit": data.y_test[:count].astype(str)})
-    st.scatter_chart(points, x="PC 1", y="PC 2", color="digit", height=420)
+    code_scatter(coords, data.y_test[:count], height=420)
     st.caption("Each point is one test digit's code. PC 1 and PC 2 are the two directions in which "
                f"the codes differ most (principal components), explaining {explained.sum():.0%} of "
                "their variance: digits the model finds alike sit close together.")
@@ -81,24 +88,6 @@ def view_explore(data) -> None:
         path = interpolate(model, ends[0], ends[1], steps)
     st.image([enlarge(img, SCALE) for img in path], width=28 * SCALE, output_format="PNG",
              caption=[f"{t:.0%}" for t in np.linspace(0, 1, steps)])
-
-
-#: Projections kept per session: (model, digits) → PCA coordinates (a few models' worth).
-LATENT_CACHE = 6
-
-
-def latent_points(model, data, count: int) -> tuple[np.ndarray, np.ndarray]:
-    """The PCA of ``model``'s codes for the first ``count`` test digits, computed once per model
-    and count in this session (a session's own runs are models too, so no global cache)."""
-    from denoiser.latent import pca_2d
-
-    cache = st.session_state.setdefault("latent_cache", {})
-    key = (model.name, id(model), count)
-    if key not in cache:
-        cache[key] = pca_2d(model.encode(data.x_test[:count]))
-        while len(cache) > LATENT_CACHE:
-            cache.pop(next(iter(cache)))
-    return cache[key]
 
 
 guarded(view_explore)(get_digits())

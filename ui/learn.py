@@ -14,8 +14,17 @@ from denoiser.lessons import CODE_SIZES, CONTEXT, OPTIMISERS, lessons_dir, metri
 from denoiser.metrics import psnr, ssim
 from denoiser.modelfiles import ModelFileError, model_dir
 from denoiser.noise import NOISE_KINDS
-from denoiser.pretrained import load_pretrained
-from ui.common import bar_chart, get_digits, get_model, grid_style, guarded, line_chart
+from ui.common import (
+    bar_chart,
+    code_scatter,
+    directory_model,
+    get_digits,
+    get_model,
+    grid_style,
+    guarded,
+    latent_points,
+    line_chart,
+)
 
 #: Lesson key -> title, in teaching order.
 LESSONS = {
@@ -30,17 +39,12 @@ LESSONS = {
 DIGITS = 4  # digits per experiment
 
 
-@st.cache_resource(show_spinner="Loading the lesson's models…")
-def _lesson_model(name: str, directory: str):
-    return load_pretrained(name, directory, lazy=True)
-
-
 def lesson_models(names) -> dict:
     """The lesson's models by name; a missing one is named once on the page and left out."""
     found = {}
     for name in names:
         try:
-            found[name] = _lesson_model(name, str(lessons_dir()))
+            found[name] = directory_model(name, str(lessons_dir()))
         except ModelFileError as err:
             st.warning(f"Lesson model **{name}** is unavailable ({err}); rebuild them with "
                        "`scripts/train_lessons.sh`.")
@@ -248,20 +252,10 @@ def lesson_pca() -> None:
     models = lesson_models(["code-32"])
     if "code-32" not in models:
         return
-    import pandas as pd
-
-    from denoiser.latent import pca_2d
-
     data = get_digits()
     count = min(count, len(data.x_test))
-    cache = st.session_state.setdefault("l_pca_cache", {})
-    if count not in cache:
-        cache.clear()
-        cache[count] = pca_2d(models["code-32"].encode(data.x_test[:count]))
-    coords, explained = cache[count]
-    st.scatter_chart(pd.DataFrame({"PC 1": coords[:, 0], "PC 2": coords[:, 1],
-                                   "digit": data.y_test[:count].astype(str)}),
-                     x="PC 1", y="PC 2", color="digit", height=360)
+    coords, explained = latent_points(models["code-32"], data, count)
+    code_scatter(coords, data.y_test[:count], height=360)
     st.caption(f"The two components explain {explained.sum():.0%} of the codes' variance; the other "
                f"{1 - explained.sum():.0%} is in the 30 directions not drawn.")
     look_for("Ones form a tight cluster (one stroke, little variety); 4s, 7s and 9s overlap (they differ "

@@ -15,7 +15,6 @@ import streamlit as st
 
 from denoiser.gallery import GalleryError, gallery_dir, gallery_names, publish, unpublish
 from denoiser.modelfiles import ModelFileError
-from denoiser.pretrained import load_pretrained
 from denoiser.runtime import Denoiser
 
 #: Uploaded models a session keeps (the oldest goes first).
@@ -46,23 +45,16 @@ def uploads() -> dict[str, Upload]:
     return st.session_state.setdefault("uploads", {})
 
 
-def gallery_models() -> list[str]:
-    return gallery_names()
-
-
-@st.cache_resource(show_spinner="Loading model…", max_entries=32)
-def _gallery_model(name: str, sha256: str, directory: str) -> Denoiser:
-    return load_pretrained(name, directory, lazy=True)  # sha256 in the key: republished = reloaded
-
-
 def gallery_model(name: str) -> Denoiser:
+    """A class gallery model, loaded once per process and again when it is published anew."""
     from denoiser.modelfiles import read_manifest
+    from ui.common import directory_model
 
     folder = gallery_dir()
     entry = read_manifest(folder)["models"].get(name)
     if not isinstance(entry, dict):
         raise ModelFileError(f"{name!r} is no longer in the class gallery")
-    return _gallery_model(name, str(entry.get("sha256")), str(folder))
+    return directory_model(name, str(folder), version=str(entry.get("sha256")))
 
 
 def upload_control(place) -> None:
@@ -132,7 +124,7 @@ def publish_panel(candidates: dict[str, tuple[bytes | None, bytes | None, str, d
                 st.error(f"Not published: {err}.")
             else:
                 st.success(f"Published as **{done}**: every session on this server can pick it now.")
-        published = gallery_models()
+        published = gallery_names()
         if published:
             c1, c2, c3 = st.columns([2, 2, 1], vertical_alignment="bottom")
             gone = c1.selectbox("Published", published, key="unpublish_pick",
