@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
-import io
+import struct
+import zlib
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -54,9 +55,57 @@ def _font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
 
 
 def enlarge(image: np.ndarray, scale: int = 4) -> np.ndarray:
-    """A (H, W) image in [0, 1] as uint8, each pixel repeated ``scale``×``scale`` (crisp pixels)."""
+    """(..., H, W) images in [0, 1] as uint8, each pixel repeated ``scale``×``scale`` (crisp pixels)."""
     pixels = np.round(np.clip(np.asarray(image, np.float32), 0, 1) * 255).astype(np.uint8)
-    return np.kron(pixels, np.ones((scale, scale), np.uint8)) if scale > 1 else pixels
+    if scale == 1:
+        return pixels
+    *lead, h, w = pixels.shape
+    blocks = np.broadcast_to(pixels[..., :, None, :, None], (*lead, h, scale, w, scale))
+    return blocks.reshape(*lead, h * scale, w * scale)
+
+
+@lru_cache(maxsize=512)
+def _glyph(char: str, size: int) -> tuple[np.ndarray, int, float]:
+    """One character's ink (uint8, 255 = full; its rows start at the text line's top), the
+    column its ink starts at relative to the pen, and the pen's advance in pixels."""
+    font = _font(size)
+    left, _, right, bottom = font.getbbox(char, anchor="la")
+    left, right, bottom = min(int(left), 0), max(int(np.ceil(right)), 1), max(int(np.ceil(bottom)), 1)
+    ink = Image.new("L", (right - left, bottom), 0)
+    ImageDraw.Draw(ink).text((-left, 0), char, fill=255, font=font, anchor="la")
+    return np.asarray(ink), left, float(font.getlength(char))
+
+
+def _text_ink(text: str, size: int) -> np.ndarray:
+    """A line of text as ink (uint8, 255 = full), set glyph by glyph from cached glyphs.
+
+    Drawing each caption with Pillow costs ~0.1 ms, and a slider move draws dozens of captions
+    that differ only in their digits; cached glyphs make that a few array copies.
+    """
+    glyphs, pen, left_edge, right_edge, height = [], 0.0, 0, 1, 1
+    for char in text:
+        ink, left, advance = _glyph(char, size)
+        x = int(round(pen)) + left
+        glyphs.append((x, ink))
+        left_edge, right_edge = min(left_edge, x), max(right_edge, x + ink.shape[1])
+        height = max(height, ink.shape[0])
+        pen += advance
+    line = np.zeros((height, right_edge - left_edge), np.uint8)
+    for x, ink in glyphs:
+        part = line[: ink.shape[0], x - left_edge : x - left_edge + ink.shape[1]]
+        np.maximum(part, ink, out=part)
+    return line[:, -left_edge:] if left_edge < 0 else line
+
+
+def _draw_text(canvas: np.ndarray, x: float, y: int, text: str, size: int, fill: int,
+               centred: bool) -> None:
+    """Blend ``text`` into ``canvas`` in place: (x, y) is its top left, or its top middle."""
+    ink = _text_ink(text, size)
+    left = int(round(x - ink.shape[1] / 2)) if centred else int(round(x))
+    top, left = int(y), max(left, 0)
+    region = canvas[top : top + ink.shape[0], left : left + ink.shape[1]]
+    alpha = ink[: region.shape[0], : region.shape[1]].astype(np.uint16)
+    region[...] = (region * (255 - alpha) + fill * alpha + 127) // 255
 
 
 Row = tuple[str, np.ndarray, Sequence[str]]
@@ -98,6 +147,7 @@ def digit_grid(rows: Sequence[Row], scale: int = 4, per_line: int = 8,
         if len(stack) != n or len(captions) != n:
             raise ValueError(f"row {label!r}: expected {n} images and captions, "
                              f"got {len(stack)} and {len(captions)}")
+    stacks = [enlarge(stack, scale) for stack in stacks]
     font = _font(font_size)
     line = int(font_size * 1.35)  # a text line's height
     side = 28 * scale
@@ -132,22 +182,36 @@ def digit_grid(rows: Sequence[Row], scale: int = 4, per_line: int = 8,
                                   stack[k], captions[k]))
     canvas = np.full((height, width), BACKGROUND, np.uint8)
     for left, top, image, _ in cells:
-        canvas[top : top + side, left : left + side] = enlarge(image, scale)
-    picture = Image.fromarray(canvas, "L")
-    draw = ImageDraw.Draw(picture)
+        canvas[top : top + side, left : left + side] = image
     for x, y, text, anchor in labels:
-        draw.text((x, y), text, fill=0, font=font, anchor=anchor)
+        _draw_text(canvas, x, y, text, font_size, 0, centred=anchor == "ma")
     for left, top, _, caption in cells:
         if caption:
-            draw.text((left + side / 2, top + side + 2), caption, fill=INK, font=font, anchor="ma")
-    return np.asarray(picture)
+            _draw_text(canvas, left + side / 2, top + side + 2, caption, font_size, INK, centred=True)
+    return canvas
+
+
+def _png_chunk(tag: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data))
 
 
 def png_bytes(picture: np.ndarray) -> bytes:
-    """A grayscale picture as PNG bytes, with fast compression (it runs on every slider move)."""
-    buf = io.BytesIO()
-    Image.fromarray(picture, "L").save(buf, format="PNG", compress_level=1)
-    return buf.getvalue()
+    """A (H, W) uint8 grayscale picture as PNG bytes, made for speed (it runs on every slider move).
+
+    Pillow tries every PNG row filter on every row, which takes most of its 2.3 ms for a move's
+    picture; these pictures are mostly flat white, and unfiltered rows with zlib's fastest level
+    come out as small in a third of the time (``python -m benchmarks.bench_move``).
+    """
+    picture = np.asarray(picture)
+    if picture.ndim != 2 or picture.dtype != np.uint8 or 0 in picture.shape:
+        raise ValueError(f"png_bytes needs a non-empty (H, W) uint8 picture, got {picture.dtype} "
+                         f"{picture.shape}")
+    height, width = picture.shape
+    rows = np.zeros((height, width + 1), np.uint8)  # each row starts with its filter: 0, none
+    rows[:, 1:] = picture
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)  # 8-bit grayscale
+    return (b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", header)
+            + _png_chunk(b"IDAT", zlib.compress(rows.tobytes(), 1)) + _png_chunk(b"IEND", b""))
 
 
 def digit_grid_png(rows: Sequence[Row], **kwargs) -> bytes:

@@ -110,3 +110,44 @@ def test_large_captions_widen_their_cells_instead_of_overlapping():
     assert small.shape[1] == 3 * 140 + 2 * 8  # at the app's size the digits set the width
     text = _font(28).getlength(caption)
     assert large.shape[1] >= 3 * text  # each cell as wide as its caption: no caption runs into the next
+
+
+@pytest.mark.parametrize("size", [13, 28])
+def test_text_set_from_cached_glyphs_looks_like_pillows_own(size):
+    from PIL import ImageDraw
+
+    from denoiser.grid import _font, _text_ink
+
+    caption = "21.6 dB · 0.90"
+    ink = _text_ink(caption, size).astype(float)
+    page = Image.new("L", (ink.shape[1] + 20, ink.shape[0] + 10), 0)
+    ImageDraw.Draw(page).text((10, 0), caption, fill=255, font=_font(size), anchor="la")
+    pillow = np.asarray(page, float)
+    # the same ink in the same place, give or take a pixel of rounding per glyph
+    best = min(np.abs(pillow[: ink.shape[0], 10 + dx : 10 + dx + ink.shape[1]] - ink).mean()
+               for dx in (-1, 0, 1))
+    assert abs(ink.sum() - pillow.sum()) < 0.05 * pillow.sum()
+    assert best < 0.15 * ink.mean()
+
+
+def test_the_grid_draws_its_text_without_a_font_file(monkeypatch):
+    import denoiser.grid as grid
+
+    monkeypatch.setattr(grid, "FONT_PATH", None)
+    grid._font.cache_clear()
+    grid._glyph.cache_clear()
+    try:
+        picture = digit_grid(rows(2))
+        assert (picture[:12, :40] < BACKGROUND).any()  # the label is drawn in Pillow's own font
+    finally:
+        grid._font.cache_clear()
+        grid._glyph.cache_clear()
+
+
+@pytest.mark.parametrize("bad", [np.zeros((4, 4), np.float32), np.zeros((2, 4, 4), np.uint8),
+                                 np.zeros((0, 4), np.uint8)])
+def test_png_bytes_refuses_what_is_not_a_grayscale_picture(bad):
+    from denoiser.grid import png_bytes
+
+    with pytest.raises(ValueError, match="uint8 picture"):
+        png_bytes(bad)

@@ -1,6 +1,6 @@
 import numpy as np
 import pytest
-from skimage.metrics import peak_signal_noise_ratio
+from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
 from denoiser import add_noise
 from denoiser.classical import CLASSICAL, apply_filter
@@ -22,6 +22,20 @@ def test_ssim_is_one_for_identical_and_lower_for_noisy(digits):
     assert np.all(ssim(digits[:3], noisy) < 0.6)
     s = summary(digits[:3], noisy)
     assert set(s) == {"psnr", "ssim"} and s["psnr"] < 15
+
+
+@pytest.mark.parametrize("shape", [(16, 28, 28), (3, 40, 33), (2, 7, 7)])
+def test_batched_ssim_equals_skimage_image_by_image(shape):
+    rng = np.random.default_rng(3)
+    clean = rng.random(shape)
+    for other in (np.clip(clean + 0.3 * rng.standard_normal(shape), 0, 1), 0.8 * clean, clean[:, ::-1]):
+        expected = [structural_similarity(a, b, data_range=1.0) for a, b in zip(clean, other)]
+        np.testing.assert_allclose(ssim(clean, other), expected, rtol=0, atol=1e-12)
+
+
+def test_ssim_on_images_smaller_than_its_window_says_why():
+    with pytest.raises(ValueError, match="win_size"):
+        ssim(np.zeros((1, 5, 5)), np.zeros((1, 5, 5)))
 
 
 def test_metrics_refuse_mismatched_shapes():
