@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from .arrays import from_levels
+from .fresh import call_in_fresh_process
 
 #: Real MNIST test digits shipped with the package, balanced over the ten classes.
 SAMPLE_PATH = Path(__file__).parent / "assets" / "mnist_sample.npz"
@@ -16,6 +18,8 @@ SAMPLE_PATH = Path(__file__).parent / "assets" / "mnist_sample.npz"
 ENV_VAR = "DENOISER_MNIST"
 #: Set this environment variable to skip Keras' download attempt (offline machines).
 OFFLINE_VAR = "DENOISER_OFFLINE"
+#: Seconds the download may take (a fresh interpreter importing TensorFlow, then 11 MB).
+DOWNLOAD_SECONDS = 300.0
 
 MNIST_CREDIT = (
     "MNIST by Yann LeCun and Corinna Cortes, licensed CC BY-SA 3.0 "
@@ -122,7 +126,8 @@ def _load_keras_cache() -> Digits | None:
     return None
 
 
-def _load_keras() -> Digits:
+def fill_keras_cache() -> None:
+    """``keras.datasets.mnist.load_data()``: downloads MNIST into Keras' cache when online."""
     import socket
 
     from keras.datasets import mnist
@@ -130,11 +135,25 @@ def _load_keras() -> Digits:
     old = socket.getdefaulttimeout()
     socket.setdefaulttimeout(10)  # offline machines should fail fast, not hang
     try:
-        (x_train, y_train), (x_test, y_test) = mnist.load_data()
+        mnist.load_data()
     finally:
         socket.setdefaulttimeout(old)
-    arrays = {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test}
-    return _from_arrays(arrays, "keras", "keras.datasets.mnist")
+
+
+def _load_keras(fill: Callable[[], None] = fill_keras_cache, timeout: float = DOWNLOAD_SECONDS) -> Digits:
+    """Keras' MNIST, fetched by ``fill`` in a fresh process and read here from Keras' cache.
+
+    The caller never imports TensorFlow (a Streamlit server that has it pays on every update:
+    :mod:`denoiser.fresh`). Raises OSError when the download leaves no readable cache.
+    """
+    try:
+        call_in_fresh_process(fill, timeout=timeout)
+    except Exception as err:  # noqa: BLE001 - offline, a timeout, a broken Keras: no download
+        raise OSError(f"the MNIST download failed ({type(err).__name__}: {err})") from None
+    digits = _load_keras_cache()
+    if digits is None:
+        raise OSError("the MNIST download left no readable file in Keras' cache")
+    return digits
 
 
 def load_mnist(path: str | Path | None = None, allow_download: bool | None = None) -> Digits:

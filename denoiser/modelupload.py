@@ -10,15 +10,14 @@ server itself never imports TensorFlow; the result is a :class:`~denoiser.runtim
 
 from __future__ import annotations
 
-import concurrent.futures
 import hashlib
 import io
 import json
-import multiprocessing
 import zipfile
 from dataclasses import dataclass
 
 from .config import ModelConfig
+from .fresh import call_in_fresh_process
 from .inference import OnnxModel, UnsupportedModel
 from .modelfiles import ModelFileError, load_model_bytes
 from .runtime import Denoiser
@@ -120,19 +119,14 @@ def prepare_upload(data: bytes, timeout: float = CHECK_SECONDS) -> UploadedModel
         With a message to show the person who uploaded it.
     """
     classes = check_keras_bytes(data)
-    context = multiprocessing.get_context("spawn")  # a fresh interpreter: the server stays TensorFlow-free
-    with concurrent.futures.ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
-        future = pool.submit(_export, data)
-        try:
-            onnx, parameters = future.result(timeout=timeout)
-        except ModelFileError:
-            raise
-        except concurrent.futures.TimeoutError:
-            for process in list(getattr(pool, "_processes", {}).values()):
-                process.kill()
-            raise ModelFileError(f"checking the model took over {timeout:.0f} s") from None
-        except Exception as err:  # noqa: BLE001 - a crash in the checking process: the file is unusable
-            raise ModelFileError(f"the model could not be checked ({type(err).__name__})") from None
+    try:  # in a fresh interpreter: the server stays TensorFlow-free
+        onnx, parameters = call_in_fresh_process(_export, data, timeout=timeout)
+    except ModelFileError:
+        raise
+    except TimeoutError:
+        raise ModelFileError(f"checking the model took over {timeout:.0f} s") from None
+    except Exception as err:  # noqa: BLE001 - a crash in the checking process: the file is unusable
+        raise ModelFileError(f"the model could not be checked ({type(err).__name__})") from None
     try:
         runnable = OnnxModel(onnx)
     except UnsupportedModel:

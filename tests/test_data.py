@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -79,6 +81,57 @@ def test_keras_cache_is_read_without_downloading_or_importing_keras(tmp_path, mo
     d = load_mnist(allow_download=False)
     assert d.source == "keras" and len(d.x_train) == 40
     assert "Keras' MNIST download" in d.description
+
+
+def fill_cache_with_forty_digits() -> None:
+    """Stands in for Keras' download in the fresh process (spawned: importable by name)."""
+    import os
+
+    path = data_mod.keras_cache_paths()[0]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_npz(path, n=40)
+    (path.parent / "writer.pid").write_text(str(os.getpid()))
+
+
+def hang() -> None:
+    import time
+
+    time.sleep(60)
+
+
+def test_the_download_runs_in_a_fresh_process_and_is_read_from_keras_cache(tmp_path, monkeypatch):
+    import os
+
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))  # the child inherits it
+    digits = data_mod._load_keras(fill=fill_cache_with_forty_digits, timeout=120)
+    assert digits.source == "keras" and len(digits.x_train) == 40
+    assert int((tmp_path / "datasets" / "writer.pid").read_text()) != os.getpid()  # written elsewhere
+
+
+def test_a_download_that_hangs_is_stopped_and_the_sample_is_used(tmp_path, monkeypatch):
+    monkeypatch.delenv("DENOISER_MNIST", raising=False)
+    monkeypatch.setattr(data_mod, "keras_cache_paths", lambda: [tmp_path / "none" / "mnist.npz"])
+    with pytest.raises(OSError, match="TimeoutError"):
+        data_mod._load_keras(fill=hang, timeout=3)
+
+
+def test_a_failed_download_never_imports_tensorflow_here(tmp_path):
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    code = ("import sys\n"
+            "from denoiser import load_mnist\n"
+            "d = load_mnist(allow_download=True)\n"  # offline here: the child's download fails
+            "print(d.source, 'tensorflow' in sys.modules, 'keras' in sys.modules)\n")
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k not in ("DENOISER_MNIST", "DENOISER_OFFLINE")}
+    env.update(KERAS_HOME=str(tmp_path), HOME=str(tmp_path))
+    result = subprocess.run([sys.executable, "-c", code], cwd=root, env=env, capture_output=True,
+                            text=True, timeout=400)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1].split() == ["sample", "False", "False"]
 
 
 def test_offline_flag_skips_the_download(monkeypatch, no_keras_cache):
