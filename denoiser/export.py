@@ -40,30 +40,73 @@ def onnx_bytes(model: keras.Model) -> bytes:
     """
     import keras
 
+    from .models import encoder_of
+
+    encoder = encoder_of(model)  # None without a bottleneck: one output
+    outputs = [model.outputs[0], *([encoder.outputs[0]] if encoder is not None else [])]
+    data = _convert(keras.Model(model.inputs, outputs), "noisy")
+    _check_equal(model, data)
+    return data
+
+
+def _convert(model: keras.Model, input_name: str) -> bytes:
+    """``model``'s inference graph, input named ``input_name`` with an open batch size, as ONNX."""
+    import keras
+
     if keras.backend.backend() != "tensorflow":
         raise ModelFileError(f"ONNX export needs Keras on TensorFlow, not {keras.backend.backend()}")
     import tensorflow as tf
     import tf2onnx
 
-    from .models import encoder_of
-
-    encoder = encoder_of(model)  # None without a bottleneck: one output
-    outputs = [model.outputs[0], *([encoder.outputs[0]] if encoder is not None else [])]
-    graph_model = keras.Model(model.inputs, outputs)
-    spec = (tf.TensorSpec((None, *model.input_shape[1:]), tf.float32, name="noisy"),)
+    spec = (tf.TensorSpec((None, *model.input_shape[1:]), tf.float32, name=input_name),)
 
     @tf.function(input_signature=spec)
     def forward(x):
-        return graph_model(x, training=False)
+        return model(x, training=False)
 
     try:
         proto, _ = tf2onnx.convert.from_function(forward, input_signature=spec, opset=OPSET)
     except Exception as err:  # noqa: BLE001 - any converter failure means "no ONNX for this one"
         log.warning("cannot export %s to ONNX: %s: %s", model.name, type(err).__name__, err)
         raise ModelFileError(f"cannot export model {model.name!r} to ONNX") from None
-    data = proto.SerializeToString()
-    _check_equal(model, data)
+    return proto.SerializeToString()
+
+
+def decoder_onnx_bytes(model: keras.Model) -> bytes:
+    """The decoder (code → digit) of a bottleneck model as the bytes of an ONNX file, checked
+    against Keras' decoder on the codes of a few digits.
+
+    Raises
+    ------
+    ModelFileError
+        The model has no bottleneck, or its decoder cannot be exported or differs from Keras.
+    """
+    from .inference import OnnxDecoder
+    from .models import decoder_of, encoder_of
+
+    decoder, encoder = decoder_of(model), encoder_of(model)
+    if decoder is None or encoder is None:
+        raise ModelFileError(f"model {model.name!r} has no bottleneck code to decode")
+    data = _convert(decoder, "code")
+    x = np.random.default_rng(0).random((6, 28, 28), dtype=np.float32)
+    codes = np.asarray(encoder(x, training=False), np.float32)
+    expected = np.asarray(decoder(codes, training=False), np.float32).reshape(x.shape)
+    gap = float(np.abs(OnnxDecoder(data, threads=1)(codes) - expected).max())
+    if not gap <= TOLERANCE:
+        raise ModelFileError(f"the ONNX export of {model.name!r}'s decoder differs from Keras by {gap:.2g}")
     return data
+
+
+def decoder_onnx_from_file(source: bytes | str) -> bytes:
+    """:func:`decoder_onnx_bytes` for a ``.keras`` file's bytes or path. It runs in a fresh
+    process, for :meth:`denoiser.runtime.Denoiser.decode`: the app never imports TensorFlow."""
+    import os
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    from .modelfiles import load_model_bytes
+
+    data = source if isinstance(source, bytes) else Path(source).read_bytes()
+    return decoder_onnx_bytes(load_model_bytes(data))
 
 
 def _check_equal(model: keras.Model, data: bytes) -> None:

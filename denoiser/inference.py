@@ -36,6 +36,25 @@ def default_threads() -> int:
     return max(1, min(4, os.cpu_count() or 1))
 
 
+def _session(source: str | Path | bytes, threads: int | None):
+    """An ONNX Runtime session on the CPU; UnsupportedModel when the file cannot be read."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads or default_threads()
+    options.inter_op_num_threads = 1
+    # Threads sleep between calls instead of spinning: on a shared server the cores belong to
+    # the other users' moves and to training, not to an idle pool.
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    options.log_severity_level = 3
+    name = "model bytes" if isinstance(source, bytes) else Path(source).name
+    try:
+        return ort.InferenceSession(source if isinstance(source, bytes) else str(source), options,
+                                    providers=["CPUExecutionProvider"])
+    except Exception as err:  # noqa: BLE001 - ONNX Runtime raises its own types for a bad file
+        raise UnsupportedModel(f"{name}: not a readable ONNX model ({type(err).__name__})") from None
+
+
 class OnnxModel:
     """A denoiser in ONNX Runtime: ``model(x)`` maps (N, 28, 28) float32 → (N, 28, 28).
 
@@ -53,22 +72,8 @@ class OnnxModel:
     """
 
     def __init__(self, source: str | Path | bytes, threads: int | None = None) -> None:
-        import onnxruntime as ort
-
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads or default_threads()
-        options.inter_op_num_threads = 1
-        # Threads sleep between calls instead of spinning: on a shared server the cores belong to
-        # the other users' moves and to training, not to an idle pool.
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        options.log_severity_level = 3
+        self.session = _session(source, threads)
         name = "model bytes" if isinstance(source, bytes) else Path(source).name
-        try:
-            self.session = ort.InferenceSession(source if isinstance(source, bytes) else str(source),
-                                                options, providers=["CPUExecutionProvider"])
-        except Exception as err:  # noqa: BLE001 - ONNX Runtime raises its own types for a bad file
-            raise UnsupportedModel(f"{name}: not a readable ONNX model ({type(err).__name__})") \
-                from None
         inputs, outputs = self.session.get_inputs(), self.session.get_outputs()
         if len(inputs) != 1 or list(inputs[0].shape[1:]) != [28, 28] or len(outputs) not in (1, 2):
             raise UnsupportedModel(f"{name}: not a digit denoiser (inputs "
@@ -97,3 +102,28 @@ class OnnxModel:
         if not self.has_code:
             raise ValueError("this model has no bottleneck code")
         return self._call(x, 1).reshape(len(x), -1)
+
+
+class OnnxDecoder:
+    """The decoder half of a bottleneck model in ONNX Runtime: ``decoder(codes)`` maps (N, D)
+    codes to (N, 28, 28) digits (written by :func:`denoiser.export.decoder_onnx_bytes`).
+
+    Raises
+    ------
+    UnsupportedModel
+        The file is not readable ONNX, or not a graph from codes to digits.
+    """
+
+    def __init__(self, source: str | Path | bytes, threads: int | None = None) -> None:
+        self.session = _session(source, threads)
+        inputs, outputs = self.session.get_inputs(), self.session.get_outputs()
+        if len(inputs) != 1 or len(outputs) != 1 or inputs[0].name != "code":
+            raise UnsupportedModel(f"not a decoder: inputs {[i.name for i in inputs]}, "
+                                   f"{len(outputs)} outputs")
+        self.input_name = inputs[0].name
+        self.code_shape = tuple(inputs[0].shape[1:])
+
+    def __call__(self, codes: np.ndarray) -> np.ndarray:
+        """Digits (N, 28, 28) decoded from codes (N, D)."""
+        codes = np.ascontiguousarray(codes, np.float32).reshape((len(codes), *self.code_shape))
+        return self.session.run(None, {self.input_name: codes})[0].reshape(len(codes), 28, 28)

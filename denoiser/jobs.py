@@ -141,7 +141,7 @@ class TrainingJob:
             return None
         if self._denoiser is None:
             data = self.model_bytes
-            self._denoiser = Denoiser(loader=lambda: load_model_bytes(data),
+            self._denoiser = Denoiser(loader=lambda: load_model_bytes(data), keras_source=data,
                                       onnx=OnnxModel(self.onnx_bytes) if self.onnx_bytes else None,
                                       name=self.name,
                                       config=self.config,

@@ -44,7 +44,4 @@ def interpolate(model: Denoiser, a: np.ndarray, b: np.ndarray, steps: int = 8) -
     codes = model.encode(np.stack([a, b]).astype(np.float32))  # (2, D), in ONNX Runtime when exported
     t = np.linspace(0.0, 1.0, int(steps), dtype=np.float32)[:, None]
     path = (1 - t) * codes[0] + t * codes[1]
-    decoder = model.decoder  # the Keras half: loads TensorFlow on the first walk
-    path = path.reshape((len(path), *decoder.input_shape[1:]))
-    out = np.asarray(decoder.predict_on_batch(path.astype(np.float32)))
-    return np.clip(out.reshape(-1, 28, 28), 0.0, 1.0).astype(np.float32)
+    return model.decode(path)

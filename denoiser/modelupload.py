@@ -143,6 +143,7 @@ def open_upload(data: bytes, name: str, checked: UploadedModel | None = None) ->
     checked = checked or prepare_upload(data)
     config = ModelConfig(checked.architecture)
     return Denoiser(loader=lambda: load_model_bytes(data), onnx=OnnxModel(checked.onnx), name=name,
+                    keras_source=data,
                     config=config, info={"sha256": checked.sha256},
                     description=f"uploaded here: a {checked.architecture} model with "
                                 f"{checked.parameters:,} parameters")

@@ -64,7 +64,7 @@ def load_pretrained(name: str | None = None, directory: str | Path | None = None
     onnx = _onnx_of(directory, name, entry)
     if lazy and onnx is not None:
         _check_file(path, sha)
-        return Denoiser(loader=lambda: load_model_file(path, sha), onnx=onnx, **meta)
+        return Denoiser(loader=lambda: load_model_file(path, sha), onnx=onnx, keras_source=str(path), **meta)
     return Denoiser(load_model_file(path, sha), onnx=onnx, **meta)
 
 

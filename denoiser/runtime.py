@@ -17,7 +17,7 @@ import numpy as np
 
 from .arrays import as_digits
 from .config import ModelConfig
-from .inference import OnnxModel
+from .inference import OnnxDecoder, OnnxModel
 
 if TYPE_CHECKING:
     import keras
@@ -39,6 +39,9 @@ class Denoiser:
         call here, at under half its peak memory; 2,048 was 1.6 % slower).
     loader : callable, optional
         Returns the Keras model; called once, when first needed.
+    keras_source : bytes or str, optional
+        The ``.keras`` file's bytes or path, for work that needs the Keras model in a fresh
+        process (:meth:`decode` exports the decoder there).
     onnx : OnnxModel, optional
         The same model in ONNX Runtime; when given, it does the denoising and encoding — except
         batches of ``race_from`` digits or more when the Keras model is loaded anyway and a first
@@ -48,12 +51,14 @@ class Denoiser:
 
     race_from = 1024
     race_size = 512
+    #: Seconds the decoder's export may take (a fresh interpreter importing TensorFlow).
+    decoder_seconds = 180.0
     clock: Callable[[], float] = staticmethod(time.perf_counter)
 
     def __init__(self, model: keras.Model | None = None, name: str = "model",
                  config: ModelConfig | None = None, description: str = "", info: dict | None = None,
                  batch_size: int = 4096, *, loader: Callable[[], keras.Model] | None = None,
-                 onnx: OnnxModel | None = None) -> None:
+                 onnx: OnnxModel | None = None, keras_source: bytes | str | None = None) -> None:
         if model is None and loader is None:
             raise ValueError("Denoiser needs a model or a loader")
         self._model, self._loader, self.onnx = model, loader, onnx
@@ -64,6 +69,8 @@ class Denoiser:
         self._lock = threading.Lock()
         self._compiled: dict[int, object] = {}
         self.large_batch_path: str | None = None  # "onnx" or "keras", once raced
+        self.keras_source = keras_source
+        self._onnx_decoder: OnnxDecoder | None = None
 
     @property
     def model(self) -> keras.Model:
@@ -131,6 +138,46 @@ class Denoiser:
         if self.onnx is not None:
             return self.onnx.encode(batch)
         return self._run(self.encoder, batch).reshape(len(batch), -1)
+
+    def decode(self, codes: np.ndarray) -> np.ndarray:
+        """Digits (N, 28, 28) in [0, 1] rebuilt from bottleneck codes (N, D).
+
+        A model opened lazily with an ONNX export decodes on ONNX Runtime, so the caller never
+        imports TensorFlow: the first call exports the decoder in a fresh process (a few
+        seconds), later calls take milliseconds. Otherwise Keras' decoder runs here.
+
+        Raises
+        ------
+        ValueError
+            The model has no bottleneck, the codes do not fit it, or the decoder could not be
+            exported.
+        """
+        if not self.has_code:
+            raise ValueError(f"model {self.name!r} ({self.config.architecture}) has no bottleneck code")
+        codes = np.asarray(codes, np.float32)
+        if codes.ndim != 2 or not np.isfinite(codes).all():
+            raise ValueError(f"codes must be a finite (N, D) array, got shape {codes.shape}")
+        if self.onnx is not None and self.keras_source is not None and self._model is None:
+            out = self._decoder_on_onnx()(codes)
+        else:
+            decoder = self.decoder
+            out = np.asarray(decoder.predict_on_batch(codes.reshape((len(codes), *decoder.input_shape[1:]))))
+        return np.clip(out.reshape(-1, 28, 28), 0.0, 1.0).astype(np.float32)
+
+    def _decoder_on_onnx(self) -> OnnxDecoder:
+        from .export import decoder_onnx_from_file
+        from .fresh import call_in_fresh_process
+
+        with self._lock:
+            if self._onnx_decoder is None:
+                try:
+                    data = call_in_fresh_process(decoder_onnx_from_file, self.keras_source,
+                                                 timeout=self.decoder_seconds)
+                    self._onnx_decoder = OnnxDecoder(data)
+                except Exception as err:  # noqa: BLE001 - whatever failed there, said in one line
+                    raise ValueError(f"the decoder of {self.name!r} could not be prepared "
+                                     f"({type(err).__name__}: {err})") from None
+        return self._onnx_decoder
 
     def _run(self, model: keras.Model, batch: np.ndarray) -> np.ndarray:
         call = self._compiled.get(id(model))

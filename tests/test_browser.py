@@ -294,3 +294,31 @@ def test_a_teacher_publishes_a_run_and_a_new_session_picks_it_from_the_gallery(b
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def tensorflow_loaded(pid: int) -> bool:
+    """Whether TensorFlow's shared library is mapped into the process."""
+    return "tensorflow" in Path(f"/proc/{pid}/maps").read_text()
+
+
+def test_a_server_that_may_download_keeps_tensorflow_out_even_after_a_latent_walk(browser, tmp_path):
+    # As a person starts it: downloads allowed (offline here, so Keras' download fails), no file
+    # named. Before, the download and the walk's decoder imported TensorFlow into the server, and
+    # from then on every script run paid Keras' clear_session: a full garbage collection.
+    port = free_port()
+    proc = start_streamlit(ROOT / "app.py", port, {"DENOISER_OFFLINE": "", "DENOISER_MNIST": "",
+                                                   "KERAS_HOME": str(tmp_path)})
+    try:
+        wait_healthy(port)
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        page = context.new_page()
+        page.set_default_timeout(120_000)
+        open_app(page, f"http://127.0.0.1:{port}")
+        page.goto(f"http://127.0.0.1:{port}/explore")
+        page.locator('[data-testid="stImage"] img').first.wait_for()  # the walk, decoded
+        assert_no_exception(page)
+        context.close()
+        assert not tensorflow_loaded(proc.pid)
+    finally:
+        proc.terminate()
+        proc.wait(10)

@@ -170,6 +170,33 @@ def test_codes_come_from_onnx_and_the_decoder_from_keras(tiny_model_dir, digits)
                                atol=1e-5)  # the Keras half, loaded now
 
 
+def test_the_decoder_runs_on_onnx_exported_in_a_fresh_process(tiny_model_dir, digits):
+    lazy = load_pretrained("tiny-conv", tiny_model_dir, lazy=True)
+    codes = lazy.encode(digits[:4])
+    decoded = lazy.decode(codes)
+    assert lazy._model is None and lazy._onnx_decoder is not None  # no Keras here
+    expected = load_pretrained("tiny-conv", tiny_model_dir).decoder.predict_on_batch(
+        codes.reshape(4, 7, 7, 8))
+    np.testing.assert_allclose(decoded, np.clip(expected.reshape(4, 28, 28), 0, 1), atol=1e-5)
+    exported = lazy._onnx_decoder
+    lazy.decode(codes[:1])
+    assert lazy._onnx_decoder is exported  # exported once per model
+
+
+def test_a_decoder_that_cannot_be_prepared_is_a_clear_error(tiny_model_dir, digits):
+    lazy = load_pretrained("tiny-conv", tiny_model_dir, lazy=True)
+    lazy.keras_source = b"not a keras file"
+    with pytest.raises(ValueError, match="decoder of 'tiny-conv' could not be prepared"):
+        lazy.decode(lazy.encode(digits[:2]))
+    with pytest.raises(ValueError, match="finite"):
+        lazy.decode(np.full((1, 392), np.nan))
+
+
+def test_a_model_without_a_code_has_nothing_to_decode(noisy):
+    with pytest.raises(ValueError, match="no bottleneck"):
+        load_pretrained("blind", lazy=True).decode(np.zeros((1, 32)))
+
+
 def test_keras_path_on_other_backends_uses_predict_on_batch_in_chunks(tiny_model_dir, digits,
                                                                       monkeypatch):
     reference = load_pretrained("tiny-conv", tiny_model_dir)
@@ -208,6 +235,9 @@ def test_the_interactive_path_never_imports_tensorflow():
             "out = m.denoise(add_noise(d.x_test[:8], seed=0))\n"
             "big = load_pretrained('conv', lazy=True).denoise(add_noise(d.x_test[:600], seed=0))\n"
             "codes = load_pretrained('seed-dense', lazy=True).encode(d.x_test[:5])\n"
+            "from denoiser.latent import interpolate\n"
+            "walk = interpolate(load_pretrained('seed-dense', lazy=True), d.x_test[0], d.x_test[1], 5)\n"
+            "assert walk.shape == (5, 28, 28)\n"
             "digit_grid([('x', out, [''] * 8)])\n"
             "assert out.shape == (8, 28, 28) and big.shape == (600, 28, 28)\n"
             "assert codes.shape == (5, 32)\n"

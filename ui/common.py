@@ -126,7 +126,7 @@ def directory_model(name: str, directory: str, version: str = ""):
     """A model of a model directory (shipped, lessons, class gallery), loaded once per process.
 
     Shared by all sessions, only ever read. Lazy: it runs on ONNX Runtime, so no page needs
-    TensorFlow for it; Keras loads when a view needs it (the latent walk). ``version`` (e.g. the
+    TensorFlow for it (the latent walk's decoder is exported in a fresh process). ``version`` (e.g. the
     file's checksum) is only part of the cache key: a model published again is loaded again.
     """
     return load_pretrained(name, directory, lazy=True)

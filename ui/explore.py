@@ -84,7 +84,7 @@ def view_explore(data) -> None:
     steps = st.slider("Steps", 3, 12, 8, key="interp_steps", help="Images along the way.")
     from denoiser.latent import interpolate
 
-    with st.spinner("Decoding (the first walk loads the model's decoder in TensorFlow)…"):
+    with st.spinner("Decoding (the first walk with a model prepares its decoder: a few seconds)…"):
         path = interpolate(model, ends[0], ends[1], steps)
     st.image([enlarge(img, SCALE) for img in path], width=28 * SCALE, output_format="PNG",
              caption=[f"{t:.0%}" for t in np.linspace(0, 1, steps)])
