@@ -21,6 +21,7 @@ from denoiser.data import MNIST_CREDIT  # noqa: E402
 from ui.common import (  # noqa: E402
     VIEWS,
     fetch_full_mnist_in_background,
+    freeze_again_if_keras_loaded,
     freeze_startup_objects,
     get_digits,
     init_state,
@@ -63,6 +64,7 @@ def main() -> None:
     st.caption(f"Data: {MNIST_CREDIT}.")
     fetch_full_mnist_in_background()
     freeze_startup_objects()
+    freeze_again_if_keras_loaded()
 
 
 main()

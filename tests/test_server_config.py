@@ -40,3 +40,21 @@ def test_uncaught_errors_show_visitors_no_details(options):
     # Tracebacks carry the server's file paths: they go to the server's console only
     # (the app's own error boundary, tests/test_app.py, catches what it can first).
     assert options("client.showErrorDetails") == "none"
+
+
+def test_the_heap_is_frozen_again_once_after_keras_enters_the_server(monkeypatch):
+    import gc
+    import sys
+    import threading
+
+    import ui.common as common
+
+    frozen: list[int] = []
+    monkeypatch.setattr(gc, "freeze", lambda: frozen.append(1))
+    monkeypatch.setattr(gc, "collect", lambda *a: 0)
+    monkeypatch.setattr(common, "_FROZEN_WITH_KERAS", threading.Event())
+    monkeypatch.delitem(sys.modules, "keras", raising=False)
+    assert not common.freeze_again_if_keras_loaded() and frozen == []  # no Keras: nothing to do
+    monkeypatch.setitem(sys.modules, "keras", object())
+    assert common.freeze_again_if_keras_loaded() and frozen == [1]
+    assert not common.freeze_again_if_keras_loaded() and frozen == [1]  # once per process

@@ -91,6 +91,28 @@ def freeze_startup_objects() -> bool:
     return True
 
 
+_FROZEN_WITH_KERAS = threading.Event()
+
+
+def freeze_again_if_keras_loaded() -> bool:
+    """After a script run that brought Keras into the server, freeze the heap once more.
+
+    Models run on ONNX Runtime here and TensorFlow's work runs in fresh processes, but a model
+    without an ONNX export runs on Keras in the server. Once Keras is imported, Streamlit calls its
+    ``clear_session`` after every script run, a full garbage collection: unfrozen, TensorFlow's
+    objects made it ~150 ms per slider move, frozen ~10 ms. Returns whether it froze now.
+    """
+    import gc
+    import sys
+
+    if "keras" not in sys.modules or _FROZEN_WITH_KERAS.is_set():
+        return False
+    _FROZEN_WITH_KERAS.set()
+    gc.collect()
+    gc.freeze()
+    return True
+
+
 def fetch_full_mnist_in_background() -> None:
     """Once per process, after a page is drawn: with only the shipped sample at hand, let Keras
     download full MNIST in a background thread (online users); sessions opened later use it."""
