@@ -1,12 +1,15 @@
 """Measure the app against a bare Streamlit page in real Chromium, in the same run.
 
-Usage: python -m benchmarks.bench_app [--rounds 15] [--starts 5]
+Usage: python -m benchmarks.bench_app [--runs 3] [--rounds 15] [--starts 3]
 
 - cold start: process start → first useful render (the app: noisy, denoised and clean
-  digits on screen and loaded; the bare page: its image), median of --starts fresh processes;
-- slider round trip: a key press on the noise slider → every image replaced and loaded,
-  median of --rounds.
-Prints a JSON report with medians in ms and the app/bare ratios.
+  digits on screen and loaded; the bare page: its image), --starts fresh processes per run;
+- slider round trip: a key press on the noise slider → every image replaced and loaded, timed
+  by the page's own clock from the key's arrival to the last image's load event (no polling:
+  polling on animation frames rounded each trip up to a frame), --rounds per run.
+The bare page and the app alternate, run after run (each a fresh server), so a slow spell of the
+machine falls on both. Prints a JSON report: medians in ms over all runs, the app/bare ratios of
+those medians, and each run's own ratios (their spread shows how far one run can be trusted).
 """
 
 from __future__ import annotations
@@ -20,14 +23,21 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
+from benchmarks.timing import CHANGED, IMAGES  # noqa: E402
 from harness.machine import describe_machine  # noqa: E402
 from harness.server import CHROME_ARGS, CHROMIUM, FRESH_OFFLINE, free_port, start_streamlit  # noqa: E402
 
-# "changing": images a slider move must replace (the app: its one result-grid picture,
-# holding 8 noisy, 8 denoised and 8 clean digits; the bare page: its one image).
-APP = {"script": ROOT / "app.py", "ready": "Denoised by", "changing": 1}
-BARE = {"script": ROOT / "benchmarks" / "bare_app.py", "ready": "Clean", "changing": 1}
-IMAGES = '[data-testid="stImage"] img'
+# A slider move replaces one picture on each page (the app: its result grid, holding 8 noisy,
+# 8 denoised and 8 clean digits; the bare page: its one image).
+APP = {"script": ROOT / "app.py", "ready": "Denoised by"}
+BARE = {"script": ROOT / "benchmarks" / "bare_app.py", "ready": "Clean"}
+# Before a key press: watch for the images to change, and note when the key arrives.
+WATCH = f"""args => {{
+  window.__changed = ({CHANGED})(args);
+  window.__pressed = null;
+  document.addEventListener("keydown", () => {{ window.__pressed = performance.now(); }},
+                            {{capture: true, once: true}});
+}}"""
 
 
 def wait_ready(page, target: dict, deadline: float) -> None:
@@ -78,20 +88,11 @@ def slider_round_trips(browser, target: dict, rounds: int) -> list[float]:
         times = []
         for i in range(rounds + 2):  # the first two warm caches up and are not counted
             before = page.eval_on_selector_all(IMAGES, "els => els.map(e => e.src)")
-            key = "ArrowLeft" if (i // 3) % 2 == 0 else "ArrowRight"
-            start = time.perf_counter()
-            thumb.press(key)
-            page.wait_for_function(
-                """([sel, before, n]) => {
-                     const els = Array.from(document.querySelectorAll(sel));
-                     const now = els.map(e => e.src);
-                     return now.length === before.length
-                            && now.filter((s, k) => s !== before[k]).length >= n
-                            && els.every(e => e.complete && e.naturalWidth > 0);
-                   }""",
-                arg=[IMAGES, before, target["changing"]], polling="raf")
+            page.evaluate(WATCH, [IMAGES, before])
+            thumb.press("ArrowLeft" if (i // 3) % 2 == 0 else "ArrowRight")
+            loaded = page.evaluate("() => window.__changed")  # waits for the promise
             if i >= 2:
-                times.append((time.perf_counter() - start) * 1000)
+                times.append(loaded - page.evaluate("() => window.__pressed"))
         return times
     finally:
         proc.terminate()
@@ -100,25 +101,38 @@ def slider_round_trips(browser, target: dict, rounds: int) -> list[float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--rounds", type=int, default=15)
-    parser.add_argument("--starts", type=int, default=5)
+    parser.add_argument("--starts", type=int, default=3)
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
-    report = {"machine": describe_machine(), "chromium": CHROMIUM}
+    starts: dict[str, list[float]] = {"bare": [], "app": []}
+    trips: dict[str, list[float]] = {"bare": [], "app": []}
+    per_run = []
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROME_ARGS)
-        for name, target in (("bare", BARE), ("app", APP)):
-            starts = [cold_start(browser, target) for _ in range(args.starts)]
-            trips = slider_round_trips(browser, target, args.rounds)
-            report[name] = {"cold_start_ms": round(statistics.median(starts)),
-                            "cold_starts_ms": [round(s) for s in starts],
-                            "slider_ms": round(statistics.median(trips), 1),
-                            "slider_p95_ms": round(sorted(trips)[int(0.95 * (len(trips) - 1))], 1)}
-            print(name, report[name], file=sys.stderr, flush=True)
+        for run in range(args.runs):
+            this = {}
+            for name, target in (("bare", BARE), ("app", APP)):
+                run_starts = [cold_start(browser, target) for _ in range(args.starts)]
+                run_trips = slider_round_trips(browser, target, args.rounds)
+                starts[name] += run_starts
+                trips[name] += run_trips
+                this[name] = (statistics.median(run_starts), statistics.median(run_trips))
+            per_run.append({"ratio_cold_start": round(this["app"][0] / this["bare"][0], 2),
+                            "ratio_slider": round(this["app"][1] / this["bare"][1], 2)})
+            print(f"run {run + 1}", this, per_run[-1], file=sys.stderr, flush=True)
         browser.close()
+    report = {"machine": describe_machine(), "chromium": CHROMIUM, "runs": args.runs}
+    for name in ("bare", "app"):
+        report[name] = {"cold_start_ms": round(statistics.median(starts[name])),
+                        "cold_starts_ms": [round(s) for s in starts[name]],
+                        "slider_ms": round(statistics.median(trips[name]), 1),
+                        "slider_p95_ms": round(sorted(trips[name])[int(0.95 * (len(trips[name]) - 1))], 1)}
     report["ratio_cold_start"] = round(report["app"]["cold_start_ms"] / report["bare"]["cold_start_ms"], 2)
     report["ratio_slider"] = round(report["app"]["slider_ms"] / report["bare"]["slider_ms"], 2)
+    report["per_run"] = per_run
     print(json.dumps(report, indent=2))
 
 

@@ -31,37 +31,14 @@ ROOT = Path(__file__).resolve().parents[1]
 
 from playwright.async_api import TimeoutError as PlaywrightTimeout  # noqa: E402
 
+from benchmarks.timing import CHANGED, IMAGES  # noqa: E402
 from benchmarks.train_cycles import proc_status  # noqa: E402
 from harness.machine import describe_machine  # noqa: E402
 from harness.server import CHROME_ARGS, CHROMIUM, FRESH_OFFLINE, free_port, start_streamlit, wait_healthy  # noqa: E402
 
-IMAGES = '[data-testid="stImage"] img'
 # Every page's first two updates are untimed, for the single user and the classroom alike: a
 # fresh page's first fragment reruns are slower (its scripts and the session warm up).
 WARM_UP = ("ArrowRight", "ArrowLeft")
-# Resolves once the result grid (one picture of the noisy, denoised and clean rows) has been
-# replaced and the new picture has loaded. Event-driven (a MutationObserver and the images' load
-# events), not polled: the time is exact rather than rounded up to a polling interval, and the
-# nine pages spend no CPU watching (polling on every animation frame starved the server).
-CHANGED = """([sel, before]) => new Promise(resolve => {
-  const done = () => {
-    const els = Array.from(document.querySelectorAll(sel));
-    const now = els.map(e => e.src);
-    return now.length === before.length && now.some((s, k) => s !== before[k])
-           && els.every(e => e.complete && e.naturalWidth > 0);
-  };
-  const finish = () => {
-    if (!done()) return;
-    observer.disconnect();
-    document.removeEventListener("load", finish, true);
-    resolve(true);
-  };
-  const observer = new MutationObserver(finish);
-  observer.observe(document.body, {subtree: true, childList: true, attributes: true,
-                                   attributeFilter: ["src"]});
-  document.addEventListener("load", finish, true);  // an <img> finished loading (capture phase)
-  finish();
-})"""
 
 
 def cpu_seconds(match: bytes) -> float:

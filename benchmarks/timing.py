@@ -1,4 +1,4 @@
-"""The one timing loop the benchmarks share."""
+"""What the benchmarks share: one timing loop, and how a page tells that its images changed."""
 
 from __future__ import annotations
 
@@ -18,3 +18,30 @@ def median_ms(fn: Callable[[], object], repeats: int, warmups: int = 1) -> float
         fn()
         times.append((time.perf_counter() - start) * 1000)
     return statistics.median(times)
+
+
+#: The images a page update replaces (Streamlit's ``st.image`` elements).
+IMAGES = '[data-testid="stImage"] img'
+#: Resolves (with the page's ``performance.now()``) once the images have been replaced and the
+#: new ones have loaded. Event-driven (a MutationObserver and the images' load events), not
+#: polled: the time is exact rather than rounded up to a polling interval or an animation frame,
+#: and pages spend no CPU watching (polling on every animation frame starved the server).
+CHANGED = """([sel, before]) => new Promise(resolve => {
+  const done = () => {
+    const els = Array.from(document.querySelectorAll(sel));
+    const now = els.map(e => e.src);
+    return now.length === before.length && now.some((s, k) => s !== before[k])
+           && els.every(e => e.complete && e.naturalWidth > 0);
+  };
+  const finish = () => {
+    if (!done()) return;
+    observer.disconnect();
+    document.removeEventListener("load", finish, true);
+    resolve(performance.now());
+  };
+  const observer = new MutationObserver(finish);
+  observer.observe(document.body, {subtree: true, childList: true, attributes: true,
+                                   attributeFilter: ["src"]});
+  document.addEventListener("load", finish, true);  // an <img> finished loading (capture phase)
+  finish();
+})"""
