@@ -89,7 +89,7 @@ def decoder_onnx_bytes(model: keras.Model) -> bytes:
         raise ModelFileError(f"model {model.name!r} has no bottleneck code to decode")
     data = _convert(decoder, "code")
     x = np.random.default_rng(0).random((6, 28, 28), dtype=np.float32)
-    codes = np.asarray(encoder(x, training=False), np.float32)
+    codes = np.asarray(encoder([x], training=False), np.float32)  # its inputs: a list of one
     expected = np.asarray(decoder(codes, training=False), np.float32).reshape(x.shape)
     gap = float(np.abs(OnnxDecoder(data, threads=1)(codes) - expected).max())
     if not gap <= TOLERANCE:

@@ -192,6 +192,17 @@ def test_a_decoder_that_cannot_be_prepared_is_a_clear_error(tiny_model_dir, digi
         lazy.decode(np.full((1, 392), np.nan))
 
 
+def test_a_denoiser_and_a_decoder_file_are_not_taken_for_each_other(tiny_model_dir):
+    from denoiser.export import decoder_onnx_bytes
+    from denoiser.inference import OnnxDecoder
+
+    model = load_pretrained("tiny-conv", tiny_model_dir).model
+    with pytest.raises(UnsupportedModel, match="not a digit denoiser"):
+        OnnxModel(decoder_onnx_bytes(model))
+    with pytest.raises(UnsupportedModel, match="not a decoder"):
+        OnnxDecoder(onnx_bytes(model))
+
+
 def test_a_model_without_a_code_has_nothing_to_decode(noisy):
     with pytest.raises(ValueError, match="no bottleneck"):
         load_pretrained("blind", lazy=True).decode(np.zeros((1, 32)))
