@@ -2,8 +2,9 @@
 
 Usage: python -m benchmarks.bench_denoise [--model NAME] [--repeats 7] [--data mnist.npz]
 Prints medians in ms and the median of the per-repeat ratios (the overhead of denoise's checks
-and batching). The two calls alternate, bare then ours, so a slow spell of the machine falls on
-both; timing all bare calls first and then all of ours let such drift pass for overhead.
+and batching), the ONNX Runtime path's time, and how many cores each call kept busy. The calls
+alternate (bare, ours, ONNX Runtime), so a slow spell of the machine falls on all of them; timing
+all bare calls first and then all of ours let such drift pass for overhead.
 """
 
 from __future__ import annotations
@@ -44,20 +45,26 @@ def main() -> None:
         model = load_pretrained(name)
         calls = {"bare": lambda m=model: m.model.predict_on_batch(noisy),
                  "ours": lambda m=model: m.denoise(noisy)}
-        times: dict[str, list[float]] = {"bare": [], "ours": []}
-        for repeat in range(args.repeats + 1):  # the first round warms both up, untimed
+        if model.onnx is not None:  # the other path denoise() can take, for the record
+            calls["onnx"] = lambda m=model: m.onnx(noisy)
+        times: dict[str, list[float]] = {key: [] for key in calls}
+        cores: dict[str, list[float]] = {key: [] for key in calls}
+        for repeat in range(args.repeats + 1):  # the first round warms every call up, untimed
             for key, call in calls.items():
-                start = time.perf_counter()
+                start, cpu = time.perf_counter(), time.process_time()
                 call()
                 if repeat:
                     times[key].append((time.perf_counter() - start) * 1000)
+                    cores[key].append((time.process_time() - cpu) * 1000 / times[key][-1])
         bare, ours = statistics.median(times["bare"]), statistics.median(times["ours"])
         ratios = [o / b for o, b in zip(times["ours"], times["bare"])]
         results["models"][name] = {
             "keras_predict_on_batch_ms": round(bare, 1), "denoise_ms": round(ours, 1),
             "ratio": round(statistics.median(ratios), 3),
             "ratio_range": [round(min(ratios), 3), round(max(ratios), 3)],
-            "path": model.large_batch_path or ("onnx" if model.onnx is not None else "keras")}
+            "path": model.large_batch_path or ("onnx" if model.onnx is not None else "keras"),
+            **({"onnx_runtime_ms": round(statistics.median(times["onnx"]), 1)} if "onnx" in calls else {}),
+            "cores_busy": {key: round(statistics.median(v), 2) for key, v in cores.items()}}
         print(f"{name:>14}: bare Keras {bare:8.1f} ms   denoise() {ours:8.1f} ms   "
               f"ratio {statistics.median(ratios):.3f}", file=sys.stderr, flush=True)
     print(json.dumps(results, indent=2))
