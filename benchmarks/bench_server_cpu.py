@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 from benchmarks.class_load import AMOUNTS, move, server_cpu_seconds  # noqa: E402
 from harness.machine import describe_machine  # noqa: E402
-from harness.server import FRESH_OFFLINE, free_port, start_streamlit, wait_healthy  # noqa: E402
+from harness.server import FRESH_OFFLINE, free_port, start_streamlit, tensorflow_mapped, wait_healthy  # noqa: E402
 from harness.streamlit_client import Session  # noqa: E402
 
 
@@ -49,10 +49,6 @@ async def measure(url: str, port: int, moves: int, settle: float, walk: bool) ->
     await student.close()
     return {"server_cpu_ms_per_move": round(1000 * cpu / moves, 1),
             "median_update_ms": round(statistics.median(latencies), 1)}
-
-
-def tensorflow_mapped(pid: int) -> bool:
-    return "tensorflow" in Path(f"/proc/{pid}/maps").read_text()
 
 
 def main() -> None:

@@ -88,12 +88,10 @@ def decoder_onnx_bytes(model: keras.Model) -> bytes:
     if decoder is None or encoder is None:
         raise ModelFileError(f"model {model.name!r} has no bottleneck code to decode")
     data = _convert(decoder, "code")
-    x = np.random.default_rng(0).random((6, 28, 28), dtype=np.float32)
+    x = _probe_digits()
     codes = np.asarray(encoder([x], training=False), np.float32)  # its inputs: a list of one
     expected = np.asarray(decoder(codes, training=False), np.float32).reshape(x.shape)
-    gap = float(np.abs(OnnxDecoder(data, threads=1)(codes) - expected).max())
-    if not gap <= TOLERANCE:
-        raise ModelFileError(f"the ONNX export of {model.name!r}'s decoder differs from Keras by {gap:.2g}")
+    _refuse_if_different(f"{model.name!r}'s decoder", OnnxDecoder(data, threads=1)(codes), expected)
     return data
 
 
@@ -109,17 +107,27 @@ def decoder_onnx_from_file(source: bytes | str) -> bytes:
     return decoder_onnx_bytes(load_model_bytes(data))
 
 
+def _probe_digits() -> np.ndarray:
+    """A few digits of every brightness, to hold an export against Keras."""
+    x = np.random.default_rng(0).random((6, 28, 28), dtype=np.float32)
+    x[:2] = np.round(x[:2])  # black and white pixels, like clean digits
+    x[2] = 0.0
+    return x
+
+
+def _refuse_if_different(what: str, exported: np.ndarray, expected: np.ndarray) -> None:
+    gap = float(np.abs(exported - expected).max())
+    if not gap <= TOLERANCE:
+        raise ModelFileError(f"the ONNX export of {what} differs from Keras by {gap:.2g}")
+
+
 def _check_equal(model: keras.Model, data: bytes) -> None:
     """Refuse an export whose outputs differ from Keras' on a few digits of every brightness."""
     from .inference import OnnxModel
 
-    x = np.random.default_rng(0).random((6, 28, 28), dtype=np.float32)
-    x[:2] = np.round(x[:2])  # black and white pixels, like clean digits
-    x[2] = 0.0
+    x = _probe_digits()
     expected = np.asarray(model(x, training=False), np.float32).reshape(x.shape)
-    gap = float(np.abs(OnnxModel(data, threads=1)(x) - expected).max())
-    if not gap <= TOLERANCE:
-        raise ModelFileError(f"the ONNX export of {model.name!r} differs from Keras by {gap:.2g}")
+    _refuse_if_different(repr(model.name), OnnxModel(data, threads=1)(x), expected)
 
 
 def save_onnx(model: keras.Model, keras_path: str | Path) -> dict:

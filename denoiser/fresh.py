@@ -2,8 +2,8 @@
 
 The app's server stays free of TensorFlow: once TensorFlow is imported in a Streamlit server,
 Streamlit calls Keras' ``clear_session`` after every script run, and the garbage collection in
-it walks TensorFlow's objects — ~150 ms of CPU added to every slider move of every user
-(measured with ``benchmarks.load_test``'s probe, AMD EPYC, AVX-512). Work that needs
+it walks TensorFlow's objects — 146–185 ms of server CPU per slider move instead of 23–26 ms,
+for every user (``python -m benchmarks.bench_server_cpu``, AMD EPYC, AVX-512). Work that needs
 TensorFlow (exporting an uploaded model, fetching MNIST with Keras, exporting a decoder) runs
 here instead, in a spawned process that exits when it is done.
 """

@@ -40,6 +40,11 @@ def start_streamlit(script: Path, port: int, env: dict | None = None,
                             stdout=out, stderr=subprocess.STDOUT)
 
 
+def tensorflow_mapped(pid: int) -> bool:
+    """Whether TensorFlow's shared library is mapped into process ``pid`` (Linux)."""
+    return "tensorflow" in Path(f"/proc/{pid}/maps").read_text()
+
+
 def wait_healthy(port: int, timeout: float = 60) -> None:
     """Wait until the server on ``port`` answers its health check (TimeoutError after ``timeout`` s)."""
     deadline = time.time() + timeout

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from harness.server import CHROME_ARGS, CHROMIUM, free_port, start_streamlit, wait_healthy
+from harness.server import CHROME_ARGS, CHROMIUM, free_port, start_streamlit, tensorflow_mapped, wait_healthy
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed")
@@ -296,11 +296,6 @@ def test_a_teacher_publishes_a_run_and_a_new_session_picks_it_from_the_gallery(b
         proc.wait(10)
 
 
-def tensorflow_loaded(pid: int) -> bool:
-    """Whether TensorFlow's shared library is mapped into the process."""
-    return "tensorflow" in Path(f"/proc/{pid}/maps").read_text()
-
-
 def test_a_server_that_may_download_keeps_tensorflow_out_even_after_a_latent_walk(browser, tmp_path):
     # As a person starts it: downloads allowed (offline here, so Keras' download fails), no file
     # named. Before, the download and the walk's decoder imported TensorFlow into the server, and
@@ -318,7 +313,7 @@ def test_a_server_that_may_download_keeps_tensorflow_out_even_after_a_latent_wal
         page.locator('[data-testid="stImage"] img').first.wait_for()  # the walk, decoded
         assert_no_exception(page)
         context.close()
-        assert not tensorflow_loaded(proc.pid)
+        assert not tensorflow_mapped(proc.pid)
     finally:
         proc.terminate()
         proc.wait(10)

@@ -99,8 +99,10 @@ def freeze_again_if_keras_loaded() -> bool:
 
     Models run on ONNX Runtime here and TensorFlow's work runs in fresh processes, but a model
     without an ONNX export runs on Keras in the server. Once Keras is imported, Streamlit calls its
-    ``clear_session`` after every script run, a full garbage collection: unfrozen, TensorFlow's
-    objects made it ~150 ms per slider move, frozen ~10 ms. Returns whether it froze now.
+    ``clear_session`` after every script run, a full garbage collection: over unfrozen
+    TensorFlow objects it made a slider move cost 146–185 ms of server CPU instead of 23–26 ms
+    (``python -m benchmarks.bench_server_cpu``); frozen objects are skipped. Returns whether it
+    froze now.
     """
     import gc
     import sys
