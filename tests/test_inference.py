@@ -310,3 +310,21 @@ def test_a_lazy_model_never_loads_keras_to_race(tiny_model_dir, digits):
     lazy.race_from = 50
     assert lazy.denoise(digits[:60]).shape == (60, 28, 28)
     assert lazy._model is None and lazy.large_batch_path is None
+
+
+def test_a_models_threads_stop_working_when_its_call_ends():
+    """Threads may spin within a call, never after it: the cores between calls are the other
+    users'. Spinning on after a call burns tens of ms of CPU however busy the machine is (the
+    spin is counted in iterations, not time); a stopped pool burns next to none."""
+    import time
+
+    model = OnnxModel(Path(__file__).resolve().parents[1] / "pretrained" / "blind.onnx", threads=2)
+    x = add_noise(np.zeros((8, 28, 28), np.float32), "gaussian", 0.5, seed=0)
+    model(x)  # warm-up
+    after = []
+    for _ in range(3):
+        model(x)
+        start = time.process_time()
+        time.sleep(0.2)  # this thread sleeps: any CPU counted now is the pool's
+        after.append(time.process_time() - start)
+    assert min(after) < 0.005, f"the pool kept {min(after) * 1000:.0f} ms of CPU after a call"
