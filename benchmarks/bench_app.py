@@ -54,18 +54,23 @@ def wait_ready(page, target: dict, deadline: float) -> None:
     page.wait_for_function(loaded, timeout=timeout_ms)
 
 
+def goto_when_listening(page, port: int) -> None:
+    """Open the server's page, retrying every 50 ms until the server listens."""
+    while True:
+        try:
+            page.goto(f"http://127.0.0.1:{port}/", timeout=1000)
+            return
+        except Exception:  # noqa: BLE001 - server not listening yet
+            time.sleep(0.05)
+
+
 def cold_start(browser, target: dict) -> float:
     port = free_port()
     start = time.perf_counter()
     proc = start_streamlit(target["script"], port, FRESH_OFFLINE)
     try:
         page = browser.new_page()
-        while True:
-            try:
-                page.goto(f"http://127.0.0.1:{port}/", timeout=1000)
-                break
-            except Exception:  # noqa: BLE001 - server not listening yet
-                time.sleep(0.05)
+        goto_when_listening(page, port)
         wait_ready(page, target, time.time() + 120)
         elapsed = time.perf_counter() - start
         page.close()
@@ -75,21 +80,23 @@ def cold_start(browser, target: dict) -> float:
         proc.wait(10)
 
 
+def open_slider_page(browser, target: dict, port: int):
+    """A new page on the server at ``port`` once it shows its first useful render, and its noise
+    slider, focused (both pages label it "Amount")."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    goto_when_listening(page, port)
+    wait_ready(page, target, time.time() + 120)
+    thumb = page.get_by_role("slider", name="Amount")
+    thumb.focus()
+    return page, thumb
+
+
 def slider_round_trips(browser, target: dict, rounds: int, rest_s: float) -> tuple[list[float], list[float]]:
     """Trips after a rest each, then trips back to back (ms, the page's clock)."""
     port = free_port()
     proc = start_streamlit(target["script"], port, FRESH_OFFLINE)
     try:
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        while True:
-            try:
-                page.goto(f"http://127.0.0.1:{port}/", timeout=1000)
-                break
-            except Exception:  # noqa: BLE001
-                time.sleep(0.1)
-        wait_ready(page, target, time.time() + 120)
-        thumb = page.get_by_role("slider", name="Amount")  # both pages label it so
-        thumb.focus()
+        page, thumb = open_slider_page(browser, target, port)
         rested, back_to_back = [], []
         for i in range(2 * rounds + 2):  # the first two warm caches up and are not counted
             if 2 <= i < rounds + 2:

@@ -28,7 +28,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
-from benchmarks.bench_app import APP, BARE, WATCH, wait_ready  # noqa: E402
+from benchmarks.bench_app import APP, BARE, WATCH, open_slider_page  # noqa: E402
 from benchmarks.load_test import cpu_seconds  # noqa: E402
 from benchmarks.timing import IMAGES  # noqa: E402
 from harness.machine import describe_machine  # noqa: E402
@@ -61,16 +61,7 @@ def measure(browser, name: str, moves: int, pause_s: float) -> dict:
     port = free_port()
     proc = start_streamlit(target["script"], port, {**FRESH_OFFLINE, **env})
     try:
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        while True:
-            try:
-                page.goto(f"http://127.0.0.1:{port}/", timeout=1000)
-                break
-            except Exception:  # noqa: BLE001 - server not listening yet
-                time.sleep(0.1)
-        wait_ready(page, target, time.time() + 120)
-        thumb = page.get_by_role("slider", name="Amount")
-        thumb.focus()
+        page, thumb = open_slider_page(browser, target, port)
 
         def server() -> float:
             return cpu_seconds(f"--server.port\x00{port}".encode())
