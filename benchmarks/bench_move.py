@@ -5,8 +5,9 @@ Usage: python -m benchmarks.bench_move [--model blind] [--digits 8] [--repeats 5
 Times, as the Denoise page runs them for one move: the noise draw, the model (ONNX Runtime, as
 the app runs it), PSNR and SSIM for every row, drawing the grid, and encoding it as PNG. Each
 repeat is one move after ``--rest-ms`` of rest, as a person looks at the result before moving
-again: after a rest ONNX Runtime's threads are asleep and the caches cold, which a loop of calls
-back to back never sees (measured: blind's 8 digits 5.9 ms back to back, ~10 ms after a rest).
+again: on some machines a second core gives little for a while after an idle spell
+(``benchmarks.bench_cores_after_rest``), which a loop of calls back to back never sees (blind's
+8 digits: 5.5 ms back to back, 10.1 ms after a rest, on the AVX-512 EPYC of docs/bench-move.json).
 The back-to-back medians are reported too. Prints a JSON report of medians in ms, naming the CPU.
 """
 

@@ -20,6 +20,19 @@ def median_ms(fn: Callable[[], object], repeats: int, warmups: int = 1) -> float
     return statistics.median(times)
 
 
+def median_ms_after_rest(fn: Callable[[], object], repeats: int, rest_s: float) -> float:
+    """Median wall time of ``fn()`` in ms, each call after ``rest_s`` seconds of sleep: as a slider
+    move comes after a person has looked at the last picture, when the machine has been idle (on
+    some machines a second core then gives little for a while: bench_cores_after_rest)."""
+    times = []
+    for _ in range(repeats):
+        time.sleep(rest_s)
+        start = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times)
+
+
 #: The images a page update replaces (Streamlit's ``st.image`` elements).
 IMAGES = '[data-testid="stImage"] img'
 #: Resolves (with the page's ``performance.now()``) once the images have been replaced and the
