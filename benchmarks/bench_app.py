@@ -10,7 +10,7 @@ Usage: python -m benchmarks.bench_app [--runs 3] [--rounds 15] [--starts 3] [--r
   --rest-ms of rest each (a person looks at the result before moving again), then --rounds back
   to back. Back to back flatters the app: a key that arrives while the page is still settling
   the last update waits, and on the bare page that wait is most of the trip (measured: its
-  median trip 62 ms back to back, 20 ms after a rest).
+  median trip 61 ms back to back, 20 ms after a rest: docs/bench-app.json).
 The bare page and the app alternate, run after run (each a fresh server), so a slow spell of the
 machine falls on both. Prints a JSON report: medians in ms over all runs, the app/bare ratios of
 those medians, and each run's own ratios (their spread shows how far one run can be trusted).
