@@ -91,6 +91,16 @@ def open_slider_page(browser, target: dict, port: int):
     return page, thumb
 
 
+def slider_trip(page, thumb, key: str) -> float:
+    """Press ``key`` on the focused slider ``thumb``; ms from the key's arrival to the last new
+    picture's load event, by the page's own clock."""
+    before = page.eval_on_selector_all(IMAGES, "els => els.map(e => e.src)")
+    page.evaluate(WATCH, [IMAGES, before])
+    thumb.press(key)
+    loaded = page.evaluate("() => window.__changed")  # waits for the promise
+    return loaded - page.evaluate("() => window.__pressed")
+
+
 def slider_round_trips(browser, target: dict, rounds: int, rest_s: float) -> tuple[list[float], list[float]]:
     """Trips after a rest each, then trips back to back (ms, the page's clock)."""
     port = free_port()
@@ -101,12 +111,8 @@ def slider_round_trips(browser, target: dict, rounds: int, rest_s: float) -> tup
         for i in range(2 * rounds + 2):  # the first two warm caches up and are not counted
             if 2 <= i < rounds + 2:
                 time.sleep(rest_s)
-            before = page.eval_on_selector_all(IMAGES, "els => els.map(e => e.src)")
-            page.evaluate(WATCH, [IMAGES, before])
-            thumb.press("ArrowLeft" if (i // 3) % 2 == 0 else "ArrowRight")
-            loaded = page.evaluate("() => window.__changed")  # waits for the promise
+            trip = slider_trip(page, thumb, "ArrowLeft" if (i // 3) % 2 == 0 else "ArrowRight")
             if i >= 2:
-                trip = loaded - page.evaluate("() => window.__pressed")
                 (rested if i < rounds + 2 else back_to_back).append(trip)
         return rested, back_to_back
     finally:

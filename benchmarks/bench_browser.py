@@ -28,9 +28,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
-from benchmarks.bench_app import APP, BARE, WATCH, open_slider_page  # noqa: E402
-from benchmarks.load_test import cpu_seconds  # noqa: E402
-from benchmarks.timing import IMAGES  # noqa: E402
+from benchmarks.bench_app import APP, BARE, open_slider_page, slider_trip  # noqa: E402
+from benchmarks.load_test import server_cpu_seconds  # noqa: E402
 from harness.machine import describe_machine  # noqa: E402
 from harness.server import CHROME_ARGS, CHROMIUM, FRESH_OFFLINE, free_port, start_streamlit  # noqa: E402
 
@@ -63,32 +62,22 @@ def measure(browser, name: str, moves: int, pause_s: float) -> dict:
     try:
         page, thumb = open_slider_page(browser, target, port)
 
-        def server() -> float:
-            return cpu_seconds(f"--server.port\x00{port}".encode())
-
-        def trip(key: str) -> float:
-            before = page.eval_on_selector_all(IMAGES, "els => els.map(e => e.src)")
-            page.evaluate(WATCH, [IMAGES, before])
-            thumb.press(key)
-            loaded = page.evaluate("() => window.__changed")
-            return loaded - page.evaluate("() => window.__pressed")
+        def snapshot() -> dict[str, float]:  # CPU seconds so far, Chromium's by kind and the server's
+            return {**chromium_cpu(), "server": server_cpu_seconds(port)}
 
         for key in ("ArrowLeft", "ArrowRight"):  # warm-up, untimed
-            trip(key)
-        rest_start, rest_browser, rest_server = time.perf_counter(), chromium_cpu(), server()
+            slider_trip(page, thumb, key)
+        rest_start, at_rest = time.perf_counter(), snapshot()
         time.sleep(REST_S)
         rest_s = time.perf_counter() - rest_start
-        rest = {k: (v - rest_browser[k]) / rest_s for k, v in chromium_cpu().items()}
-        rest["server"] = (server() - rest_server) / rest_s
-        start, before, server_before = time.perf_counter(), chromium_cpu(), server()
+        rest = {k: (v - at_rest[k]) / rest_s for k, v in snapshot().items()}
+        start, before = time.perf_counter(), snapshot()
         trips = []
         for i in range(moves):
-            trips.append(trip("ArrowLeft" if (i // 3) % 2 == 0 else "ArrowRight"))
+            trips.append(slider_trip(page, thumb, "ArrowLeft" if (i // 3) % 2 == 0 else "ArrowRight"))
             time.sleep(pause_s)
         elapsed = time.perf_counter() - start
-        after = chromium_cpu()
-        used = {k: after[k] - before[k] for k in after}
-        used["server"] = server() - server_before
+        used = {k: v - before[k] for k, v in snapshot().items()}
         page.close()
     finally:
         proc.terminate()

@@ -38,7 +38,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
-from benchmarks.load_test import cpu_seconds  # noqa: E402
+from benchmarks.load_test import server_cpu_seconds  # noqa: E402
 from harness.machine import describe_machine  # noqa: E402
 from harness.server import FRESH_OFFLINE, free_port, start_streamlit, wait_healthy  # noqa: E402
 from harness.streamlit_client import ProtocolError, Session  # noqa: E402
@@ -150,11 +150,6 @@ async def trainer(url: str, seed: int, start: asyncio.Barrier, press_within: flo
     fate["exceptions"] = list(session.exceptions)
     await session.close()
     return fate
-
-
-def server_cpu_seconds(port: int) -> float:
-    """CPU seconds of the Streamlit server on ``port``."""
-    return cpu_seconds(f"--server.port\x00{port}".encode())
 
 
 class OneServer:

@@ -54,6 +54,11 @@ def cpu_seconds(match: bytes) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
+def server_cpu_seconds(port: int) -> float:
+    """CPU seconds of the Streamlit server on ``port``."""
+    return cpu_seconds(f"--server.port\x00{port}".encode())
+
+
 async def open_denoise(context, url: str):
     page = await context.new_page()
     page.set_default_timeout(60_000)
@@ -150,9 +155,6 @@ async def run(args) -> dict:
             await ctx.close()
             report["rss_before_mb"] = round(proc_status(proc.pid)["rss_mb"])
 
-            def server_cpu() -> float:
-                return cpu_seconds(f"--server.port\x00{port}".encode())
-
             latencies: list[float] = []
             timeouts: list[int] = []
             contexts = [await browser.new_context() for _ in range(args.users + 1)]
@@ -161,9 +163,9 @@ async def run(args) -> dict:
 
             async def measure() -> None:  # CPU used in the timed window only
                 await start.wait()
-                cpu["server"], cpu["browser"] = -server_cpu(), -cpu_seconds(b"chromium")
+                cpu["server"], cpu["browser"] = -server_cpu_seconds(port), -cpu_seconds(b"chromium")
                 await done.wait()
-                cpu["server"] += server_cpu()
+                cpu["server"] += server_cpu_seconds(port)
                 cpu["browser"] += cpu_seconds(b"chromium")
                 report["rss_after_mb"] = round(proc_status(proc.pid)["rss_mb"])
 
