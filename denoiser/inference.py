@@ -36,6 +36,11 @@ def default_threads() -> int:
     return max(1, min(4, os.cpu_count() or 1))
 
 
+def _label(source: str | Path | bytes) -> str:
+    """How a model file is named in an error message."""
+    return "model bytes" if isinstance(source, bytes) else Path(source).name
+
+
 def _session(source: str | Path | bytes, threads: int | None):
     """An ONNX Runtime session on the CPU; UnsupportedModel when the file cannot be read."""
     import onnxruntime as ort
@@ -47,12 +52,12 @@ def _session(source: str | Path | bytes, threads: int | None):
     # the other users' moves and to training, not to an idle pool.
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     options.log_severity_level = 3
-    name = "model bytes" if isinstance(source, bytes) else Path(source).name
     try:
         return ort.InferenceSession(source if isinstance(source, bytes) else str(source), options,
                                     providers=["CPUExecutionProvider"])
     except Exception as err:  # noqa: BLE001 - ONNX Runtime raises its own types for a bad file
-        raise UnsupportedModel(f"{name}: not a readable ONNX model ({type(err).__name__})") from None
+        raise UnsupportedModel(f"{_label(source)}: not a readable ONNX model "
+                               f"({type(err).__name__})") from None
 
 
 class OnnxModel:
@@ -73,7 +78,7 @@ class OnnxModel:
 
     def __init__(self, source: str | Path | bytes, threads: int | None = None) -> None:
         self.session = _session(source, threads)
-        name = "model bytes" if isinstance(source, bytes) else Path(source).name
+        name = _label(source)
         inputs, outputs = self.session.get_inputs(), self.session.get_outputs()
         if len(inputs) != 1 or list(inputs[0].shape[1:]) != [28, 28] or len(outputs) not in (1, 2):
             raise UnsupportedModel(f"{name}: not a digit denoiser (inputs "

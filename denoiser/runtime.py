@@ -160,8 +160,8 @@ class Denoiser:
         if self.onnx is not None and self.keras_source is not None and self._model is None:
             out = self._decoder_on_onnx()(codes)
         else:
-            decoder = self.decoder
-            out = np.asarray(decoder.predict_on_batch(codes.reshape((len(codes), *decoder.input_shape[1:]))))
+            decoder = self.decoder  # as encode runs the encoder: one traced call, in batches
+            out = self._run(decoder, codes.reshape((len(codes), *decoder.input_shape[1:])))
         return np.clip(out.reshape(-1, 28, 28), 0.0, 1.0).astype(np.float32)
 
     def _decoder_on_onnx(self) -> OnnxDecoder:

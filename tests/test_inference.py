@@ -183,6 +183,15 @@ def test_the_decoder_runs_on_onnx_exported_in_a_fresh_process(tiny_model_dir, di
     assert lazy._onnx_decoder is exported  # exported once per model
 
 
+def test_a_model_loaded_whole_decodes_in_keras(tiny_model_dir, digits):
+    whole = load_pretrained("tiny-conv", tiny_model_dir)
+    codes = whole.encode(digits[:4])
+    decoded = whole.decode(codes)
+    assert whole._onnx_decoder is None  # Keras is here already: no export
+    expected = whole.decoder.predict_on_batch(codes.reshape(4, 7, 7, 8))
+    np.testing.assert_allclose(decoded, np.clip(expected.reshape(4, 28, 28), 0, 1), atol=1e-5)
+
+
 def test_a_decoder_that_cannot_be_prepared_is_a_clear_error(tiny_model_dir, digits):
     lazy = load_pretrained("tiny-conv", tiny_model_dir, lazy=True)
     lazy.keras_source = b"not a keras file"
