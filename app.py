@@ -27,6 +27,7 @@ from ui.common import (  # noqa: E402
     init_state,
     projector_on,
     projector_toggle,
+    server_precision,
 )
 
 st.set_page_config(page_title="denoiser · autoencoders on MNIST", page_icon="🧹", layout="wide")
@@ -56,6 +57,9 @@ def main() -> None:
         projector_toggle()
     if not projector_on():
         st.caption(f"Image denoising with autoencoders, on handwritten MNIST digits. {data.description}.")
+    setting_error = server_precision()[1]
+    if setting_error:
+        st.warning(f"This server's settings: {setting_error}.")
     notices = st.session_state.pop("link_notices", None)
     if notices:
         st.info("This link had settings the app could not use: " + "; ".join(notices) + ".")

@@ -10,7 +10,7 @@ Usage: python -m benchmarks.bench_app [--runs 3] [--rounds 15] [--starts 3] [--r
   --rest-ms of rest each (a person looks at the result before moving again), then --rounds back
   to back. Back to back flatters the app: a key that arrives while the page is still settling
   the last update waits, and on the bare page that wait is most of the trip (measured: its
-  median trip 61 ms back to back, 20 ms after a rest: docs/bench-app.json).
+  median trip 62 ms back to back, 22 ms after a rest: docs/bench-app.json).
 The bare page and the app alternate, run after run (each a fresh server), so a slow spell of the
 machine falls on both. Prints a JSON report: medians in ms over all runs, the app/bare ratios of
 those medians, and each run's own ratios (their spread shows how far one run can be trusted).
@@ -28,6 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 from benchmarks.timing import CHANGED, IMAGES  # noqa: E402
+from denoiser.quantize import precision  # noqa: E402
 from harness.machine import describe_machine  # noqa: E402
 from harness.server import CHROME_ARGS, CHROMIUM, FRESH_OFFLINE, free_port, start_streamlit  # noqa: E402
 
@@ -150,7 +151,8 @@ def main() -> None:
                             "ratio_slider_back_to_back": round(this["app"][2] / this["bare"][2], 2)})
             print(f"run {run + 1}", this, per_run[-1], file=sys.stderr, flush=True)
         browser.close()
-    report = {"machine": describe_machine(), "chromium": CHROMIUM, "runs": args.runs, "rest_ms": args.rest_ms}
+    report = {"machine": describe_machine(), "chromium": CHROMIUM, "runs": args.runs, "rest_ms": args.rest_ms,
+              "precision": precision()}
     for name in ("bare", "app"):
         report[name] = {"cold_start_ms": round(statistics.median(starts[name])),
                         "cold_starts_ms": [round(s) for s in starts[name]],

@@ -21,6 +21,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import numpy as np  # noqa: E402
 
 from denoiser import add_noise, load_mnist, load_pretrained  # noqa: E402
+from denoiser.quantize import precision  # noqa: E402
 from harness.machine import describe_machine  # noqa: E402
 
 
@@ -36,7 +37,7 @@ def main() -> None:
     x = digits.x_test
     x = np.concatenate([x] * int(np.ceil(args.n / len(x))))[: args.n]
     noisy = add_noise(x, "gaussian", 0.5, seed=0)
-    results = {"machine": describe_machine(), "digits": len(noisy),
+    results = {"machine": describe_machine(), "precision": precision(), "digits": len(noisy),
                "data": digits.description, "repeats": args.repeats, "models": {}}
     names = [args.model] if args.model else None
     from denoiser.pretrained import list_pretrained

@@ -9,8 +9,9 @@ Each call is timed twice over: back to back (``--repeats`` calls) and after ``--
 each (``--rested`` calls), as a person moves the slider after looking at the last picture.
 
 Each shipped model runs as shipped (float32); ``--int8`` adds each one quantised to 8-bit integers
-by ONNX Runtime's static quantisation (per-channel weights, activations calibrated on 256 noisy
-training digits). Prints a Markdown table and a JSON report naming the CPU.
+as ``python -m denoiser quantize`` makes the shipped copies (:func:`denoiser.quantize.int8_onnx`:
+per-channel weights, activation ranges at the 99.99th percentile of 256 noisy training digits).
+Prints a Markdown table and a JSON report naming the CPU.
 """
 
 from __future__ import annotations
@@ -32,29 +33,10 @@ from denoiser.evaluation import evaluate_denoiser  # noqa: E402
 from denoiser.inference import OnnxModel, default_threads  # noqa: E402
 from denoiser.modelfiles import model_dir, read_manifest  # noqa: E402
 from denoiser.noise import NoiseSpec  # noqa: E402
+from denoiser.quantize import int8_onnx  # noqa: E402
 from harness.machine import describe_machine  # noqa: E402
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist.npz"
-
-
-def int8_copy(source: Path, calibration: np.ndarray, target: Path) -> Path:
-    """``source`` quantised to int8 (QDQ, per-channel), activations calibrated on ``calibration``."""
-    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
-    from onnxruntime.quantization.shape_inference import quant_pre_process
-
-    class Reader(CalibrationDataReader):
-        def __init__(self) -> None:
-            name = OnnxModel(source, threads=1).input_name
-            self.batches = iter([{name: calibration[i : i + 32]} for i in range(0, len(calibration), 32)])
-
-        def get_next(self):
-            return next(self.batches, None)
-
-    prepared = target.with_suffix(".pre.onnx")
-    quant_pre_process(str(source), str(prepared))
-    quantize_static(str(prepared), str(target), Reader(), quant_format=QuantFormat.QDQ,
-                    per_channel=True, activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
-    return target
 
 
 def main() -> None:
@@ -79,7 +61,8 @@ def main() -> None:
             path = directory / manifest["models"][name]["onnx"]
             variants = [("float32", path)]
             if args.int8:
-                variants.append(("int8", int8_copy(path, calibration, Path(tmp) / f"{name}.int8.onnx")))
+                int8_onnx(path, calibration, Path(tmp) / f"{name}.int8.onnx")
+                variants.append(("int8", Path(tmp) / f"{name}.int8.onnx"))
             for precision, file in variants:
                 model = OnnxModel(file)
                 scores = evaluate_denoiser(lambda x, m=model: np.clip(m(x), 0, 1), x_test, "gaussian",

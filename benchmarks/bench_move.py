@@ -8,7 +8,8 @@ repeat is one move after ``--rest-ms`` of rest, as a person looks at the result 
 again: on some machines a second core gives little for a while after an idle spell
 (``benchmarks.bench_cores_after_rest``), which a loop of calls back to back never sees (blind's
 8 digits: 5.5 ms back to back, 10.1 ms after a rest, on the AVX-512 EPYC of docs/bench-move.json).
-The back-to-back medians are reported too. Prints a JSON report of medians in ms, naming the CPU.
+The back-to-back medians are reported too. Prints a JSON report of medians in ms, naming the CPU
+and the precision (``DENOISER_PRECISION=int8`` runs the model's 8-bit copy, as a server so set does).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from denoiser.grid import digit_grid, png_bytes  # noqa: E402
 from denoiser.inference import default_threads  # noqa: E402
 from denoiser.metrics import psnr, ssim  # noqa: E402
 from denoiser.pretrained import load_pretrained  # noqa: E402
+from denoiser.quantize import precision  # noqa: E402
 from harness.machine import describe_machine  # noqa: E402
 
 
@@ -57,7 +59,7 @@ def main() -> None:
     report = {"machine": describe_machine(), "model": args.model, "digits": args.digits,
               "runtime": (f"onnxruntime, {default_threads()} threads" if model.onnx is not None
                           else "keras"),
-              "rest_ms": args.rest_ms}
+              "precision": precision(), "rest_ms": args.rest_ms}
     at_rest: dict[str, list[float]] = {name: [] for name in parts}
     for _ in range(args.repeats):
         time.sleep(args.rest_ms / 1000)

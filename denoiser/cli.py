@@ -215,6 +215,46 @@ def _cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_quantize(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from .data import load_mnist, load_sample
+    from .evaluation import evaluate_denoiser
+    from .inference import OnnxModel
+    from .modelfiles import model_dir, read_manifest, register
+    from .noise import NoiseSpec
+    from .quantize import int8_onnx
+
+    directory = model_dir(args.dir)
+    digits = load_sample() if args.sample else load_mnist(args.data)
+    calibration = NoiseSpec("blind", 1.0).apply(digits.x_train[: args.calibration], seed=5)
+    x = digits.x_test[: args.limit] if args.limit else digits.x_test
+    for name in args.models:
+        manifest = read_manifest(directory)
+        entry = manifest["models"].get(name)
+        if not isinstance(entry, dict) or not isinstance(entry.get("onnx"), str):
+            raise CLIError(f"no model named {name!r} with an ONNX export in {directory} "
+                           "(python -m denoiser export writes one)")
+        source = directory / entry["onnx"]
+        try:
+            fields = int8_onnx(source, calibration, source.with_suffix(".int8.onnx"), args.percentile)
+        except ValueError as err:
+            raise CLIError(str(err)) from None
+        scores = {}
+        for label, file in (("float32", source), ("int8", directory / fields["int8"])):
+            model = OnnxModel(file)
+            scores[label] = {k: round(v, 4) for k, v in evaluate_denoiser(
+                lambda z, m=model: np.clip(m(z), 0, 1), x, "gaussian", 0.5, seed=1234).items()}
+        fields["int8_eval"] = {"noise": "gaussian 0.5, seed 1234", "digits": len(x),
+                               "data": digits.description, "calibration": f"{len(calibration)} "
+                               f"training digits under blind noise, percentile {args.percentile:g}",
+                               **scores}
+        entry.update(fields)
+        register(name, entry, directory, default=manifest.get("default") == name)
+        print(f"wrote {directory / fields['int8']}: {json.dumps(scores)}", file=sys.stderr)
+    return 0
+
+
 def _load_models(names: list[str], directory: str) -> dict:
     from .pretrained import list_pretrained, load_pretrained
 
@@ -362,6 +402,19 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--models", nargs="*", default=[], help="model names (default: all)")
     ex.add_argument("--dir", default=str(_default_dir()), help="model directory")
     ex.set_defaults(func=_cmd_export)
+
+    q = sub.add_parser("quantize", help="write a model's 8-bit copy beside its ONNX export, measure "
+                                         "both on the test digits and name it in the manifest")
+    q.add_argument("models", nargs="+", help="model names")
+    q.add_argument("--dir", default=str(_default_dir()), help="model directory")
+    q.add_argument("--data", help="Keras-layout mnist.npz (default: $DENOISER_MNIST, Keras, sample)")
+    q.add_argument("--sample", action="store_true", help="use the shipped sample (quick, for tests)")
+    q.add_argument("--calibration", type=int, default=256, help="training digits that set the ranges")
+    q.add_argument("--limit", type=int, default=0, help="measure on the first N test digits only")
+    q.add_argument("--percentile", type=float, default=99.99,
+                   help="activation ranges end at this percentile of the calibration values (100: "
+                        "their extremes; which is better depends on the model: measure both)")
+    q.set_defaults(func=_cmd_quantize)
 
     e = sub.add_parser("evaluate", help="measure models and classical filters (PSNR/SSIM table)")
     e.add_argument("--models", nargs="*", default=[], help="model names (default: all)")

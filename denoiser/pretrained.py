@@ -10,12 +10,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from . import quantize
 from .config import ModelConfig
 from .inference import OnnxModel, UnsupportedModel
 from .modelfiles import MANIFEST, ModelFileError, _check_file, load_model_file, log, model_dir, read_manifest
 from .runtime import Denoiser
 
 __all__ = ["Denoiser", "ModelFileError", "list_pretrained", "load_pretrained"]
+
+#: Said after a model's description when it runs its 8-bit copy.
+INT8_NOTE = "(Running in 8-bit integers on this server: faster, and a few hundredths of a dB below.)"
 
 
 def list_pretrained(directory: str | Path | None = None) -> list[str]:
@@ -30,18 +34,26 @@ def list_pretrained(directory: str | Path | None = None) -> list[str]:
 
 
 def load_pretrained(name: str | None = None, directory: str | Path | None = None,
-                    lazy: bool = False) -> Denoiser:
+                    lazy: bool = False, precision: str | None = None) -> Denoiser:
     """Load a shipped model by name (None = the default), verifying its checksum.
 
     When the manifest names an ONNX export (``"onnx"`` and ``"onnx_sha256"``), denoising and
     encoding run on ONNX Runtime. With ``lazy=True`` the Keras model (and TensorFlow) is loaded
-    only when first needed (the latent decoder, or a model without an export).
+    only when first needed (the latent decoder, or a model without an export). With
+    ``precision="int8"`` (default: ``$DENOISER_PRECISION``, else float32) a model whose manifest
+    names an 8-bit copy (``"int8"``, :mod:`denoiser.quantize`) runs that copy instead; the others
+    run as exported.
 
     Raises
     ------
     ModelFileError
         If the name is unknown or the file is missing, changed or unsafe.
+    ValueError
+        An unknown precision.
     """
+    precision = precision or quantize.precision()
+    if precision not in quantize.PRECISIONS:
+        raise ValueError(f"precision must be one of {', '.join(quantize.PRECISIONS)}, got {precision!r}")
     directory = model_dir(directory)
     manifest = read_manifest(directory)
     name = name or manifest.get("default")
@@ -62,21 +74,25 @@ def load_pretrained(name: str | None = None, directory: str | Path | None = None
     path, sha = directory / entry["file"], entry.get("sha256")
     meta = {"name": name, "config": config, "description": entry.get("description", ""), "info": entry}
     onnx = _onnx_of(directory, name, entry)
+    if precision == "int8" and onnx is not None and "int8" in entry:
+        onnx = _onnx_of(directory, name, entry, "int8")
+        meta["description"] = (meta["description"] + " " if meta["description"] else "") + INT8_NOTE
     if lazy and onnx is not None:
         _check_file(path, sha)
         return Denoiser(loader=lambda: load_model_file(path, sha), onnx=onnx, keras_source=str(path), **meta)
     return Denoiser(load_model_file(path, sha), onnx=onnx, **meta)
 
 
-def _onnx_of(directory: Path, name: str, entry: dict) -> OnnxModel | None:
-    """The model's ONNX export named in its manifest entry, checked; None if it names none."""
-    file = entry.get("onnx")
+def _onnx_of(directory: Path, name: str, entry: dict, field: str = "onnx") -> OnnxModel | None:
+    """The model's ONNX file named in its manifest entry's ``field`` (``onnx``, or ``int8`` for
+    its 8-bit copy), checked; None if it names none."""
+    file = entry.get(field)
     if file is None:
         return None
     if not isinstance(file, str) or not file.endswith(".onnx") or Path(file).name != file:
         raise ModelFileError(f"the {MANIFEST} entry of {name!r} names an invalid ONNX file")
     path = directory / file
-    _check_file(path, entry.get("onnx_sha256"))
+    _check_file(path, entry.get(f"{field}_sha256"))
     try:
         return OnnxModel(path)
     except UnsupportedModel as err:

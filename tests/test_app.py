@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from denoiser.colours import colour_of
 from denoiser.modelfiles import PRETRAINED_DIR
-from denoiser.pretrained import list_pretrained
+from denoiser.pretrained import INT8_NOTE, list_pretrained
 from tests.conftest import means, training_begun
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
@@ -93,6 +93,26 @@ def test_amount_slider_changes_noisy_images_and_metrics():
     assert after["mean PSNR (dB)"][0] > before["mean PSNR (dB)"][0] + 3  # less noise, higher PSNR
     assert image_urls(at) != imgs_before
     assert at.query_params["amount"] == "0.2"
+
+
+@needs_models
+def test_a_server_set_to_int8_says_so_and_still_denoises(monkeypatch):
+    monkeypatch.setenv("DENOISER_PRECISION", "int8")
+    at = app()
+    no_exception(at)
+    assert any(INT8_NOTE in c.value for c in at.caption)
+    table = means(at)
+    assert table["mean PSNR (dB)"][1] > table["mean PSNR (dB)"][0] + 5
+
+
+@needs_models
+def test_a_bad_precision_setting_is_named_and_the_models_run_in_float32(monkeypatch):
+    monkeypatch.setenv("DENOISER_PRECISION", "fp16")
+    at = app()
+    no_exception(at)
+    assert any("DENOISER_PRECISION must be one of" in w.value and "float32" in w.value for w in at.warning)
+    assert not any(INT8_NOTE in c.value for c in at.caption)
+    assert means(at)["row"] == ["Noisy", "Denoised by blind"]
 
 
 @needs_models

@@ -18,6 +18,7 @@ from denoiser.data import OFFLINE_VAR
 from denoiser.links import VIEWS, LinkState, link_params, read_link
 from denoiser.modelfiles import ModelFileError, model_dir
 from denoiser.pretrained import list_pretrained, load_pretrained
+from denoiser.quantize import precision
 from denoiser.runlist import RunList
 
 if TYPE_CHECKING:
@@ -146,18 +147,28 @@ def shipped_names() -> tuple[list[str], str]:
 
 
 @st.cache_resource(show_spinner="Loading model…", max_entries=64)
-def directory_model(name: str, directory: str, version: str = ""):
+def directory_model(name: str, directory: str, version: str = "", precision: str = "float32"):
     """A model of a model directory (shipped, lessons, class gallery), loaded once per process.
 
     Shared by all sessions, only ever read. Lazy: it runs on ONNX Runtime, so no page needs
     TensorFlow for it (the latent walk's decoder is exported in a fresh process). ``version`` (e.g. the
     file's checksum) is only part of the cache key: a model published again is loaded again.
+    ``precision`` is the server's (:func:`server_precision`), named so that it is part of the key.
     """
-    return load_pretrained(name, directory, lazy=True)
+    return load_pretrained(name, directory, lazy=True, precision=precision)
+
+
+def server_precision() -> tuple[str, str]:
+    """The models' precision on this server (``$DENOISER_PRECISION``), and what was wrong with
+    the setting (float32 is used then)."""
+    try:
+        return precision(), ""
+    except ValueError as err:
+        return "float32", f"{err}: the models run in float32"
 
 
 def shipped_model(name: str):
-    return directory_model(name, str(model_dir()))
+    return directory_model(name, str(model_dir()), precision=server_precision()[0])
 
 
 # ---------------------------------------------------------------- per-session state
