@@ -39,6 +39,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 from benchmarks.load_test import server_cpu_seconds  # noqa: E402
+from denoiser.quantize import precision  # noqa: E402
 from harness.machine import describe_machine  # noqa: E402
 from harness.server import FRESH_OFFLINE, free_port, start_streamlit, wait_healthy  # noqa: E402
 from harness.streamlit_client import ProtocolError, Session  # noqa: E402
@@ -198,7 +199,8 @@ async def run(args) -> dict:
     cluster = getattr(args, "cluster", None)
     target = LocalCluster(*cluster) if cluster else OneServer(args.server_log)
     url = target.url
-    report = {"machine": describe_machine(), "students": args.students, "trainers": args.trainers,
+    report = {"machine": describe_machine(), "precision": precision(), "students": args.students,
+              "trainers": args.trainers,
               "seconds": args.seconds, "think_s": list(args.think), "press_within_s": args.press_within,
               "train_epochs": args.train_epochs, "train_digits": args.train_digits,
               **({"cluster": {"replicas": cluster[0], "workers": cluster[1]}} if cluster else {})}

@@ -33,6 +33,7 @@ from playwright.async_api import TimeoutError as PlaywrightTimeout  # noqa: E402
 
 from benchmarks.timing import CHANGED, IMAGES  # noqa: E402
 from benchmarks.train_cycles import proc_status  # noqa: E402
+from denoiser.quantize import precision  # noqa: E402
 from harness.machine import describe_machine  # noqa: E402
 from harness.server import CHROME_ARGS, CHROMIUM, FRESH_OFFLINE, free_port, start_streamlit, wait_healthy  # noqa: E402
 
@@ -137,7 +138,7 @@ async def run(args) -> dict:
     port = free_port()
     proc = start_streamlit(ROOT / "app.py", port, FRESH_OFFLINE)
     url = f"http://127.0.0.1:{port}"
-    report = {"machine": describe_machine(), "users": args.users,
+    report = {"machine": describe_machine(), "precision": precision(), "users": args.users,
               "seconds": args.seconds, "think_ms": args.think_ms}
     try:
         wait_healthy(port)

@@ -7,6 +7,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 # Trainings at the server's own priority: at idle priority they would never run while other work
 # keeps both cores busy (scripts/ci_busy.sh). tests/test_jobs.py checks the low priority itself.
 os.environ.setdefault("DENOISER_TRAINING_PRIORITY", "normal")
+# The models as shipped (float32, equal to Keras), whatever the shell running the tests sets;
+# tests/test_quantize.py sets the 8-bit setting where it tests it.
+os.environ.pop("DENOISER_PRECISION", None)
 
 from pathlib import Path
 
