@@ -237,7 +237,8 @@ def _cmd_quantize(args: argparse.Namespace) -> int:
                            "(python -m denoiser export writes one)")
         source = directory / entry["onnx"]
         try:
-            fields = int8_onnx(source, calibration, source.with_suffix(".int8.onnx"), args.percentile)
+            fields = int8_onnx(source, calibration, source.with_suffix(".int8.onnx"), args.percentile,
+                               args.reduce_range)
         except ValueError as err:
             raise CLIError(str(err)) from None
         scores = {}
@@ -247,7 +248,8 @@ def _cmd_quantize(args: argparse.Namespace) -> int:
                 lambda z, m=model: np.clip(m(z), 0, 1), x, "gaussian", 0.5, seed=1234).items()}
         fields["int8_eval"] = {"noise": "gaussian 0.5, seed 1234", "digits": len(x),
                                "data": digits.description, "calibration": f"{len(calibration)} "
-                               f"training digits under blind noise, percentile {args.percentile:g}",
+                               f"training digits under blind noise, percentile {args.percentile:g}"
+                               + (", 7-bit weights" if args.reduce_range else ""),
                                **scores}
         entry.update(fields)
         register(name, entry, directory, default=manifest.get("default") == name)
@@ -414,6 +416,8 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--percentile", type=float, default=99.99,
                    help="activation ranges end at this percentile of the calibration values (100: "
                         "their extremes; which is better depends on the model: measure both)")
+    q.add_argument("--reduce-range", action="store_true",
+                   help="weights in 7 bits, as ONNX Runtime advises for CPUs without VNNI")
     q.set_defaults(func=_cmd_quantize)
 
     e = sub.add_parser("evaluate", help="measure models and classical filters (PSNR/SSIM table)")

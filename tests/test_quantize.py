@@ -104,3 +104,13 @@ def test_the_cli_writes_measures_and_names_the_int8_copy(models_copy, capsys):
 def test_the_cli_names_a_model_it_cannot_quantize(models_copy, capsys):
     assert main(["quantize", "nope", "--dir", str(models_copy), "--sample"]) != 0
     assert "no model named 'nope'" in capsys.readouterr().err
+
+
+def test_every_session_asks_for_exact_8_bit_products_on_cpus_without_vnni():
+    """Without VNNI, ONNX Runtime's fast uint8 x int8 kernel can saturate (a wrong picture, not a
+    slightly worse one); the exact kernel is an option of the session. On CPUs with VNNI the option
+    changes nothing, and a test cannot choose its CPU, so the option itself is what is checked."""
+    from denoiser.inference import OnnxModel
+
+    model = OnnxModel(ROOT / "pretrained" / read_manifest()["models"]["blind"]["int8"])
+    assert model.session.get_session_options().get_session_config_entry("session.x64quantprecision") == "1"
