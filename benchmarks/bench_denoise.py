@@ -4,7 +4,8 @@ Usage: python -m benchmarks.bench_denoise [--model NAME] [--repeats 7] [--data m
 Prints medians in ms and the median of the per-repeat ratios (the overhead of denoise's checks
 and batching), the ONNX Runtime path's time, and how many cores each call kept busy. The calls
 alternate (bare, ours, ONNX Runtime), so a slow spell of the machine falls on all of them; timing
-all bare calls first and then all of ours let such drift pass for overhead.
+all bare calls first and then all of ours let such drift pass for overhead. Each round starts
+with the next call in turn, so that no call always runs right after the same other one.
 """
 
 from __future__ import annotations
@@ -50,8 +51,11 @@ def main() -> None:
             calls["onnx"] = lambda m=model: m.onnx(noisy)
         times: dict[str, list[float]] = {key: [] for key in calls}
         cores: dict[str, list[float]] = {key: [] for key in calls}
+        keys = list(calls)
         for repeat in range(args.repeats + 1):  # the first round warms every call up, untimed
-            for key, call in calls.items():
+            # each round starts with another call, so that no call always follows the same one
+            for key in keys[repeat % len(keys):] + keys[: repeat % len(keys)]:
+                call = calls[key]
                 start, cpu = time.perf_counter(), time.process_time()
                 call()
                 if repeat:

@@ -106,11 +106,38 @@ def test_the_cli_names_a_model_it_cannot_quantize(models_copy, capsys):
     assert "no model named 'nope'" in capsys.readouterr().err
 
 
-def test_every_session_asks_for_exact_8_bit_products_on_cpus_without_vnni():
+@pytest.mark.parametrize(("flags", "exact"), [
+    ({"avx2", "fma"}, True),                      # an AVX2 laptop: the fast kernel can saturate
+    ({"avx2", "avx512f", "avx512bw"}, True),      # AVX-512 without VNNI: the same
+    ({"avx2", "avx512f", "avx512_vnni"}, False),  # VNNI: exact and fast already
+    ({"avx2", "avx_vnni"}, False),
+    (set(), True),                                # flags unreadable: exactness wins
+])
+def test_sessions_ask_for_exact_8_bit_products_only_on_cpus_without_vnni(monkeypatch, flags, exact):
     """Without VNNI, ONNX Runtime's fast uint8 x int8 kernel can saturate (a wrong picture, not a
-    slightly worse one); the exact kernel is an option of the session. On CPUs with VNNI the option
-    changes nothing, and a test cannot choose its CPU, so the option itself is what is checked."""
-    from denoiser.inference import OnnxModel
+    slightly worse one); the exact kernel is an option of the session, slow where VNNI makes it
+    needless. A test cannot choose its CPU, so the flags are given and the option is checked."""
+    import platform
 
-    model = OnnxModel(ROOT / "pretrained" / read_manifest()["models"]["blind"]["int8"])
-    assert model.session.get_session_options().get_session_config_entry("session.x64quantprecision") == "1"
+    from denoiser import inference
+
+    monkeypatch.setattr(inference, "cpu_flags", lambda: flags)
+    monkeypatch.setattr(platform, "machine", lambda: "x86_64")
+    model = inference.OnnxModel(ROOT / "pretrained" / read_manifest()["models"]["blind"]["int8"])
+    try:
+        option = model.session.get_session_options().get_session_config_entry("session.x64quantprecision")
+    except RuntimeError:  # never set
+        option = None
+    assert (option == "1") == exact
+    monkeypatch.setattr(platform, "machine", lambda: "aarch64")
+    assert not inference.exact_int8_needed(set())
+
+
+def test_the_cpu_flags_are_read_where_linux_lists_them():
+    from denoiser.inference import cpu_flags
+
+    flags = cpu_flags()
+    if not Path("/proc/cpuinfo").exists():
+        assert flags == set()
+    else:
+        assert flags and all(flag == flag.strip() and flag for flag in flags)
