@@ -73,14 +73,27 @@ def load_pretrained(name: str | None = None, directory: str | Path | None = None
         raise ModelFileError(f"the {MANIFEST} entry of {name!r} has an invalid config: {err}") from None
     path, sha = directory / entry["file"], entry.get("sha256")
     meta = {"name": name, "config": config, "description": entry.get("description", ""), "info": entry}
-    onnx = _onnx_of(directory, name, entry)
-    if precision == "int8" and onnx is not None and "int8" in entry:
-        onnx = _onnx_of(directory, name, entry, "int8")
+    onnx = _int8_copy(directory, name, entry) if precision == "int8" else None
+    if onnx is not None:
         meta["description"] = (meta["description"] + " " if meta["description"] else "") + INT8_NOTE
+    else:
+        onnx = _onnx_of(directory, name, entry)
     if lazy and onnx is not None:
         _check_file(path, sha)
         return Denoiser(loader=lambda: load_model_file(path, sha), onnx=onnx, keras_source=str(path), **meta)
     return Denoiser(load_model_file(path, sha), onnx=onnx, **meta)
+
+
+def _int8_copy(directory: Path, name: str, entry: dict) -> OnnxModel | None:
+    """The model's 8-bit copy, if its manifest entry names one beside its export and it is sound;
+    else None (logged when named but unusable: the model then runs as exported)."""
+    if "int8" not in entry or "onnx" not in entry:
+        return None
+    try:
+        return _onnx_of(directory, name, entry, "int8")
+    except ModelFileError as err:
+        log.warning("%s runs as exported, not in 8 bits: %s", name, err)
+        return None
 
 
 def _onnx_of(directory: Path, name: str, entry: dict, field: str = "onnx") -> OnnxModel | None:

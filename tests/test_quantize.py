@@ -42,6 +42,18 @@ def test_a_model_without_an_int8_copy_runs_as_exported_under_the_int8_setting(sa
                                   load_pretrained("conv", lazy=True, precision="float32").denoise(noisy))
 
 
+def test_a_damaged_int8_copy_leaves_the_model_running_as_exported(models_copy, sample, caplog):
+    assert main(["quantize", "tiny-conv", "--dir", str(models_copy), "--sample", "--calibration", "32",
+                 "--limit", "10"]) == 0
+    (models_copy / "tiny-conv.int8.onnx").write_bytes(b"not a model")
+    model = load_pretrained("tiny-conv", models_copy, lazy=True, precision="int8")
+    exact = load_pretrained("tiny-conv", models_copy, lazy=True, precision="float32")
+    assert INT8_NOTE not in model.description
+    noisy = add_noise(sample.x_test[:4], "gaussian", 0.5, seed=3)
+    np.testing.assert_array_equal(model.denoise(noisy), exact.denoise(noisy))
+    assert "runs as exported, not in 8 bits" in caplog.text and "checksum" in caplog.text
+
+
 @pytest.mark.parametrize(("value", "expected"), [("", "float32"), ("int8", "int8"), (" INT8 ", "int8"),
                                                  ("float32", "float32")])
 def test_the_precision_setting_reads_the_environment(monkeypatch, value, expected):
