@@ -32,8 +32,7 @@ from denoiser.data import load_mnist  # noqa: E402
 from denoiser.evaluation import evaluate_denoiser  # noqa: E402
 from denoiser.inference import OnnxModel, default_threads  # noqa: E402
 from denoiser.modelfiles import model_dir, read_manifest  # noqa: E402
-from denoiser.noise import NoiseSpec  # noqa: E402
-from denoiser.quantize import int8_onnx  # noqa: E402
+from denoiser.quantize import calibration_digits, int8_onnx  # noqa: E402
 from harness.machine import describe_machine  # noqa: E402
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist.npz"
@@ -53,7 +52,7 @@ def main() -> None:
     digits = load_mnist(args.data, allow_download=False)
     x_test = digits.x_test[: args.limit] if args.limit else digits.x_test
     move = add_noise(x_test[:8], "gaussian", 0.5, seed=0)
-    calibration = NoiseSpec("blind", 1.0).apply(digits.x_train[:256], seed=5)
+    calibration = calibration_digits(digits.x_train)
     manifest, directory = read_manifest(), model_dir()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -61,8 +60,9 @@ def main() -> None:
             path = directory / manifest["models"][name]["onnx"]
             variants = [("float32", path)]
             if args.int8:
-                int8_onnx(path, calibration, Path(tmp) / f"{name}.int8.onnx")
-                variants.append(("int8", Path(tmp) / f"{name}.int8.onnx"))
+                copy = Path(tmp) / f"{name}.int8.onnx"
+                int8_onnx(path, calibration, copy)
+                variants.append(("int8", copy))
             for precision, file in variants:
                 model = OnnxModel(file)
                 scores = evaluate_denoiser(lambda x, m=model: np.clip(m(x), 0, 1), x_test, "gaussian",

@@ -222,12 +222,11 @@ def _cmd_quantize(args: argparse.Namespace) -> int:
     from .evaluation import evaluate_denoiser
     from .inference import OnnxModel
     from .modelfiles import model_dir, read_manifest, register
-    from .noise import NoiseSpec
-    from .quantize import int8_onnx
+    from .quantize import calibration_digits, int8_onnx
 
     directory = model_dir(args.dir)
     digits = load_sample() if args.sample else load_mnist(args.data)
-    calibration = NoiseSpec("blind", 1.0).apply(digits.x_train[: args.calibration], seed=5)
+    calibration = calibration_digits(digits.x_train, args.calibration)
     x = digits.x_test[: args.limit] if args.limit else digits.x_test
     for name in args.models:
         manifest = read_manifest(directory)
@@ -350,6 +349,7 @@ def _cmd_show(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     from .models import ARCHITECTURES, LOSSES, OPTIMIZERS
     from .noise import NOISE_KINDS
+    from .quantize import CALIBRATION_DIGITS, PERCENTILE
 
     parser = argparse.ArgumentParser(prog="python -m denoiser",
                                      description="Denoise MNIST digits with autoencoders.")
@@ -411,9 +411,10 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--dir", default=str(_default_dir()), help="model directory")
     q.add_argument("--data", help="Keras-layout mnist.npz (default: $DENOISER_MNIST, Keras, sample)")
     q.add_argument("--sample", action="store_true", help="use the shipped sample (quick, for tests)")
-    q.add_argument("--calibration", type=int, default=256, help="training digits that set the ranges")
+    q.add_argument("--calibration", type=int, default=CALIBRATION_DIGITS,
+                   help="training digits that set the ranges")
     q.add_argument("--limit", type=int, default=0, help="measure on the first N test digits only")
-    q.add_argument("--percentile", type=float, default=99.99,
+    q.add_argument("--percentile", type=float, default=PERCENTILE,
                    help="activation ranges end at this percentile of the calibration values (100: "
                         "their extremes; which is better depends on the model: measure both)")
     q.add_argument("--reduce-range", action="store_true",

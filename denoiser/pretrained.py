@@ -51,9 +51,7 @@ def load_pretrained(name: str | None = None, directory: str | Path | None = None
     ValueError
         An unknown precision.
     """
-    precision = precision or quantize.precision()
-    if precision not in quantize.PRECISIONS:
-        raise ValueError(f"precision must be one of {', '.join(quantize.PRECISIONS)}, got {precision!r}")
+    precision = quantize.checked_precision(precision) if precision else quantize.precision()
     directory = model_dir(directory)
     manifest = read_manifest(directory)
     name = name or manifest.get("default")

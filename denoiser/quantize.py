@@ -24,6 +24,15 @@ PRECISIONS = ("float32", "int8")
 #: Activation ranges: this percentile of the calibration values, not their extremes (best of
 #: MinMax, moving-average MinMax, Entropy and percentiles 99.9–99.999 on the blind model).
 PERCENTILE = 99.99
+#: Training digits whose activations set the ranges.
+CALIBRATION_DIGITS = 256
+
+
+def checked_precision(value: str, what: str = "precision") -> str:
+    """``value`` if it is one of :data:`PRECISIONS`; else ValueError naming ``what`` and the choices."""
+    if value not in PRECISIONS:
+        raise ValueError(f"{what} must be one of {', '.join(PRECISIONS)}, got {value!r}")
+    return value
 
 
 def precision() -> str:
@@ -34,10 +43,16 @@ def precision() -> str:
     ValueError
         The variable holds anything else.
     """
-    value = os.environ.get(PRECISION_VAR, "").strip().lower() or "float32"
-    if value not in PRECISIONS:
-        raise ValueError(f"${PRECISION_VAR} must be one of {', '.join(PRECISIONS)}, got {value!r}")
-    return value
+    return checked_precision(os.environ.get(PRECISION_VAR, "").strip().lower() or "float32",
+                             f"${PRECISION_VAR}")
+
+
+def calibration_digits(x_train: np.ndarray, count: int = CALIBRATION_DIGITS) -> np.ndarray:
+    """The first ``count`` training digits under blind noise (a random kind and amount each, fixed
+    seed): what the shipped copies were calibrated on, so a copy made again is the same file."""
+    from .noise import NoiseSpec
+
+    return NoiseSpec("blind", 1.0).apply(x_train[:count], seed=5)
 
 
 def int8_onnx(source: str | Path, calibration: np.ndarray, target: str | Path,

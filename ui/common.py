@@ -13,12 +13,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 import streamlit as st
 
-from denoiser import load_mnist
+from denoiser import load_mnist, quantize
 from denoiser.data import OFFLINE_VAR
 from denoiser.links import VIEWS, LinkState, link_params, read_link
 from denoiser.modelfiles import ModelFileError, model_dir
 from denoiser.pretrained import list_pretrained, load_pretrained
-from denoiser.quantize import precision
 from denoiser.runlist import RunList
 
 if TYPE_CHECKING:
@@ -162,7 +161,7 @@ def server_precision() -> tuple[str, str]:
     """The models' precision on this server (``$DENOISER_PRECISION``), and what was wrong with
     the setting (float32 is used then)."""
     try:
-        return precision(), ""
+        return quantize.precision(), ""
     except ValueError as err:
         return "float32", f"{err}: the models run in float32"
 
