@@ -10,6 +10,11 @@ again: on some machines a second core gives little for a while after an idle spe
 8 digits: 5.5 ms back to back, 10.1 ms after a rest, on the AVX-512 EPYC of docs/bench-move.json).
 The back-to-back medians are reported too. Prints a JSON report of medians in ms, naming the CPU
 and the precision (``DENOISER_PRECISION=int8`` runs the model's 8-bit copy, as a server so set does).
+
+``every_amount`` prices the other design, a slider that moves in the browser without asking the
+server: the server's work to draw, whenever the digits, the model or the noise change, a picture
+for each of the slider's 21 amounts (one model call on all the noisy digits, then each amount's
+metrics, grid and PNG), after a rest each time, and the bytes a browser would then receive.
 """
 
 from __future__ import annotations
@@ -22,8 +27,11 @@ import time
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # as app.py sets it, before numpy loads
 
-from benchmarks.timing import median_ms  # noqa: E402
+import numpy as np  # noqa: E402
+
+from benchmarks.timing import median_ms, median_ms_after_rest  # noqa: E402
 from denoiser import add_noise  # noqa: E402
+from denoiser.compare import compare  # noqa: E402
 from denoiser.data import load_sample  # noqa: E402
 from denoiser.grid import digit_grid, png_bytes  # noqa: E402
 from denoiser.inference import default_threads  # noqa: E402
@@ -31,6 +39,22 @@ from denoiser.metrics import psnr, ssim  # noqa: E402
 from denoiser.pretrained import load_pretrained  # noqa: E402
 from denoiser.quantize import precision  # noqa: E402
 from harness.machine import describe_machine  # noqa: E402
+
+AMOUNTS = np.round(np.arange(0, 1.0001, 0.05), 2)  # the Amount slider's values
+
+
+def every_amount(model, clean: np.ndarray, repeats: int, rest_s: float) -> dict:
+    """Server time (ms, median after ``rest_s`` of rest) and bytes for a picture at every amount."""
+    def draw_all() -> int:
+        noisy = np.stack([add_noise(clean, "gaussian", a, seed=0) for a in AMOUNTS])
+        denoised = model.denoise(noisy.reshape(-1, 28, 28)).reshape(noisy.shape)
+        captions = [f"digit {i}" for i in range(len(clean))]
+        return sum(len(png_bytes(digit_grid(compare(clean, captions, x, {model.name: lambda _, y=y: y}).rows,
+                                            scale=4)))
+                   for x, y in zip(noisy, denoised))
+    size = draw_all()
+    return {"amounts": len(AMOUNTS), "digits": len(AMOUNTS) * len(clean), "png_bytes": size,
+            "median_ms": round(median_ms_after_rest(draw_all, repeats, rest_s), 1)}
 
 
 def main() -> None:
@@ -72,6 +96,7 @@ def main() -> None:
     report["back_to_back_median_ms"] = {name: round(median_ms(fn, args.repeats), 2)
                                         for name, fn in parts.items()}
     report["back_to_back_total_ms"] = round(sum(report["back_to_back_median_ms"].values()), 2)
+    report["every_amount"] = every_amount(model, clean, max(5, args.repeats // 5), args.rest_ms / 1000)
     print(json.dumps(report, indent=2))
 
 
