@@ -63,6 +63,7 @@ class Session:
         self.pages: dict[str, str] = {}  # url path -> page script hash
         self.page_hash = ""
         self.exceptions: list[str] = []
+        self.drawn: list[str] = []  # labels of the widgets the last run (or fragment run) drew
         self._ws = None
         self._reader: asyncio.Task | None = None
         self._finished = asyncio.Event()
@@ -130,6 +131,10 @@ class Session:
 
     def image_urls(self) -> list[str]:
         return [img.url for _, (kind, proto) in sorted(self.elements.items()) if kind == "imgs"
+                for img in proto.imgs]
+
+    def image_captions(self) -> list[str]:
+        return [img.caption for _, (kind, proto) in sorted(self.elements.items()) if kind == "imgs"
                 for img in proto.imgs]
 
     def widget(self, label: str) -> Widget:
@@ -231,6 +236,7 @@ class Session:
         if kind == "new_session":  # every run starts with one, a fragment's run too
             self.page_hash = msg.new_session.page_script_hash
             self._announced = set()
+            self.drawn = []
         elif kind == "navigation":
             self.pages = {p.url_pathname: p.page_script_hash for p in msg.navigation.app_pages}
             self.page_hash = msg.navigation.page_script_hash or self.page_hash
@@ -243,6 +249,7 @@ class Session:
                 self.exceptions.append(proto.message)
             if what in WIDGET_KINDS:
                 self.widgets[proto.id] = Widget(proto.id, what, proto.label, msg.delta.fragment_id)
+                self.drawn.append(proto.label)
         elif kind == "auto_rerun":
             fragment = msg.auto_rerun.fragment_id
             self._announced.add(fragment)

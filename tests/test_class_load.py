@@ -46,6 +46,31 @@ def test_a_session_moves_the_slider_and_fetches_the_new_picture(server):
     assert asyncio.run(scenario()) == []
 
 
+def test_a_noise_move_reruns_only_the_inner_fragment_and_a_sample_change_still_redraws(server):
+    """The noise controls and the grid are a fragment inside the test-digit fragment: moving
+    Amount reruns only them (the digits stay), choosing how many digits reruns both."""
+    def digits(session: Session) -> list[str]:  # the clean row's captions, from the grid's caption
+        caption = session.image_captions()[-1]
+        return re.search(r"Clean: (.*?)\. ", caption)[1].split(", ")
+
+    async def scenario():
+        async with Session(server) as page:
+            outer, inner = page.widget("How many digits").fragment_id, page.widget("Amount").fragment_id
+            assert outer and inner and outer != inner
+            shown, picture = digits(page), page.image_urls()
+            await page.set_value("Amount", 0.3)
+            assert "Amount" in page.drawn and "How many digits" not in page.drawn
+            assert digits(page) == shown and page.image_urls() != picture  # the same digits, re-noised
+            await page.set_value("How many digits", 3)
+            assert {"How many digits", "Amount"} <= set(page.drawn)
+            assert len(digits(page)) == 3
+            await page.set_value("Amount", 0.6)  # the inner fragment, rerun with the new digits
+            assert "How many digits" not in page.drawn and len(digits(page)) == 3
+            return page.exceptions
+
+    assert asyncio.run(scenario()) == []
+
+
 def test_a_session_opens_another_page_by_its_path(server):
     async def scenario():
         async with Session(server, "train") as page:

@@ -60,16 +60,17 @@ def results(clean: np.ndarray, labels: list[str], models: list, filters: list[st
     sync_query_params(models[0].name if models else None, [model.name for model in models[1:]])
 
 
-# Fragments: moving a noise control (or sampling new digits) reruns only this part of the page.
+# Fragments: moving a noise control reruns only the noise controls and the grid (the server and
+# the browser skip the digit controls); sampling new digits reruns the fragment around them too.
 show_results = st.fragment(results)
 
 
 @st.fragment
 @guarded
 def sampled_results(data, models: list, filters: list[str], show_diff: bool) -> None:
-    """Test-digit controls, noise controls and the result grid, as one fragment."""
+    """Test-digit controls around the noise controls and the result grid, a fragment in a fragment."""
     clean, labels = digits_from_test(data)
-    results(clean, labels, models, filters, show_diff)
+    show_results(clean, labels, models, filters, show_diff)
 
 
 def model_controls(sb) -> tuple[list[str], list[str], bool]:
