@@ -8,8 +8,8 @@ uses at a time, none of them a model:
 - ``nav`` puts the page under a top navigation bar of four pages (the app's Denoise / Train /
   Explore / Learn);
 - ``controls`` draws the Denoise page's six controls above the picture (how many digits, digit
-  class, New sample; noise kind, the Amount slider, New noise) and a line of means under it, all
-  in one fragment that a move reruns, as the app does;
+  class, New sample; noise kind, the Amount slider, New noise) and a line of means under it, in
+  the app's two fragments: a move reruns the inner one (the noise controls, the picture, the means);
 - ``sidebar`` adds the Denoise page's sidebar (a model selectbox, two multiselects, a checkbox, a
   file uploader) and, above the fragment, the model's caption and the Digits radio.
 
@@ -36,11 +36,16 @@ def picture(amount: float) -> None:
 
 
 def controls() -> None:
-    """The Denoise page's fragment, its picture one noisy square."""
+    """The Denoise page's fragments, its picture one noisy square: the digit controls around a
+    fragment of the noise controls, the picture and the means, which is all a move reruns."""
     row = st.container(horizontal=True, vertical_alignment="bottom", gap="medium")
     row.slider("How many digits", 1, 16, 8, width="stretch", help="Number of test digits.")
     row.selectbox("Digit class", ["any", *map(str, range(10))], width=160, help="Sample only this digit.")
     row.button("New sample", help="Pick other test digits.")
+    st.fragment(noise_controls)()
+
+
+def noise_controls() -> None:
     row = st.container(horizontal=True, vertical_alignment="bottom", gap="medium")
     row.selectbox("Noise kind", ["gaussian", "salt & pepper", "speckle"], width=220,
                   help="How the digit is corrupted.")

@@ -11,8 +11,8 @@ same pages' CPU at rest (3 s before the moves) is taken off, so a figure is what
 Pages: ``app`` (the Denoise page), ``bare`` (benchmarks/bare_app.py: one slider, one image),
 ``bare+link`` (it also writes the slider's value into the address bar with ``st.query_params``,
 as the app's shareable link does), ``bare+nav`` (under a four-page top navigation bar, as the
-app is), ``bare+controls`` (the Denoise page's six controls and a line of means in one fragment
-that a move reruns), ``bare+all`` (all of these and the app's sidebar: the app's page without the
+app is), ``bare+controls`` (the Denoise page's six controls and a line of means, in its two
+fragments), ``bare+all`` (all of these and the app's sidebar: the app's page without the
 server's work for a move, the floor for any page with its controls). The pages alternate run
 after run, so a slow spell of the machine falls on all of them.
 Prints a JSON report of medians over the runs (ms of CPU per move; the trip's page-clock latency).
