@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
+import re
 import struct
 import zlib
 from collections.abc import Sequence
@@ -59,9 +60,7 @@ def enlarge(image: np.ndarray, scale: int = 4) -> np.ndarray:
     pixels = np.round(np.clip(np.asarray(image, np.float32), 0, 1) * 255).astype(np.uint8)
     if scale == 1:
         return pixels
-    *lead, h, w = pixels.shape
-    blocks = np.broadcast_to(pixels[..., :, None, :, None], (*lead, h, scale, w, scale))
-    return blocks.reshape(*lead, h * scale, w * scale)
+    return np.repeat(np.repeat(pixels, scale, axis=-2), scale, axis=-1)  # 3x a broadcast's reshape
 
 
 @lru_cache(maxsize=512)
@@ -76,25 +75,50 @@ def _glyph(char: str, size: int) -> tuple[np.ndarray, int, float]:
     return np.asarray(ink), left, float(font.getlength(char))
 
 
-def _text_ink(text: str, size: int) -> np.ndarray:
-    """A line of text as ink (uint8, 255 = full), set glyph by glyph from cached glyphs.
+Piece = tuple[np.ndarray, int, float]  # ink, its first column relative to the pen, the advance
 
-    Drawing each caption with Pillow costs ~0.1 ms, and a slider move draws dozens of captions
-    that differ only in their digits; cached glyphs make that a few array copies.
-    """
-    glyphs, pen, left_edge, right_edge, height = [], 0.0, 0, 1, 1
-    for char in text:
-        ink, left, advance = _glyph(char, size)
+
+def _set(pieces: Sequence[Piece]) -> Piece:
+    """Set pieces of text (glyphs or words) one after another on a line, as one piece."""
+    placed, pen, left_edge, right_edge, height = [], 0.0, 0, 1, 1
+    for ink, left, advance in pieces:
         x = int(round(pen)) + left
-        glyphs.append((x, ink))
+        placed.append((x, ink))
         left_edge, right_edge = min(left_edge, x), max(right_edge, x + ink.shape[1])
         height = max(height, ink.shape[0])
         pen += advance
     line = np.zeros((height, right_edge - left_edge), np.uint8)
-    for x, ink in glyphs:
+    for x, ink in placed:
         part = line[: ink.shape[0], x - left_edge : x - left_edge + ink.shape[1]]
         np.maximum(part, ink, out=part)
-    return line[:, -left_edge:] if left_edge < 0 else line
+    line.setflags(write=False)  # cached and shared: nobody may draw into it
+    return line, left_edge, pen
+
+
+@lru_cache(maxsize=4096)
+def _piece(text: str, size: int) -> Piece:
+    """A line of text set from cached glyphs, a line with spaces from its cached words.
+
+    Drawing each caption with Pillow costs ~0.1 ms, and a slider move draws dozens of captions
+    that differ only in their numbers ("21.3 dB · 0.87"); each number recurs across moves and
+    users, so a caption is a few cached words, and a word a few cached glyphs.
+    """
+    if len(text) == 1:
+        return _glyph(text, size)
+    if " " in text:
+        return _set([_piece(token, size) for token in re.findall(r" |[^ ]+", text)])
+    return _set([_glyph(char, size) for char in text])
+
+
+def _text_ink(text: str, size: int) -> np.ndarray:
+    """A line of text as ink (uint8, 255 = full; read-only), starting at its pen position."""
+    ink, left, _ = _piece(text, size)
+    return ink[:, -left:] if left < 0 else ink
+
+
+def _text_width(text: str, size: int) -> float:
+    """How far a line of text advances the pen, in pixels (as :func:`_text_ink` sets it)."""
+    return _piece(text, size)[2]
 
 
 def _draw_text(canvas: np.ndarray, x: float, y: int, text: str, size: int, fill: int,
@@ -148,18 +172,18 @@ def digit_grid(rows: Sequence[Row], scale: int = 4, per_line: int = 8,
             raise ValueError(f"row {label!r}: expected {n} images and captions, "
                              f"got {len(stack)} and {len(captions)}")
     stacks = [enlarge(stack, scale) for stack in stacks]
-    font = _font(font_size)
     line = int(font_size * 1.35)  # a text line's height
     side = 28 * scale
     label_h, caption_h = line + 10, (line + 4 if any(any(c) for _, _, c in rows) else 2)
     # a cell is as wide as its digit or its widest caption, so large text never overlaps a neighbour
-    caption_w = max((int(np.ceil(font.getlength(c))) + 4 for _, _, cs in rows for c in cs if c), default=0)
+    caption_w = max((int(np.ceil(_text_width(c, font_size))) + 4 for _, _, cs in rows for c in cs if c),
+                    default=0)
     pitch = max(side, caption_w)
     # cells: (left, top, image, caption); labels: (x, y, text, anchor)
     cells: list[tuple[int, int, np.ndarray, str]] = []
     labels: list[tuple[float, int, str, str]] = []
     if columns:
-        widths = [max(pitch, int(np.ceil(font.getlength(label))) + GAP) for label, _, _ in rows]
+        widths = [max(pitch, int(np.ceil(_text_width(label, font_size))) + GAP) for label, _, _ in rows]
         lefts = np.concatenate([[0], np.cumsum([w + GAP for w in widths])])
         for r, ((label, _, captions), stack) in enumerate(zip(rows, stacks)):
             labels.append((int(lefts[r]) + widths[r] / 2, 4, label, "ma"))
@@ -170,7 +194,7 @@ def digit_grid(rows: Sequence[Row], scale: int = 4, per_line: int = 8,
     else:
         cols, bands = min(n, per_line), -(-n // per_line)
         row_h = label_h + side + caption_h
-        label_w = max(int(np.ceil(font.getlength(label))) for label, _, _ in rows)
+        label_w = max(int(np.ceil(_text_width(label, font_size))) for label, _, _ in rows)
         width = max(cols * pitch + (cols - 1) * GAP, label_w + 4)
         height = bands * len(rows) * row_h + (bands - 1) * BAND_GAP
         for band in range(bands):

@@ -136,12 +136,14 @@ def test_the_grid_draws_its_text_without_a_font_file(monkeypatch):
     monkeypatch.setattr(grid, "FONT_PATH", None)
     grid._font.cache_clear()
     grid._glyph.cache_clear()
+    grid._piece.cache_clear()
     try:
         picture = digit_grid(rows(2))
         assert (picture[:12, :40] < BACKGROUND).any()  # the label is drawn in Pillow's own font
     finally:
         grid._font.cache_clear()
         grid._glyph.cache_clear()
+        grid._piece.cache_clear()
 
 
 @pytest.mark.parametrize("bad", [np.zeros((4, 4), np.float32), np.zeros((2, 4, 4), np.uint8),
@@ -151,3 +153,20 @@ def test_png_bytes_refuses_what_is_not_a_grayscale_picture(bad):
 
     with pytest.raises(ValueError, match="uint8 picture"):
         png_bytes(bad)
+
+
+def test_text_shared_between_grids_through_the_cache_stays_as_set():
+    from denoiser.grid import _text_ink
+
+    caption = "19.2 dB · 0.81"
+    first = _text_ink(caption, 13).copy()
+    with pytest.raises(ValueError):  # cached ink is shared by every grid: read-only
+        _text_ink(caption, 13)[0, 0] = 1
+    images = np.full((2, 28, 28), 0.5, np.float32)
+    once = digit_grid([("Noisy", images, [caption, "19.2 dB"])])
+    digit_grid([("Denoised", images, ["19.2 dB · 0.81", caption])], font_size=13)
+    assert (digit_grid([("Noisy", images, [caption, "19.2 dB"])]) == once).all()
+    assert (_text_ink(caption, 13) == first).all()
+    # a caption is set from its words: the words' ink appears in it, pixel for pixel
+    word = _text_ink("19.2", 13)
+    assert (first[: word.shape[0], : word.shape[1]] == word).all()
