@@ -21,6 +21,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import numpy as np  # noqa: E402
 
+from benchmarks import SHARED_MNIST  # noqa: E402
 from denoiser import add_noise, load_mnist, load_pretrained  # noqa: E402
 from denoiser.quantize import precision  # noqa: E402
 from harness.machine import describe_machine  # noqa: E402
@@ -31,7 +32,9 @@ def main() -> None:
     parser.add_argument("--model", default=None, help="shipped model (default: the default model)")
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--n", type=int, default=10_000)
-    parser.add_argument("--data", default=None)
+    parser.add_argument("--data", default=str(SHARED_MNIST) if SHARED_MNIST.exists() else None,
+                        help="Keras-layout mnist.npz (default: the workplace's copy beside the project, "
+                             "else the usual search, which downloads where it must)")
     args = parser.parse_args()
 
     digits = load_mnist(args.data)

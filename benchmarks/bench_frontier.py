@@ -26,6 +26,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # as app.py sets it, before 
 
 import numpy as np  # noqa: E402
 
+from benchmarks import SHARED_MNIST  # noqa: E402
 from benchmarks.timing import median_ms, median_ms_after_rest  # noqa: E402
 from denoiser import add_noise  # noqa: E402
 from denoiser.data import load_mnist  # noqa: E402
@@ -35,14 +36,12 @@ from denoiser.modelfiles import model_dir, read_manifest  # noqa: E402
 from denoiser.quantize import calibration_digits, int8_onnx  # noqa: E402
 from harness.machine import describe_machine  # noqa: E402
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist.npz"
-
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", nargs="+", default=["blind", "blind-large", "conv"])
     parser.add_argument("--int8", action="store_true", help="also measure each model quantised to int8")
-    parser.add_argument("--data", default=str(SHARED), help="Keras-layout mnist.npz")
+    parser.add_argument("--data", default=str(SHARED_MNIST), help="Keras-layout mnist.npz")
     parser.add_argument("--limit", type=int, default=0, help="evaluate on the first N test digits only")
     parser.add_argument("--repeats", type=int, default=200, help="calls timed back to back")
     parser.add_argument("--rested", type=int, default=20, help="calls timed after a rest each")
