@@ -11,12 +11,10 @@ os.environ.setdefault("DENOISER_TRAINING_PRIORITY", "normal")
 # tests/test_quantize.py sets the 8-bit setting where it tests it.
 os.environ.pop("DENOISER_PRECISION", None)
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
-SHARED_MNIST = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mnist.npz"
+from benchmarks import SHARED_MNIST  # noqa: E402, F401 - the one path to the workplace's full MNIST
 
 
 @pytest.fixture(scope="session")
