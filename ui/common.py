@@ -337,8 +337,8 @@ def line_chart(table: pd.DataFrame, x_title: str, y_title: str, height: int = 28
     in its own fixed colour (:mod:`denoiser.colours`: the same method, the same colour everywhere).
 
     A plain Vega-Lite spec, not altair: the live training panel redraws its curves every second,
-    and the same chart built and validated by altair took 25 ms of the server's CPU (holding the
-    interpreter's lock) per call on an AVX2 EPYC, against 6 ms for the spec (timed by hand).
+    and building and validating the same chart in altair cost several times what the spec does,
+    all of it holding the interpreter's lock (timed by hand on an AVX2 EPYC).
     """
     import pandas as pd  # imported where needed: the first page has no use for it
 
