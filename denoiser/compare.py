@@ -1,7 +1,9 @@
 """The comparison the app and the CLI show: noisy, denoised, filtered and clean rows with metrics.
 
 No UI code: :func:`compare` returns the rows of a :func:`denoiser.grid.digit_grid` and a
-table of mean PSNR and SSIM per row.
+table of mean PSNR and SSIM per row; :func:`compare_amounts` does the same at many noise amounts
+at once (one model call for all of them), so a page can move its noise slider without asking
+the server again.
 """
 
 from __future__ import annotations
@@ -11,13 +13,19 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .classical import CLASSICAL, check_filters
+from .classical import CLASSICAL, FAST_FILTERS, check_filters
 from .grid import Row
 from .metrics import psnr, ssim
+from .noise import add_noise
 
 NOISY, CLEAN = "Noisy", "Clean"
 #: The difference row's label (a true minus sign: the grid's font has the glyph).
 DIFF_LABEL = "|denoised − clean|"
+#: The noise slider's amounts: 0 to 1 in steps of 0.05.
+SLIDER_AMOUNTS: tuple[float, ...] = tuple(round(0.05 * k, 2) for k in range(21))
+#: :func:`compare_amounts` is worth its cost (21 amounts for every change of digits, models or
+#: noise) up to this many digit × model pairs, with fast filters only.
+EVERY_AMOUNT_PAIRS = 16
 
 
 def denoised_label(model_name: str) -> str:
@@ -80,9 +88,15 @@ def compare(clean: np.ndarray, captions: Sequence[str], noisy: np.ndarray,
     >>> result.labels
     ['Noisy', 'Filter: median', 'Clean']
     """
+    denoised = {name: fn(noisy) for name, fn in (denoisers or {}).items()}
+    return _comparison(clean, captions, noisy, denoised, check_filters(filters), show_diff)
+
+
+def _comparison(clean: np.ndarray, captions: Sequence[str], noisy: np.ndarray,
+                denoised: dict[str, np.ndarray], filters: Sequence[str], show_diff: bool) -> Comparison:
     outputs = [(NOISY, noisy, False)]
-    outputs += [(denoised_label(name), fn(noisy), True) for name, fn in (denoisers or {}).items()]
-    outputs += [(filter_label(name), CLASSICAL[name](noisy), False) for name in check_filters(filters)]
+    outputs += [(denoised_label(name), images, True) for name, images in denoised.items()]
+    outputs += [(filter_label(name), CLASSICAL[name](noisy), False) for name in filters]
     rows: list[Row] = []
     means: list[dict] = []
     for label, images, is_model in outputs:
@@ -94,6 +108,55 @@ def compare(clean: np.ndarray, captions: Sequence[str], noisy: np.ndarray,
             rows.append((DIFF_LABEL, diff, [f"max {d.max():.2f}" for d in diff]))
     rows.append((CLEAN, clean, list(captions)))
     return Comparison(rows, means)
+
+
+def compare_amounts(clean: np.ndarray, captions: Sequence[str], kind: str, amounts: Sequence[float],
+                    seed: int | None = None,
+                    denoisers: dict[str, Callable[[np.ndarray], np.ndarray]] | None = None,
+                    filters: Sequence[str] = (), show_diff: bool = False) -> list[Comparison]:
+    """:func:`compare` at each of ``amounts`` of one noise, each model called once for all of them.
+
+    The noisy digits at each amount are exactly those of ``add_noise(clean, kind, amount,
+    seed=seed)``, so each comparison equals :func:`compare` on them.
+
+    Parameters
+    ----------
+    clean : ndarray
+        (N, 28, 28) in [0, 1].
+    captions : sequence of str
+        N captions for the clean row.
+    kind : str
+        A kind of :data:`denoiser.NOISE_KINDS`.
+    amounts : sequence of float
+        Noise amounts in [0, 1].
+    seed : int, optional
+        The noise's seed, the same pattern at every amount.
+    denoisers, filters, show_diff
+        As for :func:`compare`.
+
+    Returns
+    -------
+    list of Comparison
+        One per amount, in order.
+
+    Raises
+    ------
+    ValueError
+        An unknown filter or noise kind, or an amount outside [0, 1].
+    """
+    filters = check_filters(filters)
+    noisy = np.stack([add_noise(clean, kind, amount, seed=seed) for amount in amounts])
+    flat = noisy.reshape(-1, *clean.shape[1:])
+    denoised = {name: np.asarray(fn(flat)).reshape(noisy.shape) for name, fn in (denoisers or {}).items()}
+    return [_comparison(clean, captions, noisy[i], {name: out[i] for name, out in denoised.items()},
+                        filters, show_diff) for i in range(len(amounts))]
+
+
+def every_amount_affordable(digits: int, models: int, filters: Sequence[str]) -> bool:
+    """Whether :func:`compare_amounts` over :data:`SLIDER_AMOUNTS` costs little enough to run on
+    each change of digits, models or noise: at most :data:`EVERY_AMOUNT_PAIRS` digit × model
+    pairs, and only filters of :data:`denoiser.classical.FAST_FILTERS`."""
+    return digits * max(models, 1) <= EVERY_AMOUNT_PAIRS and set(filters) <= FAST_FILTERS
 
 
 def means_markdown(means: Sequence[dict]) -> str:

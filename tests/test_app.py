@@ -437,6 +437,7 @@ def test_a_failure_inside_a_view_shows_one_plain_line_and_no_server_path(monkeyp
         raise RuntimeError(f"boom in {APP}")
 
     monkeypatch.setattr("denoiser.add_noise", broken)
+    monkeypatch.setattr("denoiser.compare.add_noise", broken)  # the picture at every amount
     at = app()
     no_exception(at)  # caught by the view's error boundary
     shown = " ".join(e.value for e in at.error)

@@ -8,7 +8,14 @@ import streamlit as st
 import denoiser
 from denoiser import NOISE_KINDS, to_mnist
 from denoiser.classical import CLASSICAL
-from denoiser.compare import compare, means_markdown
+from denoiser.compare import (
+    SLIDER_AMOUNTS,
+    Comparison,
+    compare,
+    compare_amounts,
+    every_amount_affordable,
+    means_markdown,
+)
 from denoiser.grid import COLUMNS_UP_TO, digit_grid, enlarge, png_bytes
 from denoiser.links import MAX_COUNT, SOURCES
 from denoiser.preprocess import BlankImageError, digit_from_bytes
@@ -24,6 +31,7 @@ from ui.common import (
     shipped_names,
     sync_query_params,
 )
+from ui.instant_slider import follow_slider, frame_urls
 from ui.sharing import upload_control
 
 
@@ -43,21 +51,55 @@ def noise_controls() -> None:
 def results(clean: np.ndarray, labels: list[str], models: list, filters: list[str], show_diff: bool) -> None:
     """Noise controls and the result grid (always inside a fragment: see below)."""
     noise_controls()
-    noisy = denoiser.add_noise(clean, st.session_state.noise_kind, st.session_state.amount,
-                               seed=st.session_state.noise_seed)
+    state = st.session_state
     denoisers = {model.name: model.denoise for model in models}
-    result = compare(clean, labels, noisy, denoisers, filters, show_diff)
+    frames: dict[int, str] = {}
+    if (round(state.amount, 2) in SLIDER_AMOUNTS
+            and every_amount_affordable(len(clean), len(models), filters)):
+        # Every amount's picture, drawn once per change of digits, models or noise: the slider
+        # then moves in the browser (ui.instant_slider), and each rerun here only looks it up.
+        pictures = every_amount_pictures(clean, labels, models, filters, show_diff)
+        result, png, width, columns = pictures[round(state.amount, 2)]
+        frames = frame_urls({amount: picture[1] for amount, picture in pictures.items()}, "grid")
+    else:
+        noisy = denoiser.add_noise(clean, state.noise_kind, state.amount, seed=state.noise_seed)
+        result = compare(clean, labels, noisy, denoisers, filters, show_diff)
+        png, width, columns = draw(result, len(clean))
     # One picture for the whole grid: one file for the browser to fetch per update. A few digits
     # are drawn with the rows side by side, so the denoised digit sits beside the noisy one; the
     # picture is shown at its own size (never stretched to the page's width).
-    columns = len(clean) <= COLUMNS_UP_TO and not projector_on() and len(result.rows) <= 4
-    picture = digit_grid(result.rows, columns=columns, **grid_style())
-    st.image(png_bytes(picture), output_format="PNG", width=picture.shape[1],
-             caption=f"{'Columns' if columns else 'Rows'}: {', '.join(result.labels)}. "
-                     f"Clean: {', '.join(labels)}. Under each image: PSNR in dB (higher is better) "
-                     "· SSIM (1 = identical to the clean digit).")
+    with st.container(key="grid"):
+        st.image(png, output_format="PNG", width=width,
+                 caption=f"{'Columns' if columns else 'Rows'}: {', '.join(result.labels)}. "
+                         f"Clean: {', '.join(labels)}. Under each image: PSNR in dB (higher is better) "
+                         "· SSIM (1 = identical to the clean digit).")
+    if frames:
+        follow_slider("amount", "grid", frames)
     st.markdown(means_markdown(result.means))
     sync_query_params(models[0].name if models else None, [model.name for model in models[1:]])
+
+
+def draw(result: Comparison, digits: int) -> tuple[bytes, int, bool]:
+    """The grid of ``result`` as PNG, its width, and whether its rows stand side by side."""
+    columns = digits <= COLUMNS_UP_TO and not projector_on() and len(result.rows) <= 4
+    picture = digit_grid(result.rows, columns=columns, **grid_style())
+    return png_bytes(picture), picture.shape[1], columns
+
+
+def every_amount_pictures(clean: np.ndarray, labels: list[str], models: list, filters: list[str],
+                          show_diff: bool) -> dict[float, tuple[Comparison, bytes, int, bool]]:
+    """:func:`draw` of the comparison at every slider amount, kept in the session for as long as
+    the digits, models, filters and noise stay (the last set only)."""
+    state = st.session_state
+    key = (hash(clean.tobytes()), tuple(labels), tuple((model.name, id(model)) for model in models),
+           tuple(filters), show_diff, state.noise_kind, state.noise_seed, projector_on())
+    kept = state.get("_every_amount")
+    if kept is None or kept[0] != key:
+        results = compare_amounts(clean, labels, state.noise_kind, SLIDER_AMOUNTS, state.noise_seed,
+                                  {model.name: model.denoise for model in models}, filters, show_diff)
+        kept = state["_every_amount"] = (key, {amount: (result, *draw(result, len(clean)))
+                                                for amount, result in zip(SLIDER_AMOUNTS, results)})
+    return kept[1]
 
 
 # Fragments: moving a noise control reruns only the noise controls and the grid (the server and
