@@ -1,5 +1,6 @@
 """The Streamlit app, driven headless with streamlit.testing.v1.AppTest."""
 
+import json
 from pathlib import Path
 from tempfile import TemporaryDirectory
 
@@ -28,6 +29,13 @@ def app(query: dict | None = None) -> AppTest:
 def image_urls(at: AppTest) -> list[str]:
     """The media URL of every image on the page, in order (URLs are content hashes)."""
     return [img.url for el in at.get("image") for img in el.proto.imgs]
+
+
+def slider_frames(at: AppTest) -> dict[str, str]:
+    """The pictures the page hands the browser to follow its noise slider: URL by amount in
+    hundredths (none when it left the slider to the server)."""
+    found = at.get("bidi_component")
+    return json.loads(found[0].proto.json)["frames"] if found else {}
 
 
 def rows(at: AppTest) -> list[str]:
@@ -93,6 +101,39 @@ def test_amount_slider_changes_noisy_images_and_metrics():
     assert after["mean PSNR (dB)"][0] > before["mean PSNR (dB)"][0] + 3  # less noise, higher PSNR
     assert image_urls(at) != imgs_before
     assert at.query_params["amount"] == "0.2"
+
+
+def test_the_browser_holds_the_picture_at_every_amount_and_a_move_needs_no_model(monkeypatch):
+    import denoiser.compare
+
+    drawn, real = [], denoiser.compare.compare_amounts
+
+    def counted(*args, **kwargs):
+        drawn.append(args)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(denoiser.compare, "compare_amounts", counted)
+    at = app()
+    frames = slider_frames(at)
+    assert sorted(map(int, frames)) == list(range(0, 101, 5))
+    assert len(set(frames.values())) == 21  # a different picture at each amount
+    assert image_urls(at) == [frames["50"]]  # what is on screen is the picture at the slider's amount
+    at.slider(key="amount").set_value(0.2).run()
+    no_exception(at)
+    assert image_urls(at) == [frames["20"]]  # the server sends the very picture the browser showed
+    assert slider_frames(at) == frames and len(drawn) == 1  # drawn once: the move called no model
+    next(b for b in at.button if b.label == "New noise").click().run()
+    assert len(drawn) == 2 and slider_frames(at)["20"] != frames["20"]  # new noise, new pictures
+
+
+def test_with_a_slow_filter_the_slider_asks_the_server_as_any_widget_does():
+    at = app()
+    at.sidebar.multiselect(key="filters").set_value(["nl_means"]).run()
+    no_exception(at)
+    assert slider_frames(at) == {}  # 21 amounts of a filter at tens of ms a digit: not drawn ahead
+    before = image_urls(at)
+    at.slider(key="amount").set_value(0.2).run()
+    assert image_urls(at) != before and "Filter: nl_means" in at.get("image")[0].proto.imgs[0].caption
 
 
 @needs_models

@@ -85,6 +85,28 @@ def test_moving_the_slider_changes_the_images(page, server):
     assert_no_exception(page)
 
 
+def test_dragging_the_slider_shows_each_amount_before_the_server_hears_of_it(page, server):
+    open_app(page, server)
+    grid = '.st-key-grid [data-testid="stImage"] img'
+    first = page.eval_on_selector(grid, "e => e.src")
+    thumb = page.get_by_role("slider", name="Amount")
+    box = thumb.bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.down()
+    seen = []
+    for step in range(1, 5):  # still held: Streamlit sends a slider's value when it is let go
+        page.mouse.move(box["x"] + box["width"] / 2 + 40 * step, box["y"] + box["height"] / 2)
+        page.wait_for_function("([sel, seen]) => !seen.includes(document.querySelector(sel).src)",
+                               arg=[grid, [first, *seen]])
+        seen.append(page.eval_on_selector(grid, "e => e.src"))
+    assert "amount=0.5" in page.evaluate("() => window.location.search")  # the server has not heard
+    page.mouse.up()
+    page.wait_for_function("() => !window.location.search.includes('amount=0.5')")  # now it has
+    page.wait_for_function("([sel, last]) => document.querySelector(sel).src === last", arg=[grid, seen[-1]])
+    assert len(set(seen)) == 4  # a new picture at each amount passed, and the server's is the last
+    assert_no_exception(page)
+
+
 def draw_stroke(page, start: tuple[float, float], end: tuple[float, float]) -> None:
     """Open the Draw source and drag the mouse across the canvas (coordinates in canvas pixels)."""
     page.get_by_text("Draw", exact=True).click()

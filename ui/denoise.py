@@ -52,18 +52,19 @@ def results(clean: np.ndarray, labels: list[str], models: list, filters: list[st
     """Noise controls and the result grid (always inside a fragment: see below)."""
     noise_controls()
     state = st.session_state
-    denoisers = {model.name: model.denoise for model in models}
-    frames: dict[int, str] = {}
-    if (round(state.amount, 2) in SLIDER_AMOUNTS
-            and every_amount_affordable(len(clean), len(models), filters)):
-        # Every amount's picture, drawn once per change of digits, models or noise: the slider
-        # then moves in the browser (ui.instant_slider), and each rerun here only looks it up.
-        pictures = every_amount_pictures(clean, labels, models, filters, show_diff)
-        result, png, width, columns = pictures[round(state.amount, 2)]
-        frames = frame_urls({amount: picture[1] for amount, picture in pictures.items()}, "grid")
+    amount, models_ = round(state.amount, 2), {model.name: model for model in models}
+    # The pictures at every amount, when this session has them for these digits, models and
+    # noise (drawn at the end of an earlier run): a slider move then calls no model.
+    key = (hash(clean.tobytes()), tuple(labels), tuple((name, id(m)) for name, m in models_.items()),
+           tuple(filters), show_diff, state.noise_kind, state.noise_seed, projector_on())
+    kept = state.get("_every_amount")
+    pictures = kept[1] if kept is not None and kept[0] == key else {}
+    if amount in pictures:
+        result, png, width, columns = pictures[amount]
     else:
         noisy = denoiser.add_noise(clean, state.noise_kind, state.amount, seed=state.noise_seed)
-        result = compare(clean, labels, noisy, denoisers, filters, show_diff)
+        result = compare(clean, labels, noisy, {name: m.denoise for name, m in models_.items()}, filters,
+                         show_diff)
         png, width, columns = draw(result, len(clean))
     # One picture for the whole grid: one file for the browser to fetch per update. A few digits
     # are drawn with the rows side by side, so the denoised digit sits beside the noisy one; the
@@ -73,10 +74,21 @@ def results(clean: np.ndarray, labels: list[str], models: list, filters: list[st
                  caption=f"{'Columns' if columns else 'Rows'}: {', '.join(result.labels)}. "
                          f"Clean: {', '.join(labels)}. Under each image: PSNR in dB (higher is better) "
                          "· SSIM (1 = identical to the clean digit).")
-    if frames:
-        follow_slider("amount", "grid", frames)
     st.markdown(means_markdown(result.means))
     sync_query_params(models[0].name if models else None, [model.name for model in models[1:]])
+    if amount not in SLIDER_AMOUNTS or not every_amount_affordable(len(clean), len(models), filters):
+        return  # the slider asks the server, as any widget does
+    if not pictures:
+        # Drawn after the page has its picture (Streamlit sends each element as it is made), so
+        # new digits or noise wait for no more than one amount; then the slider moves in the
+        # browser (ui.instant_slider) and each rerun here only looks its picture up.
+        others = [a for a in SLIDER_AMOUNTS if a != amount]
+        pictures = {a: (r, *draw(r, len(clean))) for a, r in zip(others, compare_amounts(
+            clean, labels, state.noise_kind, others, state.noise_seed,
+            {name: m.denoise for name, m in models_.items()}, filters, show_diff))}
+        pictures[amount] = (result, png, width, columns)
+        state["_every_amount"] = (key, pictures)
+    follow_slider("amount", "grid", frame_urls({a: picture[1] for a, picture in pictures.items()}, "grid"))
 
 
 def draw(result: Comparison, digits: int) -> tuple[bytes, int, bool]:
@@ -84,22 +96,6 @@ def draw(result: Comparison, digits: int) -> tuple[bytes, int, bool]:
     columns = digits <= COLUMNS_UP_TO and not projector_on() and len(result.rows) <= 4
     picture = digit_grid(result.rows, columns=columns, **grid_style())
     return png_bytes(picture), picture.shape[1], columns
-
-
-def every_amount_pictures(clean: np.ndarray, labels: list[str], models: list, filters: list[str],
-                          show_diff: bool) -> dict[float, tuple[Comparison, bytes, int, bool]]:
-    """:func:`draw` of the comparison at every slider amount, kept in the session for as long as
-    the digits, models, filters and noise stay (the last set only)."""
-    state = st.session_state
-    key = (hash(clean.tobytes()), tuple(labels), tuple((model.name, id(model)) for model in models),
-           tuple(filters), show_diff, state.noise_kind, state.noise_seed, projector_on())
-    kept = state.get("_every_amount")
-    if kept is None or kept[0] != key:
-        results = compare_amounts(clean, labels, state.noise_kind, SLIDER_AMOUNTS, state.noise_seed,
-                                  {model.name: model.denoise for model in models}, filters, show_diff)
-        kept = state["_every_amount"] = (key, {amount: (result, *draw(result, len(clean)))
-                                                for amount, result in zip(SLIDER_AMOUNTS, results)})
-    return kept[1]
 
 
 # Fragments: moving a noise control reruns only the noise controls and the grid (the server and
