@@ -11,10 +11,11 @@ again: on some machines a second core gives little for a while after an idle spe
 The back-to-back medians are reported too. Prints a JSON report of medians in ms, naming the CPU
 and the precision (``DENOISER_PRECISION=int8`` runs the model's 8-bit copy, as a server so set does).
 
-``every_amount`` prices the other design, a slider that moves in the browser without asking the
-server: the server's work to draw, whenever the digits, the model or the noise change, a picture
-for each of the slider's 21 amounts (one model call on all the noisy digits, then each amount's
-metrics, grid and PNG), after a rest each time, and the bytes a browser would then receive.
+``every_amount`` prices what the page does on each change of digits, models or noise since the
+slider moves in the browser (``ui.instant_slider``): after the picture at the slider's amount, the
+pictures at the other 20 amounts (``compare_amounts``: one model call on all their noisy digits,
+then each amount's metrics, grid and PNG), after a rest each time, and the bytes a browser then
+loads ahead. A slider move itself then calls no model: the server looks its picture up.
 """
 
 from __future__ import annotations
@@ -31,29 +32,28 @@ import numpy as np  # noqa: E402
 
 from benchmarks.timing import median_ms, median_ms_after_rest  # noqa: E402
 from denoiser import add_noise  # noqa: E402
-from denoiser.compare import compare  # noqa: E402
+from denoiser.compare import SLIDER_AMOUNTS, compare_amounts  # noqa: E402
 from denoiser.data import load_sample  # noqa: E402
-from denoiser.grid import digit_grid, png_bytes  # noqa: E402
+from denoiser.grid import COLUMNS_UP_TO, digit_grid, png_bytes  # noqa: E402
 from denoiser.inference import default_threads  # noqa: E402
 from denoiser.metrics import psnr, ssim  # noqa: E402
 from denoiser.pretrained import load_pretrained  # noqa: E402
 from denoiser.quantize import precision  # noqa: E402
 from harness.machine import describe_machine  # noqa: E402
 
-AMOUNTS = np.round(np.arange(0, 1.0001, 0.05), 2)  # the Amount slider's values
-
 
 def every_amount(model, clean: np.ndarray, repeats: int, rest_s: float) -> dict:
-    """Server time (ms, median after ``rest_s`` of rest) and bytes for a picture at every amount."""
+    """Server time (ms, median after ``rest_s`` of rest) and bytes for the pictures at the 20
+    amounts other than the slider's (0.5), as the page draws them after its first picture."""
+    others = [a for a in SLIDER_AMOUNTS if a != 0.5]
+    captions = [f"digit {i}" for i in range(len(clean))]
+
     def draw_all() -> int:
-        noisy = np.stack([add_noise(clean, "gaussian", a, seed=0) for a in AMOUNTS])
-        denoised = model.denoise(noisy.reshape(-1, 28, 28)).reshape(noisy.shape)
-        captions = [f"digit {i}" for i in range(len(clean))]
-        return sum(len(png_bytes(digit_grid(compare(clean, captions, x, {model.name: lambda _, y=y: y}).rows,
-                                            scale=4)))
-                   for x, y in zip(noisy, denoised))
+        results = compare_amounts(clean, captions, "gaussian", others, 0, {model.name: model.denoise})
+        return sum(len(png_bytes(digit_grid(result.rows, columns=len(clean) <= COLUMNS_UP_TO, scale=4)))
+                   for result in results)
     size = draw_all()
-    return {"amounts": len(AMOUNTS), "digits": len(AMOUNTS) * len(clean), "png_bytes": size,
+    return {"amounts": len(others), "digits": len(others) * len(clean), "png_bytes": size,
             "median_ms": round(median_ms_after_rest(draw_all, repeats, rest_s), 1)}
 
 

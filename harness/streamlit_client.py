@@ -13,6 +13,7 @@ themselves (``run_every``), which it reruns on their interval like the browser d
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 import urllib.request
 from dataclasses import dataclass
@@ -64,6 +65,7 @@ class Session:
         self.page_hash = ""
         self.exceptions: list[str] = []
         self.drawn: list[str] = []  # labels of the widgets the last run (or fragment run) drew
+        self.preloaded: set[str] = set()  # pictures fetched ahead, kept as a browser's cache keeps them
         self._ws = None
         self._reader: asyncio.Task | None = None
         self._finished = asyncio.Event()
@@ -133,6 +135,13 @@ class Session:
         return [img.url for _, (kind, proto) in sorted(self.elements.items()) if kind == "imgs"
                 for img in proto.imgs]
 
+    def frame_urls(self) -> list[str]:
+        """The pictures the page's components hand the browser to load ahead (the Denoise page's
+        noise slider: one picture per amount, ``ui.instant_slider``)."""
+        return [url for _, (kind, proto) in sorted(self.elements.items())
+                if kind == "bidi_component" and proto.json
+                for url in json.loads(proto.json).get("frames", {}).values()]
+
     def image_captions(self) -> list[str]:
         return [img.caption for _, (kind, proto) in sorted(self.elements.items()) if kind == "imgs"
                 for img in proto.imgs]
@@ -175,8 +184,11 @@ class Session:
         return await self.rerun(fragment_id=w.fragment_id, extra=[trigger])
 
     async def fetch_images(self) -> int:
-        """GET every picture on the page, as a browser does after an update; bytes received."""
-        urls = [u if u.startswith("http") else self.base_url + u for u in self.image_urls()]
+        """GET every picture on the page, and the pictures handed to it to load ahead that it has
+        not loaded yet, as a browser does after an update; bytes received."""
+        ahead = [u for u in dict.fromkeys(self.frame_urls()) if u not in self.preloaded]
+        self.preloaded.update(ahead)
+        urls = [u if u.startswith("http") else self.base_url + u for u in [*self.image_urls(), *ahead]]
 
         def get(url: str) -> int:
             with urllib.request.urlopen(self.request(url), timeout=self.timeout) as response:

@@ -34,10 +34,14 @@ def test_a_session_moves_the_slider_and_fetches_the_new_picture(server):
             assert page.widget("Amount").kind == "slider"
             assert page.widget("Amount").fragment_id  # inside the results fragment
             first_url, first_psnr = page.image_urls(), noisy_psnr(page)
+            ahead = page.frame_urls()  # the picture at every amount, for the browser to load ahead
+            assert len(set(ahead)) == 21 and first_url[0] in ahead
+            with_ahead = await page.fetch_images()
             await page.set_value("Amount", 0.1)
-            assert page.image_urls() != first_url
+            assert page.image_urls() != first_url and page.image_urls()[0] in ahead  # one it had
             assert noisy_psnr(page) > first_psnr + 5  # less noise: a much cleaner noisy row
-            assert await page.fetch_images() > 1000  # the PNG, served like a browser's fetch
+            alone = await page.fetch_images()
+            assert 1000 < alone < with_ahead / 10  # the PNG again; what was loaded ahead, not again
             before = page.image_urls()
             await page.click("New sample")
             assert page.image_urls() != before
