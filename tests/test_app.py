@@ -19,6 +19,14 @@ needs_models = pytest.mark.skipif(not (PRETRAINED_DIR / "manifest.json").exists(
                                   reason="no shipped models in pretrained/")
 
 
+@pytest.fixture(autouse=True)
+def no_pictures_drawn_yet():
+    """The server's store of pictures outlives an AppTest: each test starts from none drawn."""
+    from ui.instant_slider import picture_store
+
+    picture_store.clear()
+
+
 def app(query: dict | None = None) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=120)
     for key, value in (query or {}).items():
@@ -118,10 +126,13 @@ def test_the_browser_holds_the_picture_at_every_amount_and_a_move_needs_no_model
     assert sorted(map(int, frames)) == list(range(0, 101, 5))
     assert len(set(frames.values())) == 21  # a different picture at each amount
     assert image_urls(at) == [frames["50"]]  # what is on screen is the picture at the slider's amount
+    assert len(drawn) == 1
     at.slider(key="amount").set_value(0.2).run()
     no_exception(at)
     assert image_urls(at) == [frames["20"]]  # the server sends the very picture the browser showed
-    assert slider_frames(at) == frames and len(drawn) == 1  # drawn once: the move called no model
+    assert slider_frames(at) == frames and len(drawn) == 1  # the move called no model
+    other = app()  # a second student on the same digits: the pictures drawn for the first serve
+    assert slider_frames(other) == frames and len(drawn) == 1
     next(b for b in at.button if b.label == "New noise").click().run()
     assert len(drawn) == 2 and slider_frames(at)["20"] != frames["20"]  # new noise, new pictures
 

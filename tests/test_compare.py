@@ -6,6 +6,7 @@ import pytest
 from denoiser import add_noise
 from denoiser.compare import (
     EVERY_AMOUNT_PAIRS,
+    MODEL_CHUNK,
     SLIDER_AMOUNTS,
     compare,
     compare_amounts,
@@ -40,15 +41,20 @@ def test_every_amount_equals_the_comparison_at_that_amount(digits):
     assert many[0].means[0]["psnr"] > many[-1].means[0]["psnr"]  # more noise, a worse noisy row
 
 
-def test_each_model_is_called_once_for_every_amount(digits):
+def test_each_model_sees_every_amount_in_calls_of_a_bounded_size(digits):
     calls = []
 
     def model(images):
-        calls.append(images.shape)
+        calls.append(images.copy())
         return blur(images)
 
-    compare_amounts(digits[:4], list("abcd"), "gaussian", SLIDER_AMOUNTS, seed=0, denoisers={"m": model})
-    assert calls == [(len(SLIDER_AMOUNTS) * 4, 28, 28)]
+    clean = digits[:4]
+    many = compare_amounts(clean, list("abcd"), "gaussian", SLIDER_AMOUNTS, seed=0, denoisers={"m": model})
+    assert max(len(c) for c in calls) == MODEL_CHUNK and sum(len(c) for c in calls) == 21 * 4
+    seen = np.concatenate(calls).reshape(21, 4, 28, 28)  # amount by amount, in order
+    for amount, noisy, result in zip(SLIDER_AMOUNTS, seen, many):
+        np.testing.assert_array_equal(noisy, add_noise(clean, "gaussian", amount, seed=0))
+        np.testing.assert_allclose(result.rows[1][1], blur(noisy), atol=1e-6)
 
 
 @pytest.mark.parametrize("kind, amounts, match", [("hail", (0.5,), "hail"), ("gaussian", (0.5, 1.5), "1.5")])

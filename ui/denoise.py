@@ -31,7 +31,7 @@ from ui.common import (
     shipped_names,
     sync_query_params,
 )
-from ui.instant_slider import follow_slider, frame_urls
+from ui.instant_slider import Picture, follow_slider, frame_urls, picture_store
 from ui.sharing import upload_control
 
 
@@ -53,28 +53,26 @@ def results(clean: np.ndarray, labels: list[str], models: list, filters: list[st
     noise_controls()
     state = st.session_state
     amount, models_ = round(state.amount, 2), {model.name: model for model in models}
-    # The pictures at every amount, when this session has them for these digits, models and
-    # noise (drawn at the end of an earlier run): a slider move then calls no model.
+    # The pictures at every amount, when this server has them for these digits, models and noise
+    # (drawn at the end of an earlier run, this session's or another's): a move calls no model.
     key = (hash(clean.tobytes()), tuple(labels), tuple((name, id(m)) for name, m in models_.items()),
            tuple(filters), show_diff, state.noise_kind, state.noise_seed, projector_on())
-    kept = state.get("_every_amount")
-    pictures = kept[1] if kept is not None and kept[0] == key else {}
+    pictures = picture_store().get(key) or {}
     if amount in pictures:
-        result, png, width, columns = pictures[amount]
+        shown = pictures[amount]
     else:
         noisy = denoiser.add_noise(clean, state.noise_kind, state.amount, seed=state.noise_seed)
-        result = compare(clean, labels, noisy, {name: m.denoise for name, m in models_.items()}, filters,
-                         show_diff)
-        png, width, columns = draw(result, len(clean))
+        shown = draw(compare(clean, labels, noisy, {name: m.denoise for name, m in models_.items()}, filters,
+                             show_diff), len(clean))
     # One picture for the whole grid: one file for the browser to fetch per update. A few digits
     # are drawn with the rows side by side, so the denoised digit sits beside the noisy one; the
     # picture is shown at its own size (never stretched to the page's width).
     with st.container(key="grid"):
-        st.image(png, output_format="PNG", width=width,
-                 caption=f"{'Columns' if columns else 'Rows'}: {', '.join(result.labels)}. "
+        st.image(shown.png, output_format="PNG", width=shown.width,
+                 caption=f"{'Columns' if shown.columns else 'Rows'}: {', '.join(shown.labels)}. "
                          f"Clean: {', '.join(labels)}. Under each image: PSNR in dB (higher is better) "
                          "· SSIM (1 = identical to the clean digit).")
-    st.markdown(means_markdown(result.means))
+    st.markdown(means_markdown(shown.means))
     sync_query_params(models[0].name if models else None, [model.name for model in models[1:]])
     if amount not in SLIDER_AMOUNTS or not every_amount_affordable(len(clean), len(models), filters):
         return  # the slider asks the server, as any widget does
@@ -83,19 +81,20 @@ def results(clean: np.ndarray, labels: list[str], models: list, filters: list[st
         # new digits or noise wait for no more than one amount; then the slider moves in the
         # browser (ui.instant_slider) and each rerun here only looks its picture up.
         others = [a for a in SLIDER_AMOUNTS if a != amount]
-        pictures = {a: (r, *draw(r, len(clean))) for a, r in zip(others, compare_amounts(
+        pictures = {a: draw(r, len(clean)) for a, r in zip(others, compare_amounts(
             clean, labels, state.noise_kind, others, state.noise_seed,
             {name: m.denoise for name, m in models_.items()}, filters, show_diff))}
-        pictures[amount] = (result, png, width, columns)
-        state["_every_amount"] = (key, pictures)
-    follow_slider("amount", "grid", frame_urls({a: picture[1] for a, picture in pictures.items()}, "grid"))
+        pictures[amount] = shown
+        picture_store().put(key, pictures, keep=models)
+    follow_slider("amount", "grid", frame_urls({a: picture.png for a, picture in pictures.items()}, "grid"))
 
 
-def draw(result: Comparison, digits: int) -> tuple[bytes, int, bool]:
-    """The grid of ``result`` as PNG, its width, and whether its rows stand side by side."""
+def draw(result: Comparison, digits: int) -> Picture:
+    """The grid of ``result`` as PNG (a few digits with the rows side by side), with its labels,
+    means and width."""
     columns = digits <= COLUMNS_UP_TO and not projector_on() and len(result.rows) <= 4
     picture = digit_grid(result.rows, columns=columns, **grid_style())
-    return png_bytes(picture), picture.shape[1], columns
+    return Picture(result.labels, result.means, png_bytes(picture), picture.shape[1], columns)
 
 
 # Fragments: moving a noise control reruns only the noise controls and the grid (the server and

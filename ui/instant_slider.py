@@ -14,6 +14,11 @@ page works as an ordinary Streamlit page.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+from collections.abc import Hashable
+from typing import NamedTuple
+
 import streamlit as st
 
 # Runs in the page (not an iframe): finds the slider and the picture by the keys Streamlit puts in
@@ -51,6 +56,52 @@ _CSS = """[class*="st-key-follow-"] {
   display: none;
 }"""
 _follow = st.components.v2.component("denoiser_instant_slider", js=_JS, css=_CSS, isolate_styles=False)
+
+
+class Picture(NamedTuple):
+    """The result grid at one amount, as the page shows it."""
+
+    labels: list[str]  # the rows'
+    means: list[dict]  # each row's mean PSNR and SSIM
+    png: bytes
+    width: int
+    columns: bool  # rows drawn side by side
+
+
+class PictureStore:
+    """Pictures at every amount, shared by the server's sessions, the last ``size`` sets used.
+
+    Test digits are the same for every session at the same sample, class and count (a class
+    pressing New sample walks the same seeds), so a set drawn for one student serves the next.
+    A key holds ``id()`` of the models drawn with, and the entry holds the models themselves: no
+    other object can take one of those ids while the entry exists.
+    """
+
+    def __init__(self, size: int = 64) -> None:
+        self.size = size
+        self._entries: OrderedDict[Hashable, tuple[dict, list]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable) -> dict[float, Picture] | None:
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None:
+                return None
+            self._entries.move_to_end(key)
+            return entry[0]
+
+    def put(self, key: Hashable, pictures: dict[float, Picture], keep: list) -> None:
+        with self._lock:
+            self._entries[key] = (pictures, keep)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+
+
+@st.cache_resource(show_spinner=False)
+def picture_store() -> PictureStore:
+    """The server's one :class:`PictureStore` (64 sets: about 40 MB of PNGs at 8 digits each)."""
+    return PictureStore()
 
 
 def frame_urls(pictures: dict[float, bytes], name: str) -> dict[int, str]:
