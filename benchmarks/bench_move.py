@@ -1,10 +1,12 @@
-"""Where a slider move's server time goes, part by part (no browser, no Streamlit).
+"""Where the server's time for one picture goes, part by part (no browser, no Streamlit).
 
 Usage: python -m benchmarks.bench_move [--model blind] [--digits 8] [--repeats 50] [--rest-ms 500]
 
-Times, as the Denoise page runs them for one move: the noise draw, the model (ONNX Runtime, as
-the app runs it), PSNR and SSIM for every row, drawing the grid, and encoding it as PNG. Each
-repeat is one move after ``--rest-ms`` of rest, as a person looks at the result before moving
+Times, as the Denoise page runs them for one picture (the first after a change of digits, models
+or noise, and every move where the page leaves the slider to the server): the noise draw, the
+model (ONNX Runtime, as the app runs it), PSNR and SSIM for every row, drawing the grid, and
+encoding it as PNG. Each
+repeat is one picture after ``--rest-ms`` of rest, as a person looks at the result before moving
 again: on some machines a second core gives little for a while after an idle spell
 (``benchmarks.bench_cores_after_rest``), which a loop of calls back to back never sees (blind's
 8 digits: 5.5 ms back to back, 10.1 ms after a rest, on the AVX-512 EPYC of docs/bench-move.json).
