@@ -107,6 +107,27 @@ def test_dragging_the_slider_shows_each_amount_before_the_server_hears_of_it(pag
     assert_no_exception(page)
 
 
+def test_fast_key_presses_never_paint_an_earlier_amount_again(page, server):
+    """The server's rerun for each press lands after later presses were shown: the page must not
+    go back to an amount the slider has left (it is put right before the browser paints)."""
+    open_app(page, server)
+    grid = '.st-key-grid [data-testid="stImage"] img'
+    page.evaluate("""sel => { window.__painted = [];
+      const tick = () => { const src = document.querySelector(sel).src;
+        if (window.__painted[window.__painted.length - 1] !== src) window.__painted.push(src);
+        requestAnimationFrame(tick); };
+      tick(); }""", grid)
+    thumb = page.get_by_role("slider", name="Amount")
+    thumb.focus()
+    for _ in range(4):
+        thumb.press("ArrowRight")
+    page.wait_for_function("() => window.location.search.includes('amount=0.7')")  # the last rerun
+    page.wait_for_function("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+    painted = page.evaluate("() => window.__painted")
+    assert len(painted) >= 2 and len(painted) == len(set(painted)), painted
+    assert_no_exception(page)
+
+
 def draw_stroke(page, start: tuple[float, float], end: tuple[float, float]) -> None:
     """Open the Draw source and drag the mouse across the canvas (coordinates in canvas pixels)."""
     page.get_by_text("Draw", exact=True).click()

@@ -22,32 +22,48 @@ from typing import NamedTuple
 import streamlit as st
 
 # Runs in the page (not an iframe): finds the slider and the picture by the keys Streamlit puts in
-# their containers' class names (st-key-…), and swaps the picture's source as the value changes.
-# The mutation observer fires for the keyboard, a drag (each step it passes) and the server's
-# own updates; the pictures are loaded and decoded ahead, so a swap costs no request.
+# their containers' class names (st-key-…) and, as the slider's value changes (each key press, each
+# step of a drag), points the picture at that amount's file, in the folder the page's own picture
+# comes from (so a server under a path prefix works too). The pictures are loaded and decoded
+# ahead, so a swap costs no request. The server's rerun for an earlier key press may set the
+# picture of that amount after a later one is shown: a picture of this set that is not the
+# slider's is put right at once (before the browser paints); a picture from another set (new
+# digits or noise) is left alone until its own set arrives.
 _JS = """
 export default function(component) {
   const { data } = component;
-  const frames = data.frames || {};
   const input = document.querySelector(`.st-key-${data.slider} input[type="range"]`);
-  if (!input) return;
+  const box = document.querySelector(`.st-key-${data.target}`);
+  if (!input || !box) return;
+  const file = (url) => url.split("/").pop();
+  const frames = {};
+  for (const [hundredths, url] of Object.entries(data.frames || {})) frames[hundredths] = file(url);
+  const known = new Set(Object.values(frames));
+  const picture = () => box.querySelector('[data-testid="stImage"] img');
+  const first = picture();
+  if (!first) return;
   const cache = (window.__denoiserFrames = window.__denoiserFrames || new Map());
-  for (const url of Object.values(frames)) {
+  if (cache.size > 200) cache.clear();
+  for (const name of known) {
+    const url = first.src.replace(/[^/]*$/, name);
     if (cache.has(url)) continue;
     const img = new Image();
     img.src = url;
     img.decode().catch(() => {});
     cache.set(url, img);
   }
-  if (cache.size > 200) cache.clear();
   const show = () => {
-    const url = frames[Math.round(parseFloat(input.value) * 100)];
-    const img = document.querySelector(`.st-key-${data.target} [data-testid="stImage"] img`);
-    if (url && img && !img.src.endsWith(url)) img.src = url;
+    const img = picture();
+    const want = frames[Math.round(parseFloat(input.value) * 100)];
+    const have = img && file(img.src);
+    if (want && known.has(have) && have !== want) img.src = img.src.replace(/[^/]*$/, want);
   };
-  const observer = new MutationObserver(show);
-  observer.observe(input, {attributes: true, attributeFilter: ["value", "aria-valuetext"]});
-  return () => observer.disconnect();
+  const slider = new MutationObserver(show);
+  slider.observe(input, {attributes: true, attributeFilter: ["value", "aria-valuetext"]});
+  const server = new MutationObserver(show);
+  server.observe(box, {attributes: true, attributeFilter: ["src"], childList: true, subtree: true});
+  show();
+  return () => { slider.disconnect(); server.disconnect(); };
 }
 """
 
