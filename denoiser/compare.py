@@ -2,8 +2,8 @@
 
 No UI code: :func:`compare` returns the rows of a :func:`denoiser.grid.digit_grid` and a
 table of mean PSNR and SSIM per row; :func:`compare_amounts` does the same at many noise amounts
-at once (one model call for all of them), so a page can move its noise slider without asking
-the server again.
+at once (each model run on all of them together), so a page can move its noise slider without
+asking the server again.
 """
 
 from __future__ import annotations
@@ -147,9 +147,11 @@ def compare_amounts(clean: np.ndarray, captions: Sequence[str], kind: str, amoun
     Raises
     ------
     ValueError
-        An unknown filter or noise kind, or an amount outside [0, 1].
+        An unknown filter or noise kind, no amounts, or an amount outside [0, 1].
     """
     filters = check_filters(filters)
+    if len(amounts) == 0:
+        raise ValueError("no amounts to compare at")
     noisy = np.stack([add_noise(clean, kind, amount, seed=seed) for amount in amounts])
     flat = noisy.reshape(-1, *clean.shape[1:])
     starts = range(0, len(flat), MODEL_CHUNK)

@@ -57,7 +57,8 @@ def test_each_model_sees_every_amount_in_calls_of_a_bounded_size(digits):
         np.testing.assert_allclose(result.rows[1][1], blur(noisy), atol=1e-6)
 
 
-@pytest.mark.parametrize("kind, amounts, match", [("hail", (0.5,), "hail"), ("gaussian", (0.5, 1.5), "1.5")])
+@pytest.mark.parametrize("kind, amounts, match", [("hail", (0.5,), "hail"), ("gaussian", (0.5, 1.5), "1.5"),
+                                                  ("gaussian", (), "no amounts")])
 def test_a_bad_kind_or_amount_is_refused_clearly(digits, kind, amounts, match):
     with pytest.raises(ValueError, match=match):
         compare_amounts(digits[:2], ["a", "b"], kind, amounts)
