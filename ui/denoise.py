@@ -79,13 +79,21 @@ def results(clean: np.ndarray, labels: list[str], models: list, filters: list[st
     if not pictures:
         # Drawn after the page has its picture (Streamlit sends each element as it is made), so
         # new digits or noise wait for no more than one amount; then the slider moves in the
-        # browser (ui.instant_slider) and each rerun here only looks its picture up.
-        others = [a for a in SLIDER_AMOUNTS if a != amount]
-        pictures = {a: draw(r, len(clean)) for a, r in zip(others, compare_amounts(
-            clean, labels, state.noise_kind, others, state.noise_seed,
-            {name: m.denoise for name, m in models_.items()}, filters, show_diff))}
+        # browser (ui.instant_slider) and each rerun here only looks its picture up. While another
+        # session draws the same set, this one leaves the slider to the server until it is there.
+        store = picture_store()
+        if not store.claim(key):
+            return
+        try:
+            others = [a for a in SLIDER_AMOUNTS if a != amount]
+            pictures = {a: draw(r, len(clean)) for a, r in zip(others, compare_amounts(
+                clean, labels, state.noise_kind, others, state.noise_seed,
+                {name: m.denoise for name, m in models_.items()}, filters, show_diff))}
+        except BaseException:
+            store.release(key)  # another session may draw them
+            raise
         pictures[amount] = shown
-        picture_store().put(key, pictures, keep=models)
+        store.put(key, pictures, keep=models)
     follow_slider("amount", "grid", frame_urls({a: picture.png for a, picture in pictures.items()}, "grid"))
 
 

@@ -90,13 +90,30 @@ class PictureStore:
     Test digits are the same for every session at the same sample, class and count (a class
     pressing New sample walks the same seeds), so a set drawn for one student serves the next.
     A key holds ``id()`` of the models drawn with, and the entry holds the models themselves: no
-    other object can take one of those ids while the entry exists.
+    other object can take one of those ids while the entry exists. One session at a time draws a
+    set (:meth:`claim`): when a class opens the page together, the first draws it and the others
+    find it on their next rerun, instead of all drawing the same pictures at once.
     """
 
     def __init__(self, size: int = 64) -> None:
         self.size = size
         self._entries: OrderedDict[Hashable, tuple[dict, list]] = OrderedDict()
+        self._drawing: set[Hashable] = set()
         self._lock = threading.Lock()
+
+    def claim(self, key: Hashable) -> bool:
+        """Whether the caller is to draw the set for ``key``: False when it is here already or
+        another caller is drawing it. A claim ends with :meth:`put` or :meth:`release`."""
+        with self._lock:
+            if key in self._entries or key in self._drawing:
+                return False
+            self._drawing.add(key)
+            return True
+
+    def release(self, key: Hashable) -> None:
+        """End a claim without a set (the drawing failed): another caller may claim it."""
+        with self._lock:
+            self._drawing.discard(key)
 
     def get(self, key: Hashable) -> dict[float, Picture] | None:
         with self._lock:
@@ -108,6 +125,7 @@ class PictureStore:
 
     def put(self, key: Hashable, pictures: dict[float, Picture], keep: list) -> None:
         with self._lock:
+            self._drawing.discard(key)
             self._entries[key] = (pictures, keep)
             self._entries.move_to_end(key)
             while len(self._entries) > self.size:

@@ -1,0 +1,27 @@
+"""The server's store of pictures at every amount (ui.instant_slider.PictureStore)."""
+
+from ui.instant_slider import PictureStore
+
+
+def test_one_caller_at_a_time_draws_a_set_and_everyone_then_finds_it():
+    store = PictureStore()
+    assert store.claim("digits") and not store.claim("digits")  # a second session waits for it
+    assert store.get("digits") is None
+    store.put("digits", {0.5: "picture"}, keep=["model"])
+    assert store.get("digits") == {0.5: "picture"} and not store.claim("digits")  # here already
+
+
+def test_a_failed_drawing_lets_another_caller_draw_the_set():
+    store = PictureStore()
+    assert store.claim("digits")
+    store.release("digits")
+    assert store.claim("digits")
+
+
+def test_the_least_recently_used_set_goes_first():
+    store = PictureStore(size=2)
+    store.put("a", {0.0: "a"}, keep=[])
+    store.put("b", {0.0: "b"}, keep=[])
+    assert store.get("a")  # used: "b" is now the oldest
+    store.put("c", {0.0: "c"}, keep=[])
+    assert store.get("b") is None and store.get("a") and store.get("c")
