@@ -21,8 +21,6 @@ from .noise import add_noise
 NOISY, CLEAN = "Noisy", "Clean"
 #: The difference row's label (a true minus sign: the grid's font has the glyph).
 DIFF_LABEL = "|denoised − clean|"
-#: The noise slider's amounts: 0 to 1 in steps of 0.05.
-SLIDER_AMOUNTS: tuple[float, ...] = tuple(round(0.05 * k, 2) for k in range(21))
 #: :func:`compare_amounts` is worth its cost (21 amounts for every change of digits, models or
 #: noise) up to this many digit × model pairs, with fast filters only.
 EVERY_AMOUNT_PAIRS = 16
@@ -162,9 +160,9 @@ def compare_amounts(clean: np.ndarray, captions: Sequence[str], kind: str, amoun
 
 
 def every_amount_affordable(digits: int, models: int, filters: Sequence[str]) -> bool:
-    """Whether :func:`compare_amounts` over :data:`SLIDER_AMOUNTS` costs little enough to run on
-    each change of digits, models or noise: at most :data:`EVERY_AMOUNT_PAIRS` digit × model
-    pairs, and only filters of :data:`denoiser.classical.FAST_FILTERS`."""
+    """Whether :func:`compare_amounts` over :data:`denoiser.links.SLIDER_AMOUNTS` costs little
+    enough to run on each change of digits, models or noise: at most :data:`EVERY_AMOUNT_PAIRS`
+    digit × model pairs, and only filters of :data:`denoiser.classical.FAST_FILTERS`."""
     return digits * max(models, 1) <= EVERY_AMOUNT_PAIRS and set(filters) <= FAST_FILTERS
 
 

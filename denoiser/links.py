@@ -21,6 +21,9 @@ MAX_COUNT = 16
 MAX_MODELS = 8  # models compared beside the main one
 MAX_SEED = 2**31 - 1
 AMOUNT_STEP = 0.05
+#: The noise slider's amounts: 0 to 1 in steps of :data:`AMOUNT_STEP` (a link's amount is rounded to one).
+SLIDER_AMOUNTS: tuple[float, ...] = tuple(round(AMOUNT_STEP * k, 2)
+                                      for k in range(round(1 / AMOUNT_STEP) + 1))
 
 
 @dataclass

@@ -7,11 +7,11 @@ from denoiser import add_noise
 from denoiser.compare import (
     EVERY_AMOUNT_PAIRS,
     MODEL_CHUNK,
-    SLIDER_AMOUNTS,
     compare,
     compare_amounts,
     every_amount_affordable,
 )
+from denoiser.links import AMOUNT_STEP, SLIDER_AMOUNTS
 
 
 def blur(images: np.ndarray) -> np.ndarray:
@@ -21,7 +21,7 @@ def blur(images: np.ndarray) -> np.ndarray:
 
 def test_the_slider_amounts_run_from_0_to_1_in_steps_of_5_hundredths():
     assert SLIDER_AMOUNTS[0] == 0 and SLIDER_AMOUNTS[-1] == 1 and len(SLIDER_AMOUNTS) == 21
-    assert np.allclose(np.diff(SLIDER_AMOUNTS), 0.05)
+    assert np.allclose(np.diff(SLIDER_AMOUNTS), AMOUNT_STEP)
 
 
 def test_every_amount_equals_the_comparison_at_that_amount(digits):

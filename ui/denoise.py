@@ -9,7 +9,6 @@ import denoiser
 from denoiser import NOISE_KINDS, to_mnist
 from denoiser.classical import CLASSICAL
 from denoiser.compare import (
-    SLIDER_AMOUNTS,
     Comparison,
     compare,
     compare_amounts,
@@ -17,7 +16,7 @@ from denoiser.compare import (
     means_markdown,
 )
 from denoiser.grid import COLUMNS_UP_TO, digit_grid, enlarge, png_bytes
-from denoiser.links import MAX_COUNT, SOURCES
+from denoiser.links import AMOUNT_STEP, MAX_COUNT, SLIDER_AMOUNTS, SOURCES
 from denoiser.preprocess import BlankImageError, digit_from_bytes
 from ui.common import (
     PROJECTOR,
@@ -41,7 +40,7 @@ def noise_controls() -> None:
     row.selectbox("Noise kind", list(NOISE_KINDS), key="noise_kind", width=220,
                   help="How the clean digit is corrupted: " + "; ".join(
                       f"{k}: {v}" for k, v in NOISE_KINDS.items()))
-    row.slider("Amount", 0.0, 1.0, step=0.05, key="amount", width="stretch",
+    row.slider("Amount", 0.0, 1.0, step=AMOUNT_STEP, key="amount", width="stretch",
                help="Noise strength from 0 (none) to 1; 0.5 Gaussian is the tutorial's setting.")
     if row.button("New noise", help="Draw a fresh random noise pattern (otherwise it stays fixed)."):
         st.session_state.noise_seed += 1
