@@ -51,18 +51,17 @@ def results(clean: np.ndarray, labels: list[str], models: list, filters: list[st
     """Noise controls and the result grid (always inside a fragment: see below)."""
     noise_controls()
     state = st.session_state
-    amount, models_ = round(state.amount, 2), {model.name: model for model in models}
+    amount, denoisers = round(state.amount, 2), {model.name: model.denoise for model in models}
     # The pictures at every amount, when this server has them for these digits, models and noise
     # (drawn at the end of an earlier run, this session's or another's): a move calls no model.
-    key = (hash(clean.tobytes()), tuple(labels), tuple((name, id(m)) for name, m in models_.items()),
+    key = (hash(clean.tobytes()), tuple(labels), tuple((model.name, id(model)) for model in models),
            tuple(filters), show_diff, state.noise_kind, state.noise_seed, projector_on())
     pictures = picture_store().get(key) or {}
     if amount in pictures:
         shown = pictures[amount]
     else:
         noisy = denoiser.add_noise(clean, state.noise_kind, state.amount, seed=state.noise_seed)
-        shown = draw(compare(clean, labels, noisy, {name: m.denoise for name, m in models_.items()}, filters,
-                             show_diff), len(clean))
+        shown = draw(compare(clean, labels, noisy, denoisers, filters, show_diff), len(clean))
     # One picture for the whole grid: one file for the browser to fetch per update. A few digits
     # are drawn with the rows side by side, so the denoised digit sits beside the noisy one; the
     # picture is shown at its own size (never stretched to the page's width).
@@ -86,8 +85,7 @@ def results(clean: np.ndarray, labels: list[str], models: list, filters: list[st
         try:
             others = [a for a in SLIDER_AMOUNTS if a != amount]
             pictures = {a: draw(r, len(clean)) for a, r in zip(others, compare_amounts(
-                clean, labels, state.noise_kind, others, state.noise_seed,
-                {name: m.denoise for name, m in models_.items()}, filters, show_diff))}
+                clean, labels, state.noise_kind, others, state.noise_seed, denoisers, filters, show_diff))}
         except BaseException:
             store.release(key)  # another session may draw them
             raise
