@@ -244,10 +244,12 @@ async def run(args) -> dict:
     finally:
         target.stop()
     fates = results[args.students:]
+    errors.extend(f"trainer {i}: exception on the page: {e}"
+                  for i, f in enumerate(fates) for e in f["exceptions"])
     moves = len(latencies)
     report.update({
         "slider_moves": moves,
-        "errors": len(errors) + sum(len(f["exceptions"]) for f in fates),
+        "errors": len(errors),
         "error_examples": errors[:5],
         "load_p50_ms": round(statistics.median(latencies), 1) if latencies else None,
         "load_p95_ms": round(sorted(latencies)[int(0.95 * (moves - 1))], 1) if latencies else None,
