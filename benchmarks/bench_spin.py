@@ -9,7 +9,8 @@ graph's operations then wakes a sleeping thread, which on some virtual machines 
 the operation. This measures, each setting in a fresh process (a process-wide pool cannot be
 undone):
 
-- ``sleeping`` — the app's setting: per-session pools, threads never spin;
+- ``sleeping`` — the app's setting (:func:`denoiser.inference.session_options`): per-session
+  pools, threads never spin;
 - ``spinning`` — per-session pools whose threads spin a while before they sleep (ONNX Runtime's
   default);
 - ``shared spinning`` — one process-wide pool for every session, spinning (ONNX Runtime's
@@ -35,19 +36,12 @@ MODES = ("sleeping", "spinning", "shared spinning")
 MODELS = ("blind", "blind-large", "conv", "unet-gaussian")
 
 
-def _cpu_s() -> float:
-    import resource
-
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
-
-
 def measure(mode: str, rest_ms: float, repeats: int) -> dict:
     """One setting, in this process: run it in a fresh one."""
     import numpy as np
     import onnxruntime as ort
 
-    from denoiser.inference import default_threads
+    from denoiser.inference import default_threads, session_options
     from denoiser.noise import add_noise
     from denoiser.pretrained import model_dir, read_manifest
 
@@ -59,14 +53,10 @@ def measure(mode: str, rest_ms: float, repeats: int) -> dict:
     manifest = read_manifest()["models"]
 
     def session(name: str):
-        options = ort.SessionOptions()
-        options.log_severity_level = 3
-        if mode == "shared spinning":
-            options.use_per_session_threads = False
-        else:
-            options.intra_op_num_threads, options.inter_op_num_threads = threads, 1
-            options.add_session_config_entry("session.intra_op.allow_spinning",
-                                             "1" if mode == "spinning" else "0")
+        options = session_options(threads, spinning=mode != "sleeping")
+        # the shared pool spins as ONNX Runtime's global pools do; a session's own pool settings
+        # are then not used
+        options.use_per_session_threads = mode != "shared spinning"
         s = ort.InferenceSession(str(model_dir() / manifest[name]["onnx"]), options,
                                  providers=["CPUExecutionProvider"])
         feed = s.get_inputs()[0].name
@@ -83,9 +73,9 @@ def measure(mode: str, rest_ms: float, repeats: int) -> dict:
         start = time.perf_counter()
         calls[0](x)
         one.append((time.perf_counter() - start) * 1000)
-        cpu = _cpu_s()
+        cpu = time.process_time()
         time.sleep(0.3)
-        spin.append((_cpu_s() - cpu) * 1000)
+        spin.append((time.process_time() - cpu) * 1000)
         time.sleep(rest_ms / 1000)
         start = time.perf_counter()
         for call in calls:

@@ -69,8 +69,13 @@ def _label(source: str | Path | bytes) -> str:
     return "model bytes" if isinstance(source, bytes) else Path(source).name
 
 
-def _session(source: str | Path | bytes, threads: int | None):
-    """An ONNX Runtime session on the CPU; UnsupportedModel when the file cannot be read."""
+def session_options(threads: int | None = None, *, spinning: bool = False):
+    """The app's ONNX Runtime session options: ``threads`` per call (default
+    :func:`default_threads`), threads that sleep between calls, exact int8 where needed.
+
+    ``spinning=True`` lets the threads spin a while before they sleep, as ONNX Runtime does by
+    default; the app never asks for it (``benchmarks.bench_spin`` measures why).
+    """
     import onnxruntime as ort
 
     options = ort.SessionOptions()
@@ -78,10 +83,18 @@ def _session(source: str | Path | bytes, threads: int | None):
     options.inter_op_num_threads = 1
     # Threads sleep between calls instead of spinning: on a shared server the cores belong to
     # the other users' moves and to training, not to an idle pool.
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spinning else "0")
     if exact_int8_needed():
         options.add_session_config_entry("session.x64quantprecision", "1")
     options.log_severity_level = 3
+    return options
+
+
+def _session(source: str | Path | bytes, threads: int | None):
+    """An ONNX Runtime session on the CPU; UnsupportedModel when the file cannot be read."""
+    import onnxruntime as ort
+
+    options = session_options(threads)
     try:
         return ort.InferenceSession(source if isinstance(source, bytes) else str(source), options,
                                     providers=["CPUExecutionProvider"])
