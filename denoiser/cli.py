@@ -347,7 +347,7 @@ def _cmd_show(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .models import ARCHITECTURES, LOSSES, OPTIMIZERS
+    from .config import ARCHITECTURES, LOSSES, OPTIMIZERS  # not .models: --help imports no Keras
     from .noise import NOISE_KINDS
     from .quantize import CALIBRATION_DIGITS, PERCENTILE
 

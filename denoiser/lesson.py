@@ -1,21 +1,34 @@
 """The Learn view's lesson: Markdown whose figures are read from the files that measured them.
 
 The template is ``assets/lesson.md``; each ``{name:.1f}`` placeholder is filled from the
-shipped manifest (a model's own measured PSNR and SSIM) or from the evaluation tables in
-``docs/`` (made by ``scripts/make_figures.sh``), so retraining a model or rerunning an
-evaluation updates the lesson. A figure that cannot be read shows as "(not measured)".
+shipped manifest (a model's own measured PSNR and SSIM) or from ``assets/lesson_figures.json``,
+the few evaluation figures the lesson quotes. That file ships inside the package (an installed
+package has no ``docs/``) and is written from the evaluation tables in ``docs/`` (made by
+``scripts/make_figures.sh``) by ``python -m denoiser.lesson``; a test keeps the two equal. A
+figure that cannot be read shows as "(not measured)".
 """
 
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 from .modelfiles import read_manifest
 
-TEMPLATE = Path(__file__).resolve().parent / "assets" / "lesson.md"
+ASSETS = Path(__file__).resolve().parent / "assets"
+TEMPLATE = ASSETS / "lesson.md"
+FIGURES = ASSETS / "lesson_figures.json"
+#: Where the evaluation tables live in a source checkout (only to write :data:`FIGURES`).
 DOCS_DIR = Path(__file__).resolve().parent.parent / "docs"
 METRIC = "gaussian@0.5"
+#: Figure name -> (evaluation table in docs/, method, metric), all at Gaussian noise 0.5.
+TABLE_FIGURES = {
+    "adadelta_psnr": ("eval-reference.json", "tutorial-adadelta", "psnr"),
+    "adadelta_ssim": ("eval-reference.json", "tutorial-adadelta", "ssim"),
+    "noisy_psnr": ("eval-reference.json", "noisy input", "psnr"),
+    "median_psnr": ("eval-gaussian.json", "filter: median", "psnr"),
+}
 
 
 class _NotMeasured:
@@ -35,23 +48,36 @@ def _table_figure(path: Path, method: str, metric: str) -> float | None:
         return None
 
 
+def table_figures(docs_dir: str | Path = DOCS_DIR) -> dict[str, float | None]:
+    """The lesson's evaluation figures read from the tables in ``docs_dir``."""
+    docs = Path(docs_dir)
+    return {name: _table_figure(docs / table, method, metric)
+            for name, (table, method, metric) in TABLE_FIGURES.items()}
+
+
+def _shipped_figures(path: Path = FIGURES) -> dict[str, float | None]:
+    try:
+        saved = json.loads(path.read_text())
+    except (OSError, ValueError):
+        saved = {}
+    saved = saved if isinstance(saved, dict) else {}
+    return {name: saved.get(name) if isinstance(saved.get(name), (int, float)) else None
+            for name in TABLE_FIGURES}
+
+
 def lesson_figures(docs_dir: str | Path | None = None, models_dir: str | Path | None = None) -> dict:
-    """The lesson's figures by placeholder name (None where a file lacks one)."""
-    docs = Path(docs_dir) if docs_dir is not None else DOCS_DIR
-    reference, table = docs / "eval-reference.json", docs / "eval-gaussian.json"
+    """The lesson's figures by placeholder name (None where a file lacks one).
+
+    The evaluation figures come from the package's own ``lesson_figures.json``, or from the
+    tables in ``docs_dir`` when one is given; the model's from its manifest.
+    """
+    figures = _shipped_figures() if docs_dir is None else table_figures(docs_dir)
     try:
         entry = read_manifest(models_dir)["models"].get("seed-dense", {})
         measured = entry.get("metrics", {}).get(METRIC, {})
     except (ValueError, AttributeError):
         measured = {}
-    return {
-        "adadelta_psnr": _table_figure(reference, "tutorial-adadelta", "psnr"),
-        "adadelta_ssim": _table_figure(reference, "tutorial-adadelta", "ssim"),
-        "noisy_psnr": _table_figure(reference, "noisy input", "psnr"),
-        "median_psnr": _table_figure(table, "filter: median", "psnr"),
-        "seed_dense_psnr": measured.get("psnr"),
-        "seed_dense_ssim": measured.get("ssim"),
-    }
+    return {**figures, "seed_dense_psnr": measured.get("psnr"), "seed_dense_ssim": measured.get("ssim")}
 
 
 def lesson_markdown(docs_dir: str | Path | None = None, models_dir: str | Path | None = None) -> str:
@@ -59,3 +85,16 @@ def lesson_markdown(docs_dir: str | Path | None = None, models_dir: str | Path |
     figures = {name: _NotMeasured() if value is None else value
                for name, value in lesson_figures(docs_dir, models_dir).items()}
     return TEMPLATE.read_text().format(**figures)
+
+
+def write_figures(docs_dir: str | Path = DOCS_DIR, path: str | Path = FIGURES) -> dict:
+    """Write the evaluation figures from ``docs_dir``'s tables into the package's figures file."""
+    from .modelfiles import save_bytes
+
+    figures = table_figures(docs_dir)
+    save_bytes((json.dumps(figures, indent=2, sort_keys=True) + "\n").encode(), path)
+    return figures
+
+
+if __name__ == "__main__":  # python -m denoiser.lesson [DOCS_DIR]
+    print(json.dumps(write_figures(*sys.argv[1:2]), indent=2))

@@ -25,7 +25,8 @@ MAX_SIDE = 1024
 
 _INK_THRESHOLD = 0.1  # ink level (0..1) below which a pixel counts as background
 _MIN_INK_PIXELS = 4  # fewer inked pixels than this means "blank"
-_OPAQUE_CONTRAST = 0.25  # gray-level spread of opaque pixels that means "ink drawn in colour"
+_DARK, _LIGHT = 0.35, 0.65  # gray levels of clearly dark and clearly light opaque pixels
+_MINORITY = 0.002  # share of the opaque pixels the rarer of the two must reach to count
 
 
 class BlankImageError(ValueError):
@@ -117,17 +118,18 @@ def _gray(arr: np.ndarray) -> np.ndarray:
 def _paper_under_transparency(gray: np.ndarray, alpha: np.ndarray) -> float | None:
     """The sheet's gray level when the opaque pixels hold both ink and paper, else None.
 
-    Decided from the content: where the opaque pixels are all of one colour, the
-    picture is strokes on a transparent sheet (a drawing canvas); where they span
-    dark and light, the colour carries the ink and the sheet is their most common level.
+    Decided from counts, not percentiles: where the opaque pixels hold clearly dark and clearly
+    light ones, each in more than a sliver (:data:`_MINORITY` of them, and at least a few
+    pixels), the colour carries the ink on a sheet, and the sheet is the median of the larger of
+    the two groups (a thin pen's ink may be a few percent of a page). Where they are all of one
+    colour, the picture is strokes on a transparent sheet (a drawing canvas): None.
     """
     opaque = gray[alpha > 0.5]
-    if opaque.size < _MIN_INK_PIXELS:
+    dark, light = opaque[opaque < _DARK], opaque[opaque > _LIGHT]
+    rarer = min(dark.size, light.size)
+    if rarer < max(_MIN_INK_PIXELS, _MINORITY * opaque.size):
         return None
-    low, high = np.percentile(opaque, [5, 95])
-    if high - low < _OPAQUE_CONTRAST:
-        return None
-    return float(np.median(opaque))
+    return float(np.median(light if light.size >= dark.size else dark))
 
 
 def ink_map(image: np.ndarray | Image.Image) -> np.ndarray:

@@ -8,6 +8,7 @@ batches of any size, with no TensorFlow; the Keras model loads only when somethi
 from __future__ import annotations
 
 import functools
+import itertools
 import threading
 import time
 from collections.abc import Callable
@@ -21,6 +22,9 @@ from .inference import OnnxDecoder, OnnxModel
 
 if TYPE_CHECKING:
     import keras
+
+
+_SERIALS = itertools.count(1)
 
 
 class Denoiser:
@@ -71,6 +75,9 @@ class Denoiser:
         self.large_batch_path: str | None = None  # "onnx" or "keras", once raced
         self.keras_source = keras_source
         self._onnx_decoder: OnnxDecoder | None = None
+        #: A number no other Denoiser of this process has (unlike ``id()``, never reused), so a
+        #: cache can name the model without keeping it alive.
+        self.serial = next(_SERIALS)
 
     @property
     def model(self) -> keras.Model:

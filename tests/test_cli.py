@@ -265,3 +265,11 @@ def test_show_draws_the_apps_comparison_for_the_same_settings(tmp_path, capsys, 
     assert app_means["row"] == ["Noisy", "Denoised by blind", "Filter: median"]
     for row, psnr_db in zip(app_means["row"], app_means["mean PSNR (dB)"]):
         assert f"| {row} | {psnr_db:.2f} |" in printed  # the same digits, noise and rows
+
+
+def test_help_imports_neither_keras_nor_tensorflow():
+    code = ("import sys\nfrom denoiser.cli import main\ntry:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+            "print(sorted(m for m in ('keras', 'tensorflow') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                         cwd=ROOT)
+    assert "usage: python -m denoiser" in out.stdout and out.stdout.strip().endswith("[]"), out.stdout[-300:]

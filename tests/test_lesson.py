@@ -4,7 +4,7 @@ import json
 import shutil
 from pathlib import Path
 
-from denoiser.lesson import DOCS_DIR, lesson_figures, lesson_markdown
+from denoiser.lesson import DOCS_DIR, FIGURES, lesson_figures, lesson_markdown, table_figures, write_figures
 from denoiser.modelfiles import PRETRAINED_DIR, read_manifest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -31,6 +31,16 @@ def test_a_new_measurement_changes_the_lesson(tmp_path):
     assert "**12.3 dB** PSNR" in lesson_markdown(docs, PRETRAINED_DIR)
     (docs / "eval-gaussian.json").unlink()
     assert "median filter (**(not measured) dB**)" in lesson_markdown(docs, PRETRAINED_DIR)
+
+
+def test_the_shipped_figures_are_the_docs_tables_and_need_no_docs(tmp_path, monkeypatch):
+    # an installed package has no docs/: the lesson reads the figures the package ships, which
+    # `python -m denoiser.lesson` writes from the tables, and which must match them
+    assert json.loads(FIGURES.read_text()) == table_figures(DOCS_DIR)
+    monkeypatch.setattr("denoiser.lesson.DOCS_DIR", tmp_path / "no-docs-here")
+    assert lesson_markdown() == lesson_markdown(DOCS_DIR)
+    written = write_figures(DOCS_DIR, tmp_path / "figures.json")
+    assert json.loads((tmp_path / "figures.json").read_text()) == written
 
 
 def test_the_lesson_has_no_link_that_would_leave_the_session():

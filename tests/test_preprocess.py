@@ -146,3 +146,41 @@ def test_a_wide_integer_array_is_not_wrapped_through_a_cast():
     alpha[10:30, 18:22, 3] = 70000  # no 8- or 16-bit level: refused, not read as "no ink"
     with pytest.raises(ValueError, match="0..65535"):
         to_mnist(alpha)
+
+
+def _seven_on_paper(size: int, width: int, margin: int, ink: int = 20, paper: int = 245) -> np.ndarray:
+    """A '7' drawn with a pen ``width`` px wide on an opaque sheet, inside ``margin`` px of
+    transparent black (a photo's export with a transparent frame), RGBA uint8."""
+    sheet = Image.new("RGBA", (size, size), (paper, paper, paper, 255))
+    draw = ImageDraw.Draw(sheet)
+    draw.line([(size * 0.3, size * 0.25), (size * 0.7, size * 0.25), (size * 0.45, size * 0.8)],
+              fill=(ink, ink, ink, 255), width=width)
+    image = np.asarray(sheet).copy()
+    if margin:
+        for edge in (np.s_[:margin], np.s_[-margin:]):
+            image[edge, :] = 0
+            image[:, edge] = 0
+    return image
+
+
+@pytest.mark.parametrize("width", [2, 4, 16], ids=["thin pen", "pen", "thick marker"])
+def test_a_pen_on_paper_with_a_transparent_margin_reads_as_strokes_not_a_block(width):
+    size = 240
+    opaque = _seven_on_paper(size, width, margin=0)
+    ink_share = (opaque[..., 0] < 128).mean()
+    assert ink_share < 0.1  # a few percent of the sheet is ink: percentiles of it are all paper
+    expected = to_mnist(opaque)
+    assert 0.005 < expected.mean() < 0.4  # a digit, not a filled block
+    for margin in (4, 20):
+        np.testing.assert_allclose(to_mnist(_seven_on_paper(size, width, margin)), expected, atol=1e-6)
+
+
+@pytest.mark.parametrize("width", [2, 16], ids=["thin", "thick"])
+@pytest.mark.parametrize("colour", [0, 255], ids=["black", "white"])
+def test_strokes_of_one_colour_on_a_transparent_sheet_take_alpha_at_any_width(width, colour):
+    sheet = Image.new("RGBA", (240, 240), (0, 0, 0, 0))
+    ImageDraw.Draw(sheet).line([(70, 60), (170, 60), (110, 190)], fill=(colour,) * 3 + (255,), width=width)
+    canvas = np.asarray(sheet)
+    digit = to_mnist(canvas)
+    np.testing.assert_allclose(digit, to_mnist(canvas[..., 3]), atol=1e-6)  # alpha is the ink
+    assert 0.005 < digit.mean() < 0.4

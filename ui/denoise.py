@@ -54,7 +54,7 @@ def results(clean: np.ndarray, labels: list[str], models: list, filters: list[st
     amount, denoisers = round(state.amount, 2), {model.name: model.denoise for model in models}
     # The pictures at every amount, when this server has them for these digits, models and noise
     # (drawn at the end of an earlier run, this session's or another's): a move calls no model.
-    key = (hash(clean.tobytes()), tuple(labels), tuple((model.name, id(model)) for model in models),
+    key = (hash(clean.tobytes()), tuple(labels), tuple((model.name, model.serial) for model in models),
            tuple(filters), show_diff, state.noise_kind, state.noise_seed, projector_on())
     pictures = picture_store().get(key) or {}
     if amount in pictures:
@@ -90,7 +90,7 @@ def results(clean: np.ndarray, labels: list[str], models: list, filters: list[st
             store.release(key)  # another session may draw them
             raise
         pictures[amount] = shown
-        store.put(key, pictures, keep=models)
+        store.put(key, pictures)
     follow_slider("amount", "grid", frame_urls({a: picture.png for a, picture in pictures.items()}, "grid"))
 
 

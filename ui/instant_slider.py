@@ -89,15 +89,16 @@ class PictureStore:
 
     Test digits are the same for every session at the same sample, class and count (a class
     pressing New sample walks the same seeds), so a set drawn for one student serves the next.
-    A key holds ``id()`` of the models drawn with, and the entry holds the models themselves: no
-    other object can take one of those ids while the entry exists. One session at a time draws a
+    A key names the models drawn with by their :attr:`~denoiser.runtime.Denoiser.serial`, which no
+    later model reuses, so the store keeps no model alive: a session's upload goes with the
+    session, only its pictures stay until they are the oldest. One session at a time draws a
     set (:meth:`claim`): when a class opens the page together, the first draws it and the others
     find it on their next rerun, instead of all drawing the same pictures at once.
     """
 
     def __init__(self, size: int = 64) -> None:
         self.size = size
-        self._entries: OrderedDict[Hashable, tuple[dict, list]] = OrderedDict()
+        self._entries: OrderedDict[Hashable, dict[float, Picture]] = OrderedDict()
         self._drawing: set[Hashable] = set()
         self._lock = threading.Lock()
 
@@ -121,12 +122,12 @@ class PictureStore:
             if entry is None:
                 return None
             self._entries.move_to_end(key)
-            return entry[0]
+            return entry
 
-    def put(self, key: Hashable, pictures: dict[float, Picture], keep: list) -> None:
+    def put(self, key: Hashable, pictures: dict[float, Picture]) -> None:
         with self._lock:
             self._drawing.discard(key)
-            self._entries[key] = (pictures, keep)
+            self._entries[key] = pictures
             self._entries.move_to_end(key)
             while len(self._entries) > self.size:
                 self._entries.popitem(last=False)
