@@ -268,7 +268,8 @@ def test_show_draws_the_apps_comparison_for_the_same_settings(tmp_path, capsys, 
 
 
 def test_help_imports_neither_keras_nor_tensorflow():
-    code = ("import sys\nfrom denoiser.cli import main\ntry:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+    code = ("import sys\nfrom denoiser.cli import main\n"
+            "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
             "print(sorted(m for m in ('keras', 'tensorflow') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
                          cwd=ROOT)
