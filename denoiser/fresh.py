@@ -18,14 +18,30 @@ from typing import TypeVar
 T = TypeVar("T")
 
 
-def call_in_fresh_process(fn: Callable[..., T], *args: object, timeout: float) -> T:
+def _limit_memory(limit: int | None) -> None:
+    """In the new process: cap its address space at ``limit`` bytes (beyond it, MemoryError)."""
+    if limit is None:
+        return
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+
+def call_in_fresh_process(fn: Callable[..., T], *args: object, timeout: float,
+                          memory_bytes: int | None = None) -> T:
     """``fn(*args)`` in a newly spawned interpreter; its result (or exception) comes back pickled.
 
     ``fn`` must be importable by name (a module-level function). A call that takes longer than
-    ``timeout`` seconds has its process killed and raises :class:`TimeoutError`.
+    ``timeout`` seconds has its process killed and raises :class:`TimeoutError`. With
+    ``memory_bytes``, the process's address space is capped there (on Linux and macOS), so an
+    allocation beyond it raises :class:`MemoryError` in the process instead of taking the
+    machine's memory. The result comes from a process this app started on its own code, never
+    from a network or a shared store.
     """
     context = multiprocessing.get_context("spawn")  # a fresh interpreter, never a fork of this one
-    with concurrent.futures.ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+    with concurrent.futures.ProcessPoolExecutor(max_workers=1, mp_context=context,
+                                                initializer=_limit_memory,
+                                                initargs=(memory_bytes,)) as pool:
         future = pool.submit(fn, *args)
         try:
             return future.result(timeout=timeout)

@@ -1,5 +1,6 @@
 """Models that outlive a session: an uploaded .keras file, and the class gallery."""
 
+import io
 import json
 import subprocess
 import sys
@@ -9,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from denoiser.config import ModelConfig
 from denoiser.gallery import GalleryError, check_name, gallery_names, publish, unpublish
 from denoiser.modelfiles import ModelFileError, read_manifest
 from denoiser.modelupload import MAX_MODEL_BYTES, check_keras_bytes, open_upload, prepare_upload
@@ -101,6 +103,188 @@ def test_a_zip_without_weights_is_refused(tmp_path):
         archive.writestr("config.json", json.dumps({"class_name": "Functional"}))
     with pytest.raises(ModelFileError, match="not a .keras model file"):
         check_keras_bytes(path.read_bytes())
+
+
+# ---------------------------------------------------------------- hostile files (issue 45)
+def rezip(data: bytes, config_text: bytes | None = None, edit=None, extra: dict | None = None) -> bytes:
+    """A copy of the .keras file ``data`` with its config replaced or edited, or members added."""
+    out = io.BytesIO()
+    with (zipfile.ZipFile(io.BytesIO(data)) as source,
+          zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target):
+        for item in source.infolist():
+            body = source.read(item.filename)
+            if item.filename == "config.json":
+                if edit is not None:
+                    config = json.loads(body)
+                    edit(config)
+                    body = json.dumps(config).encode()
+                body = config_text if config_text is not None else body
+            target.writestr(item.filename, body)
+        for name, body in (extra or {}).items():
+            target.writestr(name, body)
+    return out.getvalue()
+
+
+def test_a_decompression_bomb_is_refused_from_the_zip_directory_before_unpacking(tiny_bytes, monkeypatch):
+    config = zipfile.ZipFile(io.BytesIO(tiny_bytes)).read("config.json")
+    bomb = rezip(tiny_bytes, config_text=config[:-1] + b" " * (300 * 2**20) + b"}")
+    assert len(bomb) < 2 * 2**20  # DEFLATE packs the whitespace ~1000:1: small to send
+    monkeypatch.setattr(json, "loads", lambda *a, **k: pytest.fail("parsed the bomb"))
+    with pytest.raises(ModelFileError, match="unpacks to 300 MB"):
+        check_keras_bytes(bomb)
+    weights_bomb = rezip(tiny_bytes, extra={"assets/padding.bin": bytes(200 * 2**20)})
+    with pytest.raises(ModelFileError, match="unpacks to 200 MB"):
+        check_keras_bytes(weights_bomb)
+
+
+def test_a_zip_that_understates_its_config_is_read_only_up_to_the_cap(tiny_bytes):
+    import denoiser.modelupload as upload
+
+    config = zipfile.ZipFile(io.BytesIO(tiny_bytes)).read("config.json")
+    data = bytearray(rezip(tiny_bytes, config_text=config[:-1] + b" " * (3 * 2**20) + b"}"))
+    # the directory lies: config.json's declared size (local and central headers) set to 1,000
+    patched = 0
+    for at in range(len(data) - 46):
+        if data[at:at + 4] == b"PK\x01\x02" and data[at + 46:at + 57] == b"config.json":
+            data[at + 24:at + 28] = (1000).to_bytes(4, "little")
+            patched += 1
+        if data[at:at + 4] == b"PK\x03\x04" and data[at + 30:at + 41] == b"config.json":
+            data[at + 22:at + 26] = (1000).to_bytes(4, "little")
+            patched += 1
+    assert patched == 2 and zipfile.ZipFile(io.BytesIO(data)).getinfo("config.json").file_size == 1000
+    assert upload.MAX_CONFIG_BYTES < 3 * 2**20
+    with pytest.raises(ModelFileError, match="not a .keras model file"):
+        check_keras_bytes(bytes(data))
+
+
+def test_a_deeply_nested_config_is_refused_in_plain_words_not_a_recursion_error(tiny_bytes):
+    deep = b'{"class_name": "Functional", "x": ' + b"[" * 200_000 + b"]" * 200_000 + b"}"
+    with pytest.raises(ModelFileError, match="nests more than 64 levels"):
+        check_keras_bytes(rezip(tiny_bytes, config_text=deep))
+    # brackets inside strings are not nesting
+    shallow = json.dumps({"class_name": "__tuple__", "note": "[[[[" * 100}).encode()
+    check_keras_bytes(rezip(tiny_bytes, config_text=shallow))
+
+
+@pytest.mark.parametrize("change, words", [
+    (lambda layer: layer.update(module="keras_evil.layers"), "does not know \\(Dense\\)"),
+    (lambda layer: layer.update(module="kerasx"), "does not know"),
+    (lambda layer: layer.update(module="os", class_name="system", registered_name="denoiser>system"),
+     "does not know \\(system\\)"),
+    (lambda layer: layer.update(registered_name="denoiser>Dense"), "claims to be another class"),
+    (lambda layer: layer["config"].update(hidden={"class_name": "__lambda__", "config": {"code": "x"}}),
+     "Lambda layer, which is Python code"),
+    (lambda layer: layer["config"].update(hidden={"class_name": "__numpy__", "config": {}}),
+     "does not load \\(__numpy__\\)"),
+    (lambda layer: layer.update(class_name="TFSMLayer"), "does not know \\(TFSMLayer\\)"),
+    (lambda layer: layer.update(module=None), "does not know"),
+    (lambda layer: layer.update(class_name=["Dense"]), "damaged"),
+    (lambda layer: layer["config"].update(act={"module": "builtins", "class_name": "function",
+                                               "config": "os.system", "registered_name": "function"}),
+     "function this app does not know"),
+])
+def test_objects_outside_the_exact_allow_list_are_refused_before_any_process(tiny_bytes, change, words,
+                                                                             monkeypatch):
+    import denoiser.modelupload as upload
+
+    def edit(config):
+        layer = next(layer for layer in config["config"]["layers"] if layer["class_name"] == "Dense")
+        change(layer)
+
+    monkeypatch.setattr(upload, "call_in_fresh_process", lambda *a, **k: pytest.fail("started a process"))
+    with pytest.raises(ModelFileError, match=words):
+        prepare_upload(rezip(tiny_bytes, edit=edit))
+
+
+def test_every_shipped_and_trainable_model_passes_the_allow_list(tiny_model_dir, tmp_path):
+
+    from denoiser.models import build_model, psnr_loss
+
+    shipped = ROOT / "pretrained"
+    files = [*shipped.glob("*.keras"), *shipped.joinpath("lessons").glob("*.keras"),
+             *tiny_model_dir.glob("*.keras")]
+    for path in files:
+        check_keras_bytes(path.read_bytes())
+    model = build_model(ModelConfig("unet", filters=8, context=16, blocks=1, clip_flags=True))
+    model.compile("adam", loss=psnr_loss)  # a compiled model names this package's loss
+    assert "Conv2D" in check_keras_bytes(keras_file(model, tmp_path))
+
+
+def wide_model(kind: str):
+    import keras
+
+    inputs = keras.Input(shape=(28, 28))
+    x = keras.layers.Reshape((28, 28, 1))(inputs)
+    if kind == "wide convolutions":
+        x = keras.layers.Conv2D(512, 3, padding="same")(x)
+        x = keras.layers.Conv2D(512, 3, padding="same")(x)  # 784 · 9 · 512 · 512 ≈ 1.8 G per digit
+        x = keras.layers.Conv2D(1, 1)(x)
+    else:  # upsampling: a layer of 448 × 448 × 4 values per digit
+        x = keras.layers.Conv2D(4, 3, padding="same")(x)
+        x = keras.layers.UpSampling2D(16)(x)
+        x = keras.layers.AveragePooling2D(16)(x)
+        x = keras.layers.Conv2D(1, 1)(x)
+    return keras.Model(inputs, keras.layers.Reshape((28, 28))(x))
+
+
+@pytest.mark.parametrize("kind", ["wide convolutions", "upsampling"])
+def test_a_model_too_costly_per_digit_is_refused_in_plain_words(tmp_path, kind):
+    data = keras_file(wide_model(kind), tmp_path)
+    assert len(data) < 20 * 2**20 and check_keras_bytes(data)  # a small file of allowed layers
+    with pytest.raises(ModelFileError, match="million multiply-adds .* every student's page stays quick"):
+        prepare_upload(data)
+
+
+def test_the_shipped_models_cost_at_most_half_the_bound():
+    from denoiser.modelfiles import load_model_file
+    from denoiser.modelupload import MAX_ACTIVATIONS_PER_DIGIT, MAX_MACS_PER_DIGIT, model_cost
+
+    costs = {p.stem: model_cost(load_model_file(p)) for p in ROOT.joinpath("pretrained").glob("*.keras")}
+    assert max(m for m, _ in costs.values()) <= MAX_MACS_PER_DIGIT / 2, costs
+    assert max(a for _, a in costs.values()) <= MAX_ACTIVATIONS_PER_DIGIT / 2, costs
+    assert costs["seed-dense"][0] == 784 * 32 + 32 * 784 + 784 + 784  # two Dense layers and two reshapes
+
+
+def test_checks_wait_in_a_short_line_and_the_rest_are_told_to_try_again():
+    import threading
+
+    from denoiser.modelupload import CheckLine
+
+    line = CheckLine(slots=1, waiting=1, patience=60)
+    inside, release, order = threading.Event(), threading.Event(), []
+
+    def first():
+        with line.turn():
+            order.append("first")
+            inside.set()
+            release.wait(30)
+
+    def second():
+        with line.turn():
+            order.append("second")
+
+    a = threading.Thread(target=first)
+    a.start()
+    assert inside.wait(30)
+    b = threading.Thread(target=second)
+    b.start()
+    while line._queued == 0:  # the second waits in line
+        threading.Event().wait(0.01)
+    with pytest.raises(ModelFileError, match="try again in a minute"), line.turn():
+        pass  # a third finds the line full
+    release.set()
+    a.join(30), b.join(30)
+    assert order == ["first", "second"]
+    impatient = CheckLine(slots=1, waiting=4, patience=0)
+    with impatient.turn(), pytest.raises(ModelFileError, match="try again"), impatient.turn():
+        pass
+
+
+def test_a_checking_process_cannot_take_more_memory_than_its_limit():
+    from denoiser.fresh import call_in_fresh_process
+
+    with pytest.raises(MemoryError):
+        call_in_fresh_process(np.ones, 2**31, timeout=120, memory_bytes=2**30)  # 16 GB of float64
 
 
 # ---------------------------------------------------------------- the class gallery

@@ -7,6 +7,7 @@ this server. Only a teacher, with the code from the app's secrets, publishes to 
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +17,8 @@ import streamlit as st
 from denoiser.gallery import GalleryError, gallery_dir, gallery_names, publish, unpublish
 from denoiser.modelfiles import ModelFileError
 from denoiser.runtime import Denoiser
+
+log = logging.getLogger(__name__)
 
 #: Uploaded models a session keeps (the oldest goes first).
 MAX_UPLOADS = 3
@@ -76,6 +79,9 @@ def upload_control(place) -> None:
                 checked = prepare_upload(data)
             except ModelFileError as err:
                 seen[digest] = f"Cannot use this model: {err}."
+            except Exception:  # noqa: BLE001 - never parse the same file again on every rerun
+                log.exception("checking an uploaded model failed")
+                seen[digest] = "Cannot use this model: it could not be checked."
             else:
                 stem = "".join(c for c in Path(file.name).stem if c.isalnum() or c in "-_.")[:24] or "model"
                 name, n = stem, 1
