@@ -6,8 +6,14 @@ curves, previews, Stop after the current batch keeping the model, cancelled when
 closes, a place in line — because the worker calls the same :func:`denoiser.jobs.train_and_report`
 and its reports travel back through Redis. What travels:
 
-- ``denoiser:run:<id>:settings`` — the run's settings and digits (pickled), server → worker;
+- ``denoiser:run:<id>:settings`` — the run's settings and digits, server → worker;
 - ``…:events`` — a list of reports, worker → server; the last one carries the model's bytes;
+
+Every value is a :mod:`denoiser.wire` message (JSON and raw bytes), and RQ's own job records use
+its JSON serializer: nothing read from Redis is ever unpickled, so whoever can write to Redis
+still cannot run code on a replica or a worker. Redis must be private all the same (a password,
+TLS with ``rediss://``, a network only the servers reach): whoever can write to it can start,
+stop or fake training runs.
 - ``…:alive`` — refreshed by the server while the run's page is open; when it lapses the worker
   stops the run and drops it (a closed tab, or a replica that died);
 - ``…:stop`` — set by the server when the person presses Stop;
@@ -22,7 +28,6 @@ from __future__ import annotations
 
 import logging
 import os
-import pickle
 import threading
 import time
 from collections.abc import Callable
@@ -30,10 +35,12 @@ from collections.abc import Callable
 import numpy as np
 
 from .jobs import FAILED, TrainingJob, _lower_priority, train_and_report
+from .wire import WireError, decode, encode
 
 log = logging.getLogger(__name__)
 
-#: Environment variable: the Redis URL (e.g. ``redis://queue.school.lan:6379/0``).
+#: Environment variable: the Redis URL, with its password, e.g.
+#: ``rediss://:PASSWORD@queue.school.lan:6380/0`` (``rediss`` is Redis over TLS).
 REDIS_VAR = "DENOISER_REDIS_URL"
 QUEUE = "denoiser-training"
 PREFIX = "denoiser:run:"
@@ -81,10 +88,11 @@ class RedisQueue:
 
     def __init__(self, url: str, clock: Callable[[], float] = time.monotonic) -> None:
         from rq import Queue
+        from rq.serializers import JSONSerializer
 
         self.url, self.clock = url, clock
         self.redis = connect(url)
-        self.rq = Queue(QUEUE, connection=self.redis)
+        self.rq = Queue(QUEUE, connection=self.redis, serializer=JSONSerializer)
         self._checked: tuple[float, bool] = (-1e9, False)
 
     def available(self, every: float = 2.0) -> bool:
@@ -140,7 +148,8 @@ class RedisQueue:
         from rq.job import Job
 
         try:
-            status = Job.fetch(_rq_job_id(job.id), connection=self.redis).get_status(refresh=True)
+            status = Job.fetch(_rq_job_id(job.id), connection=self.redis,
+                               serializer=self.rq.serializer).get_status(refresh=True)
         except NoSuchJobError:
             status = None
         waiting = _rq_job_id(job.id) in self.rq.get_job_ids()
@@ -151,7 +160,7 @@ class RedisQueue:
         from rq.job import Job
 
         try:
-            Job.fetch(_rq_job_id(job.id), connection=self.redis).cancel()
+            Job.fetch(_rq_job_id(job.id), connection=self.redis, serializer=self.rq.serializer).cancel()
         except Exception:  # noqa: BLE001 - it may have started or expired meanwhile
             log.debug("cannot cancel %s", job.id)
 
@@ -159,21 +168,51 @@ class RedisQueue:
         self.redis.delete(*(key(job.id, part) for part in ("settings", "events", "alive", "stop", "beat")))
 
 
+#: What a run's settings hold, and what a worker reports.
+SETTINGS = frozenset({"config", "noise", "epochs", "batch_size", "x_train", "preview_noisy", "x_eval"})
+REPORTS = frozenset({"started", "progress", "preview", "error", "done"})
+
+
 def _pack(settings: dict) -> bytes:
-    """The settings for the wire: digits as uint8 (MNIST is 8-bit: nothing is lost), pickled."""
+    """The settings for the wire: digits as uint8 (MNIST is 8-bit: nothing is lost)."""
     out = dict(settings)
     for name in ("x_train", "x_eval"):
         if out.get(name) is not None:
             out[name] = np.round(np.asarray(out[name]) * 255).astype(np.uint8)
-    return pickle.dumps(out, protocol=pickle.HIGHEST_PROTOCOL)
+    return encode(out)
 
 
 def _unpack(data: bytes) -> dict:
-    settings = pickle.loads(data)  # noqa: S301 - written by this app's own server into its own Redis
+    """Settings read from Redis, checked: the fields a run has, of the types it sends."""
+    from .config import ModelConfig
+    from .noise import NoiseSpec
+
+    settings = decode(data)
+    if not isinstance(settings, dict) or set(settings) != SETTINGS:
+        raise WireError("not a run's settings")
+    ok = (isinstance(settings["config"], ModelConfig) and isinstance(settings["noise"], NoiseSpec)
+          and all(isinstance(settings[n], int) and not isinstance(settings[n], bool)
+                  for n in ("epochs", "batch_size"))
+          and isinstance(settings["x_train"], np.ndarray) and settings["x_train"].dtype == np.uint8
+          and settings["x_train"].ndim == 3 and settings["x_train"].shape[1:] == (28, 28)
+          and isinstance(settings["preview_noisy"], np.ndarray)
+          and (settings["x_eval"] is None or (isinstance(settings["x_eval"], np.ndarray)
+                                              and settings["x_eval"].dtype == np.uint8)))
+    if not ok:
+        raise WireError("a run's settings of the wrong types")
     for name in ("x_train", "x_eval"):
         if settings.get(name) is not None:
             settings[name] = settings[name].astype(np.float32) / 255.0
+    settings["preview_noisy"] = settings["preview_noisy"].astype(np.float32)
     return settings
+
+
+def _report_from(data: bytes) -> tuple[str, object]:
+    """A worker's report read from Redis: ``(kind, payload)`` of a kind it sends."""
+    item = decode(data)
+    if not (isinstance(item, list) and len(item) == 2 and item[0] in REPORTS):
+        raise WireError("not a worker's report")
+    return item[0], item[1]
 
 
 class RemoteTrainingJob(TrainingJob):
@@ -229,7 +268,13 @@ class RemoteTrainingJob(TrainingJob):
                     continue
                 if reply is not None:
                     last_heard = time.monotonic()
-                    kind, payload = pickle.loads(reply[1])  # noqa: S301 - from this app's own worker
+                    try:
+                        kind, payload = _report_from(reply[1])
+                    except WireError as err:
+                        log.warning("run %s: a report in Redis this app does not read: %s", self.id, err)
+                        self.error = ("the training queue sent a report this app does not read: "
+                                      "start the run again")
+                        return
                     if kind == "started":
                         self._admitted.set()
                     elif self._report(kind, payload):
@@ -312,8 +357,8 @@ class _Watch:
 def train_on_worker(run_id: str) -> str:
     """The RQ job: train run ``run_id`` from its settings in Redis, reporting back through Redis.
 
-    Returns what happened ("done", "dropped" or "expired"); the model itself travels in the last
-    report, which expires with the run's other keys.
+    Returns what happened ("done", "dropped", "expired" or "refused": settings this app does not
+    read); the model itself travels in the last report, which expires with the run's other keys.
     """
     from rq import get_current_job
 
@@ -325,12 +370,19 @@ def train_on_worker(run_id: str) -> str:
     events = key(run_id, "events")
 
     def report(item: tuple) -> None:
-        r.rpush(events, pickle.dumps(item, protocol=pickle.HIGHEST_PROTOCOL))
+        r.rpush(events, encode(list(item)))
         r.expire(events, KEY_TTL)
 
+    try:
+        settings = _unpack(data)
+    except WireError as err:
+        log.warning("run %s: settings in Redis that this app does not read: %s", run_id, err)
+        r.delete(key(run_id, "settings"))
+        report(("error", f"the worker could not read the run's settings: {err}"))
+        return "refused"
     with _Watch(r, run_id) as watch:
         report(("started", None))
-        train_and_report(_unpack(data), report, watch.stop)
+        train_and_report(settings, report, watch.stop)
     r.delete(key(run_id, "beat"))
     if watch.dropped:  # nobody is there to take the model: leave nothing behind
         r.delete(events, key(run_id, "settings"))
@@ -343,6 +395,7 @@ def run_worker(url: str, burst: bool = False) -> None:
     (a worker killed mid-run takes its run with it, and the run's page says so)."""
     import keras
     from rq import SimpleWorker
+    from rq.serializers import JSONSerializer
 
     _lower_priority()
     r = connect(url)
@@ -354,7 +407,7 @@ def run_worker(url: str, burst: bool = False) -> None:
             finally:
                 keras.backend.clear_session()
 
-    Worker([QUEUE], connection=r).work(burst=burst, with_scheduler=False)
+    Worker([QUEUE], connection=r, serializer=JSONSerializer).work(burst=burst, with_scheduler=False)
 
 
 _queue: RedisQueue | None = None

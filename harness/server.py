@@ -63,16 +63,19 @@ REDIS_SERVER = shutil.which("redis-server")
 HAPROXY = shutil.which("haproxy") or shutil.which("haproxy", path="/usr/sbin")
 
 
-def start_redis(port: int, directory: Path, log=subprocess.DEVNULL, timeout: float = 10) -> subprocess.Popen:
-    """A throwaway redis-server on 127.0.0.1:port (no persistence), once it answers."""
+def start_redis(port: int, directory: Path, log=subprocess.DEVNULL, timeout: float = 10,
+                password: str | None = None) -> subprocess.Popen:
+    """A throwaway redis-server on 127.0.0.1:port (no persistence), once it answers; with
+    ``password``, clients must give it (``redis://:PASSWORD@127.0.0.1:PORT/0``)."""
     import redis
 
     if REDIS_SERVER is None:
         raise RuntimeError("redis-server is not installed (Debian: apt-get install redis-server)")
     proc = subprocess.Popen([REDIS_SERVER, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                             "--appendonly", "no", "--dir", str(directory)],
+                             "--appendonly", "no", "--dir", str(directory),
+                             *(["--requirepass", password] if password else [])],
                             stdout=log, stderr=subprocess.STDOUT)
-    client, end = redis.Redis(port=port), time.time() + timeout
+    client, end = redis.Redis(port=port, password=password), time.time() + timeout
     while time.time() < end:
         try:
             client.ping()

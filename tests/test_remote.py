@@ -189,6 +189,7 @@ def test_a_run_whose_server_died_is_dropped_when_its_heartbeat_lapses(redis_serv
     # What a replica that died leaves behind: the run's settings and a heartbeat nobody refreshes.
     import redis
     from rq import Queue
+    from rq.serializers import JSONSerializer
 
     from denoiser.remote import QUEUE, _pack, key
 
@@ -196,9 +197,77 @@ def test_a_run_whose_server_died_is_dropped_when_its_heartbeat_lapses(redis_serv
     job = remote_job(None, digits, epochs=200, size=2000)
     client.set(key(job.id, "settings"), _pack(job.settings()), ex=3600)
     client.set(key(job.id, "alive"), 1, ex=15)  # refreshed by nobody from now on
-    Queue(QUEUE, connection=client).enqueue_call("denoiser.remote.train_on_worker", args=(job.id,),
+    Queue(QUEUE, connection=client, serializer=JSONSerializer).enqueue_call("denoiser.remote.train_on_worker", args=(job.id,),
                                                  timeout=3600, result_ttl=0)
     wait_for(lambda: client.llen(key(job.id, "events")) > 2, 300, "the worker to train it")
     # the heartbeat lapses: the worker stops after a batch, drops the run and deletes its keys
     wait_for(lambda: run_keys(redis_server) == [], 120, "the dead server's run to be dropped")
     assert client.llen(f"rq:queue:{QUEUE}") == 0
+
+
+class Touches:
+    """Unpickling this creates a file: proof that a pickle ran."""
+
+    def __init__(self, path):
+        self.path = str(path)
+
+    def __reduce__(self):
+        return (open, (self.path, "w"))
+
+
+def test_pickles_written_into_redis_run_on_no_worker_and_no_server(redis_server, worker, digits, tmp_path):
+    # Whoever can write to Redis plants pickles: as a run's settings, as an RQ job record, and
+    # as a report to a server. Nothing unpickles them; the run fails in words, the worker goes on.
+    import pickle
+
+    import redis
+    from rq import Queue
+    from rq.serializers import JSONSerializer
+
+    from denoiser.remote import QUEUE, RedisQueue, key
+
+    client = redis.Redis.from_url(redis_server.url)
+    marker = tmp_path / "ran"
+    planted = remote_job(None, digits)
+    client.set(key(planted.id, "settings"), pickle.dumps(Touches(marker)), ex=600)
+    client.set(key(planted.id, "alive"), 1, ex=600)
+    Queue(QUEUE, connection=client, serializer=JSONSerializer).enqueue_call(
+        "denoiser.remote.train_on_worker", args=(planted.id,), timeout=600, result_ttl=0)
+    wait_for(lambda: client.llen(key(planted.id, "events")) > 0, 120, "the worker to answer")
+    assert b"could not read the run's settings" in client.lindex(key(planted.id, "events"), 0)
+    Queue(QUEUE, connection=client).enqueue_call(  # an RQ job record pickled, holding a pickle bomb
+        "denoiser.remote.train_on_worker", args=(Touches(marker),), timeout=600, result_ttl=0)
+    wait_for(lambda: client.llen(f"rq:queue:{QUEUE}") == 0, 60, "the worker to take the planted record")
+    # a server's run, with no worker taking it: a planted report fails it without running anything
+    queue = RedisQueue(redis_server.url)
+    worker_less = remote_job(queue, digits)
+    kill_group(worker)
+    worker_less.start()
+    wait_for(lambda: client.exists(key(worker_less.id, "settings")), 30, "the run to be queued")
+    client.rpush(key(worker_less.id, "events"), pickle.dumps(("done", Touches(marker))))
+    worker_less.join(60)
+    assert worker_less.status == "failed" and "does not read" in worker_less.error
+    assert not marker.exists()
+    # and a worker still trains a run sent as the app sends it
+    rescuer = worker_process(redis_server.url)
+    try:
+        good = remote_job(queue, digits).start()
+        good.join(300)
+        assert good.status == "finished", good.error
+    finally:
+        kill_group(rescuer)
+    assert not marker.exists()
+
+
+def test_a_redis_with_a_password_is_used_through_its_url_and_refused_without_it(tmp_path):
+    from denoiser.remote import RedisQueue
+    from harness.server import start_redis
+
+    port = free_port()
+    proc = start_redis(port, tmp_path, password="s3cret-for-the-class")
+    try:
+        assert RedisQueue(f"redis://:s3cret-for-the-class@127.0.0.1:{port}/0").available()
+        assert not RedisQueue(f"redis://127.0.0.1:{port}/0").available()  # NOAUTH: training unavailable
+    finally:
+        proc.terminate()
+        proc.wait(10)
