@@ -197,8 +197,8 @@ def test_a_run_whose_server_died_is_dropped_when_its_heartbeat_lapses(redis_serv
     job = remote_job(None, digits, epochs=200, size=2000)
     client.set(key(job.id, "settings"), _pack(job.settings()), ex=3600)
     client.set(key(job.id, "alive"), 1, ex=15)  # refreshed by nobody from now on
-    Queue(QUEUE, connection=client, serializer=JSONSerializer).enqueue_call("denoiser.remote.train_on_worker", args=(job.id,),
-                                                 timeout=3600, result_ttl=0)
+    Queue(QUEUE, connection=client, serializer=JSONSerializer).enqueue_call(
+        "denoiser.remote.train_on_worker", args=(job.id,), timeout=3600, result_ttl=0)
     wait_for(lambda: client.llen(key(job.id, "events")) > 2, 300, "the worker to train it")
     # the heartbeat lapses: the worker stops after a batch, drops the run and deletes its keys
     wait_for(lambda: run_keys(redis_server) == [], 120, "the dead server's run to be dropped")
