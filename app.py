@@ -29,6 +29,7 @@ from ui.common import (  # noqa: E402
     projector_toggle,
     server_precision,
 )
+from ui.sharing import remember_teacher_link  # noqa: E402
 
 st.set_page_config(page_title="denoiser · autoencoders on MNIST", page_icon="🧹", layout="wide")
 
@@ -44,6 +45,7 @@ def pages() -> dict[str, st.Page]:
 
 def main() -> None:
     init_state()
+    remember_teacher_link()
     views = pages()
     page = st.navigation(list(views.values()), position="top")
     wanted = st.session_state.pop("link_view", None)  # a link made before pages had paths: ?view=Train

@@ -251,13 +251,20 @@ class TrainingJob:
 TRAINING_GB = 1.0
 #: Environment variable setting how many trainings a server runs at once.
 SLOTS_VAR = "DENOISER_TRAINING_SLOTS"
+#: The most trainings a server runs at once, whatever the variable says.
+MAX_SLOTS = 64
 
 
 def default_slots() -> int:
-    """Trainings to run at once: ``$DENOISER_TRAINING_SLOTS``, else one core left for the pages
-    and one training process per gigabyte of available memory, at least one."""
-    if os.environ.get(SLOTS_VAR):
-        return max(1, int(os.environ[SLOTS_VAR]))
+    """Trainings to run at once: ``$DENOISER_TRAINING_SLOTS`` (a whole number from 1 to
+    :data:`MAX_SLOTS`; anything else is logged and ignored), else one core left for the pages and
+    one training process per gigabyte of available memory, at least one."""
+    raw = os.environ.get(SLOTS_VAR, "").strip()
+    if raw:
+        if raw.isdigit() and 1 <= int(raw) <= MAX_SLOTS:
+            return int(raw)
+        log.warning("%s=%r is not a whole number from 1 to %d: ignored, the server picks the number "
+                    "of trainings itself", SLOTS_VAR, raw[:20], MAX_SLOTS)
     cores = os.cpu_count() or 1
     try:
         free_gb = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") / 2**30

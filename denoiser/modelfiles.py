@@ -113,7 +113,37 @@ def read_manifest(directory: str | Path | None = None) -> dict:
     return manifest
 
 
-_manifest_lock = threading.Lock()
+_manifest_lock = threading.RLock()
+_held = threading.local()  # the directories whose lock this thread holds (so it nests)
+
+
+@contextlib.contextmanager
+def manifest_lock(directory: str | Path | None = None):
+    """Hold a model directory's lock: one writer at a time, across threads, processes and (on a
+    shared folder whose file system supports ``flock``, e.g. NFSv4) replicas on other machines.
+
+    Nested use in the same thread is fine. Where ``fcntl`` does not exist (Windows), only the
+    threads of this process are kept apart.
+    """
+    folder = model_dir(directory)
+    folder.mkdir(parents=True, exist_ok=True)
+    key = str(folder.resolve())
+    held = _held.__dict__.setdefault("dirs", set())
+    if key in held:
+        yield
+        return
+    with _manifest_lock, open(folder / ".manifest.lock", "a+b") as fh:
+        try:
+            import fcntl
+        except ImportError:  # Windows: this process's threads only
+            fcntl = None
+        if fcntl is not None:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX)  # released when the file closes
+        held.add(key)
+        try:
+            yield
+        finally:
+            held.discard(key)
 
 
 def _write_manifest(manifest: dict, directory: str | Path | None) -> None:
@@ -123,8 +153,8 @@ def _write_manifest(manifest: dict, directory: str | Path | None) -> None:
 
 def register(name: str, entry: dict, directory: str | Path | None = None,
              default: bool = False) -> None:
-    """Add or replace one model's manifest entry (written atomically)."""
-    with _manifest_lock:
+    """Add or replace one model's manifest entry (written atomically, under :func:`manifest_lock`)."""
+    with manifest_lock(directory):
         manifest = read_manifest(directory)
         manifest["models"][name] = entry
         if default or not manifest.get("default"):
@@ -133,8 +163,9 @@ def register(name: str, entry: dict, directory: str | Path | None = None,
 
 
 def unregister(name: str, directory: str | Path | None = None) -> dict | None:
-    """Remove one model's manifest entry (written atomically); return it, or None if absent."""
-    with _manifest_lock:
+    """Remove one model's manifest entry (written atomically, under :func:`manifest_lock`); return it,
+    or None if absent."""
+    with manifest_lock(directory):
         manifest = read_manifest(directory)
         entry = manifest["models"].pop(name, None)
         if entry is not None:

@@ -591,17 +591,27 @@ def train_one_run(at: AppTest) -> AppTest:
 def test_a_teacher_publishes_a_run_every_session_sees_it_and_without_the_code_nobody_does(
         tmp_path, monkeypatch):
     monkeypatch.setenv("DENOISER_GALLERY", str(tmp_path / "gallery"))
+    monkeypatch.setenv("DENOISER_TEACHER_CODE", "sesame")  # the server's code, for every session
+    student = train_one_run(app())
+    assert not [w for w in student.text_input if w.key == "publish_code"]  # no teacher tools for a student
     teacher = AppTest.from_file(APP, default_timeout=120)
-    teacher.secrets["teacher_code"] = "sesame"
+    teacher.query_params["teacher"] = ""  # the teacher's link: /train?teacher
     teacher = train_one_run(teacher.run())
     student = app()
     assert "run 1 (trained here)" in switch(teacher, "Denoise").sidebar.selectbox(key="model_name").options
     teacher = switch(teacher, "Train")
     options = student.sidebar.selectbox(key="model_name").options
     assert not any(o.startswith("run 1") for o in options)  # runs stay private
+    from ui.sharing import code_guard
+
+    now = [0.0]
+    monkeypatch.setattr(code_guard(), "clock", lambda: now[0])  # the server's guard, on the test's clock
     publish_from_train(teacher, "class model", "wrong")
     assert any("not the teacher code" in e.value for e in teacher.error)
     assert not any("class model" in o for o in app().sidebar.selectbox(key="model_name").options)
+    publish_from_train(teacher, "class model", "sesame")
+    assert any("wait 1 s before trying the code again" in e.value for e in teacher.error)  # slowed
+    now[0] += 1.0
     publish_from_train(teacher, "class model", "sesame")
     no_exception(teacher)
     assert any("Published as **class model**" in s.value for s in teacher.success)
@@ -617,11 +627,31 @@ def test_a_teacher_publishes_a_run_every_session_sees_it_and_without_the_code_no
 def test_without_a_teacher_code_publishing_is_off(tmp_path, monkeypatch):
     monkeypatch.setenv("DENOISER_GALLERY", str(tmp_path / "gallery"))
     monkeypatch.delenv("DENOISER_TEACHER_CODE", raising=False)
-    at = train_one_run(app())
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params["teacher"] = ""
+    at = train_one_run(at.run())
     no_exception(at)
     assert any("Publishing is off here" in c.value for c in at.caption)
     assert not [w for w in at.text_input if w.key == "publish_code"]
     assert not (tmp_path / "gallery").exists()
+
+
+@needs_models
+def test_a_gallery_left_on_a_server_without_a_teacher_code_is_not_shown(tiny_model_dir, tmp_path,
+                                                                          monkeypatch):
+    from denoiser.gallery import publish
+    from denoiser.modelfiles import read_manifest
+
+    entry = read_manifest(tiny_model_dir)["models"]["tiny-dense"]
+    gallery = tmp_path / "gallery"
+    publish("last term", (tiny_model_dir / entry["file"]).read_bytes(),
+            (tiny_model_dir / entry["onnx"]).read_bytes(), description="old", config=entry["config"],
+            code="old", expected_code="old", directory=gallery)
+    monkeypatch.setenv("DENOISER_GALLERY", str(gallery))
+    monkeypatch.delenv("DENOISER_TEACHER_CODE", raising=False)
+    assert not any("last term" in o for o in app().sidebar.selectbox(key="model_name").options)
+    monkeypatch.setenv("DENOISER_TEACHER_CODE", "new")
+    assert "last term (class gallery)" in app().sidebar.selectbox(key="model_name").options
 
 
 # ---------------------------------------------------------------- the Learn view's lessons

@@ -303,7 +303,7 @@ def test_a_published_model_loads_for_everyone_like_a_shipped_one(tiny_model_dir,
     shipped = load_pretrained("tiny-dense", tiny_model_dir)
     np.testing.assert_allclose(model.denoise(digits[:4]), shipped.denoise(digits[:4]), atol=1e-6)
     assert model.description.startswith("class gallery:")
-    files = sorted(p.name for p in gallery.iterdir())
+    files = sorted(p.name for p in gallery.iterdir() if not p.name.startswith("."))
     assert all(name.startswith("m-") or name == "manifest.json" for name in files)  # no typed name in a path
 
 
@@ -338,4 +338,94 @@ def test_the_gallery_is_capped_and_a_model_can_be_removed(tiny_model_dir, tmp_pa
     assert gallery_names(gallery) == ["m1"]
     assert (gallery / read_manifest(gallery)["models"]["m1"]["file"]).exists()  # shared file kept
     unpublish("m1", code="sesame", expected_code="sesame", directory=gallery)
-    assert sorted(p.name for p in gallery.iterdir()) == ["manifest.json"]
+    assert sorted(p.name for p in gallery.iterdir() if not p.name.startswith(".")) == ["manifest.json"]
+
+
+def _publish_many(model_dir: str, gallery: str, prefix: str, count: int, max_models: int) -> list[str]:
+    """In another process: publish ``count`` models named PREFIX-i; return the refusals."""
+    from denoiser.gallery import GalleryError
+
+    refused = []
+    for i in range(count):
+        try:
+            published(Path(model_dir), Path(gallery), name=f"{prefix}-{i}", max_models=max_models)
+        except GalleryError as err:
+            refused.append(str(err))
+    return refused
+
+
+def test_two_processes_publishing_at_once_lose_nothing_and_respect_the_cap(tiny_model_dir, tmp_path):
+    import concurrent.futures
+    import multiprocessing
+
+    gallery = tmp_path / "shared"
+    spawn = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(2, mp_context=spawn) as pool:
+        jobs = [pool.submit(_publish_many, str(tiny_model_dir), str(gallery), p, 12, 100) for p in "ab"]
+        assert [j.result(300) for j in jobs] == [[], []]
+    assert sorted(gallery_names(gallery)) == sorted(f"{p}-{i}" for p in "ab" for i in range(12))
+    capped = tmp_path / "capped"
+    with concurrent.futures.ProcessPoolExecutor(2, mp_context=spawn) as pool:
+        jobs = [pool.submit(_publish_many, str(tiny_model_dir), str(capped), p, 6, 5) for p in "ab"]
+        refusals = [r for j in jobs for r in j.result(300)]
+    assert len(gallery_names(capped)) == 5 and len(refusals) == 7  # 12 tries, 5 places
+    assert all("holds 5 models" in r for r in refusals)
+
+
+def test_publishing_a_name_again_removes_the_old_files(tiny_model_dir, tmp_path):
+    gallery = tmp_path / "g"
+    published(tiny_model_dir, gallery, name="mine")
+    first = read_manifest(gallery)["models"]["mine"]
+    entry = read_manifest(tiny_model_dir)["models"]["tiny-conv"]
+    files = tiny_model_dir / entry["file"], tiny_model_dir / entry["onnx"]
+    publish("mine", files[0].read_bytes(), files[1].read_bytes(), description="another run",
+            config=entry["config"], code="sesame", expected_code="sesame", directory=gallery)
+    second = read_manifest(gallery)["models"]["mine"]
+    assert second["file"] != first["file"]
+    files = sorted(p.name for p in gallery.iterdir() if not p.name.startswith("."))
+    assert files == sorted([second["file"], second["onnx"], "manifest.json"])
+
+
+def test_wrong_teacher_codes_are_slowed_then_locked_out_per_session_and_per_server(caplog):
+    from denoiser.gallery import CodeGuard
+
+    now = [1000.0]
+    guard = CodeGuard(per_session=3, per_server=6, window=600, lockout=600, clock=lambda: now[0])
+    with pytest.raises(GalleryError, match="not the teacher code"):
+        guard.check("guess-1", "sesame", "alice")
+    with pytest.raises(GalleryError, match="wait 1 s"):
+        guard.check("sesame", "sesame", "alice")  # too soon: not even compared
+    now[0] += 1
+    guard.check("sesame", "sesame", "alice")  # the right code after the wait: let in, forgiven
+    for _ in range(3):
+        now[0] += 60
+        with pytest.raises(GalleryError, match="not the teacher code"):
+            guard.check("guess-2", "sesame", "bob")
+    now[0] += 60
+    with pytest.raises(GalleryError, match="from this page: the teacher tools are locked for 9 more"):
+        guard.check("sesame", "sesame", "bob")  # locked out, even with the right code
+    guard.check("sesame", "sesame", "carol")  # another session is not
+    for who in ("dave", "erin"):
+        with pytest.raises(GalleryError, match="not the teacher code"):
+            guard.check("guess-3", "sesame", who)
+    with pytest.raises(GalleryError, match="on this server"):
+        guard.check("sesame", "sesame", "carol")  # six wrong codes, some from new tabs: the server locks
+    now[0] += 601
+    guard.check("sesame", "sesame", "carol")
+    guard.check("sesame", "sesame", "bob")
+    logged = " ".join(r.getMessage() for r in caplog.records)
+    assert "wrong teacher code" in logged and "locked on this server" in logged
+    assert "guess" not in logged  # what was typed is never logged
+
+
+def test_the_training_slots_setting_is_checked(monkeypatch, caplog):
+    from denoiser.jobs import SLOTS_VAR, default_slots
+
+    monkeypatch.setenv(SLOTS_VAR, "3")
+    assert default_slots() == 3
+    monkeypatch.delenv(SLOTS_VAR)
+    usual = default_slots()
+    for bad in ("0", "-2", "many", "1e9", "100000"):
+        monkeypatch.setenv(SLOTS_VAR, bad)
+        assert default_slots() == usual
+    assert "not a whole number from 1 to 64" in caplog.text

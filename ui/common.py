@@ -236,12 +236,11 @@ ORIGIN_WORDS = {"session": "trained here", "uploaded": "uploaded", "gallery": "c
 def model_choices() -> dict[str, str]:
     """Model name -> where it comes from ("shipped", "gallery", "session" or "uploaded"):
     shipped models first, then the class gallery, this session's finished runs and its uploads."""
-    from denoiser.gallery import gallery_names
-    from ui.sharing import uploads
+    from ui.sharing import uploads, visible_gallery_names
 
     names, _ = shipped_names()
     choices = {name: "shipped" for name in names}
-    choices.update({name: "gallery" for name in gallery_names() if name not in choices})
+    choices.update({name: "gallery" for name in visible_gallery_names() if name not in choices})
     choices.update(dict.fromkeys(st.session_state.runs.finished(), "session"))
     choices.update(dict.fromkeys(uploads(), "uploaded"))
     return choices
@@ -255,15 +254,14 @@ def model_label(choices: dict[str, str]):
 def get_model(name: str):
     """A model by name (this session's runs and uploads first, then the gallery, then the shipped
     ones); None (with a message shown) if it cannot be loaded."""
-    from denoiser.gallery import gallery_names
-    from ui.sharing import gallery_model, uploads
+    from ui.sharing import gallery_model, uploads, visible_gallery_names
 
     if name in st.session_state.runs:
         return st.session_state.runs[name].denoiser()
     if name in uploads():
         return uploads()[name].model
     try:
-        if name in gallery_names() and name not in shipped_names()[0]:
+        if name in visible_gallery_names() and name not in shipped_names()[0]:
             return gallery_model(name)
         return shipped_model(name)
     except ModelFileError as err:

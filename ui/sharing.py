@@ -1,7 +1,10 @@
 """Models beyond a session's own runs: uploaded ``.keras`` files and the class gallery.
 
 An upload belongs to the session that made it; a gallery model is seen by every session of
-this server. Only a teacher, with the code from the app's secrets, publishes to the gallery.
+this server, and only where a teacher code is set (a gallery folder left from another term on a
+server without a code shows nothing). The teacher's tools (publish, remove) appear only on a page
+opened with ``?teacher`` in its address (the README tells teachers), never in every student's
+view; each code typed there goes through the server's :class:`~denoiser.gallery.CodeGuard`.
 """
 
 from __future__ import annotations
@@ -9,12 +12,13 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
 import streamlit as st
 
-from denoiser.gallery import GalleryError, gallery_dir, gallery_names, publish, unpublish
+from denoiser.gallery import CodeGuard, GalleryError, gallery_dir, gallery_names, publish, unpublish
 from denoiser.modelfiles import ModelFileError
 from denoiser.runtime import Denoiser
 
@@ -42,6 +46,38 @@ def teacher_code() -> str | None:
     except Exception:  # noqa: BLE001 - no secrets file at all: Streamlit raises its own error type
         code = None
     return str(code) if code else os.environ.get(CODE_VAR) or None
+
+
+#: The query parameter that shows the teacher's tools (``/train?teacher``).
+TEACHER_PARAM = "teacher"
+
+
+def gallery_on() -> bool:
+    """Whether this server shows a class gallery: only where a teacher code is set."""
+    return teacher_code() is not None
+
+
+def visible_gallery_names() -> list[str]:
+    """The gallery's models for this server's model lists (none without a teacher code)."""
+    return gallery_names() if gallery_on() else []
+
+
+def remember_teacher_link() -> None:
+    """A page opened with ``?teacher`` shows the teacher's tools for the rest of the session
+    (the link's other parameters may be rewritten as the person works)."""
+    if TEACHER_PARAM in st.query_params:
+        st.session_state["teacher_tools"] = True
+
+
+@st.cache_resource(show_spinner=False)
+def code_guard() -> CodeGuard:
+    """The server's one guard against guessed teacher codes."""
+    return CodeGuard()
+
+
+def session_tag() -> str:
+    """A random tag for this browser session (the guard counts wrong codes by it; it names nobody)."""
+    return st.session_state.setdefault("session_tag", uuid.uuid4().hex[:12])
 
 
 def uploads() -> dict[str, Upload]:
@@ -102,7 +138,10 @@ def upload_control(place) -> None:
 def publish_panel(candidates: dict[str, tuple[bytes | None, bytes | None, str, dict]],
                   taken: tuple[str, ...]) -> None:
     """The teacher's controls: publish one of ``candidates`` (name -> keras bytes, onnx bytes,
-    description, config) to the class gallery, or remove a published model."""
+    description, config) to the class gallery, or remove a published model. Shown only on a page
+    opened with ``?teacher``."""
+    if not st.session_state.get("teacher_tools"):
+        return
     with st.expander("Share with the class (teachers)", icon=":material/groups:"):
         code_set = teacher_code() is not None
         st.caption("A published model appears in every student's model list on this server. "
@@ -125,7 +164,8 @@ def publish_panel(candidates: dict[str, tuple[bytes | None, bytes | None, str, d
                 if keras_bytes is None or onnx_bytes is None:
                     raise GalleryError("this model has no exported file to share")
                 done = publish(name, keras_bytes, onnx_bytes, description=description, config=config,
-                               code=code, expected_code=teacher_code(), taken=taken)
+                               code=code, expected_code=teacher_code(), taken=taken,
+                               guard=code_guard(), who=session_tag())
             except (GalleryError, ModelFileError) as err:
                 st.error(f"Not published: {err}.")
             else:
@@ -139,7 +179,8 @@ def publish_panel(candidates: dict[str, tuple[bytes | None, bytes | None, str, d
                                  help="The code set in this app's secrets.")
             if c3.button("Remove", help="Take the model out of the gallery."):
                 try:
-                    unpublish(gone, code=code, expected_code=teacher_code())
+                    unpublish(gone, code=code, expected_code=teacher_code(), guard=code_guard(),
+                              who=session_tag())
                 except GalleryError as err:
                     st.error(f"Not removed: {err}.")
                 else:
