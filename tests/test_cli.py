@@ -1,4 +1,3 @@
-import importlib.util
 import json
 import os
 import signal
@@ -97,12 +96,11 @@ def test_ctrl_c_ends_training_after_the_batch_and_still_writes_the_model(tmp_pat
     assert entry["training"]["stopped"].startswith("on request, in epoch ")
 
 
-@pytest.mark.parametrize("backend", ["jax", "torch"])
+@pytest.mark.parametrize("backend", ["jax"])  # in requirements-dev.txt: CI runs it, never skips it
 def test_train_on_another_keras_backend_writes_a_file_tensorflow_loads(backend, tmp_path, digits):
-    if importlib.util.find_spec(backend) is None:
-        pytest.skip(f"{backend} is not installed (optional: Keras's {backend} backend)")
-    proc = subprocess.run([*CLI, "train", "--name", "other", "--arch", "unet", "--filters", "8",
-                           "--loss", "psnr", "--minutes", "0.2", "--cosine", "--max-digits", "300",
+    # epochs, not minutes: what it learns must not depend on the machine's speed
+    proc = subprocess.run([*CLI, "train", "--name", "other", "--arch", "dense", "--epochs", "12",
+                           "--max-digits", "3000",
                            "--out", str(tmp_path)], capture_output=True, text=True, cwd=ROOT,
                           env={**CLI_ENV, "KERAS_BACKEND": backend}, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
