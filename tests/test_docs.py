@@ -1,5 +1,6 @@
 """The README's promises: its two commands, CI running the same test command, credits, figures."""
 
+import os
 import re
 from pathlib import Path
 
@@ -15,6 +16,22 @@ def test_readme_gives_the_two_commands_and_ci_runs_the_test_command():
     assert START in README and TEST in README
     ci = (ROOT / ".ci" / "run").read_text()
     assert TEST in ci.splitlines()[-1]
+
+
+def test_ci_installs_into_a_fresh_virtualenv_of_its_own():
+    # a requirement only the developer's machine has (sympy, once) must fail CI: .ci/run makes a
+    # new virtualenv, without the machine's site-packages, and runs the README's command in it
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert re.search(r"^python3 -m venv \"\$venv\"$", ci, re.M) and "system-site-packages" not in ci
+    assert ci.index("venv/bin/activate") < ci.index(TEST)
+    if os.environ.get("CI") == "true":  # this very run: inside that virtualenv
+        import sys
+        import sysconfig
+
+        assert sys.prefix != sys.base_prefix
+        assert "denoiser-ci-venv" in sys.prefix
+        assert not Path(sys.prefix, "pyvenv.cfg").read_text().count("include-system-site-packages = true")
+        assert sysconfig.get_paths()["purelib"].startswith(sys.prefix)
 
 
 def test_readme_credits_mnist_and_its_licence():
