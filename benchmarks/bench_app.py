@@ -9,8 +9,8 @@ Usage: python -m benchmarks.bench_app [--runs 3] [--rounds 15] [--starts 3] [--r
   polling on animation frames rounded each trip up to a frame), --rounds per run after
   --rest-ms of rest each (a person looks at the result before moving again), then --rounds back
   to back. Back to back flatters the app: a key that arrives while the page is still settling
-  the last update waits, and on the bare page that wait is most of the trip (measured: its
-  median trip 62 ms back to back, 22 ms after a rest: docs/bench-app.json).
+  the last update waits, and on the bare page that wait is most of the trip (both are reported:
+  ``benchmarks/results/bench_app-*.json``).
 The bare page and the app alternate, run after run (each a fresh server), so a slow spell of the
 machine falls on both. Prints a JSON report: medians in ms over all runs, the app/bare ratios of
 those medians, and each run's own ratios (their spread shows how far one run can be trusted).

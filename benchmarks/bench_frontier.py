@@ -3,7 +3,7 @@
 
 Usage: python -m benchmarks.bench_frontier [--models blind blind-large conv] [--int8]
        [--data ../shared/data/mnist.npz] [--limit 0] [--repeats 200] [--rested 20]
-       [--rest-ms 500] [--save docs/bench-frontier.json]
+       [--rest-ms 500] [--save benchmarks/results/bench_frontier-KIND.json]
 
 Each call is timed twice over: back to back (``--repeats`` calls) and after ``--rest-ms`` of rest
 each (``--rested`` calls), as a person moves the slider after looking at the last picture.

@@ -13,7 +13,7 @@ from .config import ARCHITECTURES, ModelConfig
 
 #: Fewer weight updates than this and a fresh model still draws nearly the same average digit for
 #: every input. Measured for the Train page's default dense model (``python -m
-#: scripts.research.blob_updates``, docs/blob-updates.json): its outputs differ from digit to digit
+#: scripts.research.blob_updates``, its result is in git history, docs/blob-updates.json): its outputs differ from digit to digit
 #: 9 % as much as the clean digits do after 113 updates, 35 % after 339, 53 % after 600, 65 % after 1,130.
 MIN_UPDATES = 600
 #: A code this small cannot hold a digit's shape: every digit decodes to a few blurry prototypes.

@@ -86,15 +86,41 @@ def test_a_session_opens_another_page_by_its_path(server):
 
 def test_the_load_generator_runs_a_small_class_with_a_queue(monkeypatch):
     monkeypatch.setenv("DENOISER_TRAINING_SLOTS", "1")
-    args = Namespace(students=2, trainers=2, seconds=4.0, think=(0.2, 0.5), press_within=0.0,
-                     train_epochs=1, train_digits=200, train_wait=600, server_log=None)
+    args = Namespace(students=2, trainers=2, seconds=4.0, alone_seconds=4.0, think=(0.1, 0.3),
+                     press_within=0.0, train_epochs=1, train_digits=200, train_wait=600, server_log=None)
     report = asyncio.run(run(args))
     assert report["errors"] == 0, report["error_examples"]
-    assert report["slider_moves"] > 0 and report["load_p95_ms"] > 0
+    # the lone student is measured as a class member is: the same actions, the same think time
+    assert set(report["alone"]) == set(report["class"]) == {"slider", "new sample", "new noise",
+                                                            "model change"}
+    assert report["alone"]["slider"]["n"] > 0 and report["class"]["slider"]["n"] > 0
+    assert report["class"]["slider"]["p95_ms"] >= report["class"]["slider"]["p50_ms"] > 0
+    assert report["slider_p95_over_alone_p50"] == round(
+        report["class"]["slider"]["p95_ms"] / report["alone"]["slider"]["p50_ms"], 2)
+    assert report["updates"] == sum(row["n"] for row in report["class"].values())
     assert report["trainings"] == {"finished": 2}
     # one slot, two runs: one of them waited and showed its place in line
     assert [1] in report["queue_positions_seen"]
     assert report["peak_rss_with_training_mb"] > report["peak_rss_server_mb"] > 0
+
+
+def test_every_action_a_student_takes_changes_what_the_page_shows(server):
+    from benchmarks.class_load import PLAN, act
+
+    async def scenario():
+        async with Session(server) as page:
+            seen = {}
+            for i in sorted(PLAN) + [1]:
+                before_url, before_caption = page.image_urls(), page.image_captions()[-1]
+                kind, ms = await act(page, i)
+                seen[kind] = (page.image_urls() != before_url, ms > 0)
+                if kind == "model change":
+                    assert "conv" in " ".join(page.texts()) and before_caption != page.image_captions()[-1]
+            return seen, page.exceptions
+
+    seen, exceptions = asyncio.run(scenario())
+    assert exceptions == [] and seen == {kind: (True, True) for kind in ("new sample", "new noise",
+                                                                        "model change", "slider")}
 
 
 def test_process_tree_memory_counts_children():

@@ -85,3 +85,55 @@ def test_every_python_block_of_the_readme_runs(block):
 
 def test_the_readme_has_python_blocks():
     assert PYTHON_BLOCKS
+
+
+def markdown_tables() -> list[list[list[str]]]:
+    """Every Markdown table of the README, as rows of cells (the header included, the rule not)."""
+    tables, current = [], []
+    for line in README.splitlines() + [""]:
+        if line.startswith("|"):
+            if not re.fullmatch(r"\|[-| :]+\|", line):
+                current.append([cell.strip() for cell in line.strip("|").split("|")])
+        elif current:
+            tables.append(current)
+            current = []
+    return tables
+
+
+def test_every_figure_in_a_readme_table_is_in_its_file():
+    import io
+    import json
+    from contextlib import redirect_stdout
+
+    from scripts import readme_tables
+
+    tables = {table[0][0]: table for table in markdown_tables()}
+    assert set(tables) == {"model", "method"}, "a README table with no source file checked here"
+    shipped = io.StringIO()
+    with redirect_stdout(shipped):  # the models' table, from pretrained/manifest.json
+        readme_tables.main()
+    expected = [[c.strip() for c in line.strip("|").split("|")] for line in shipped.getvalue().splitlines()
+                if not re.fullmatch(r"\|[-| :]+\|", line)]
+    assert tables["model"] == expected
+    rows = json.loads((ROOT / "docs" / "eval-gaussian.json").read_text())["results"]
+    measured = {(r["method"], r["amount"]): f"{r['psnr']:.2f} / {r['ssim']:.3f}"
+                for r in rows if r["kind"] == "gaussian"}
+    header, *body = tables["method"]
+    amounts = [float(h.split()[-1]) for h in header[1:]]
+    assert body
+    for method, *cells in body:
+        assert cells == [measured[(method, amount)] for amount in amounts], method
+
+
+def test_the_performance_page_is_generated_from_its_result_files():
+    from benchmarks.report import PAGE, render
+
+    page = PAGE.read_text()
+    assert page == render(), "docs/performance.md is stale: run python -m benchmarks.report"
+    results = sorted((ROOT / "benchmarks" / "results").glob("*.json"))
+    assert results and all(f"]({'../benchmarks/results/' + f.name})" in page for f in results)
+
+
+def test_docs_hold_no_benchmark_results_and_the_readme_is_short():
+    assert not [p.name for p in (ROOT / "docs").glob("*.json") if not p.name.startswith("eval-")]
+    assert len(README.encode()) <= 12_288  # a newcomer's page; the rest lives in docs/
