@@ -1,7 +1,8 @@
 """The inputs of the school capacity model: what one queued run costs Redis, and how many runs one
 worker trains an hour.
 
-Usage: python -m benchmarks.bench_worker [--runs 3] [--queued 8] [--save benchmarks/results/bench_worker-KIND.json]
+Usage: python -m benchmarks.bench_worker [--runs 3] [--queued 8]
+                                          [--save benchmarks/results/bench_worker-KIND.json]
 
 Starts its own redis-server (Debian's package) on a free port. First it queues ``--queued`` runs
 with no worker listening and reads Redis' ``used_memory`` before and after (the settings and

@@ -13,8 +13,8 @@ from .config import ARCHITECTURES, ModelConfig
 
 #: Fewer weight updates than this and a fresh model still draws nearly the same average digit for
 #: every input. Measured for the Train page's default dense model (``python -m
-#: scripts.research.blob_updates``, its result is in git history, docs/blob-updates.json): its outputs differ from digit to digit
-#: 9 % as much as the clean digits do after 113 updates, 35 % after 339, 53 % after 600, 65 % after 1,130.
+#: scripts.research.blob_updates``; its last result is docs/blob-updates.json in git's history): how
+#: much its outputs differ from digit to digit, against the clean digits, after a number of updates.
 MIN_UPDATES = 600
 #: A code this small cannot hold a digit's shape: every digit decodes to a few blurry prototypes.
 MAX_BLOB_CODE = 2
