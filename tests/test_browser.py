@@ -313,7 +313,7 @@ def test_a_teacher_publishes_a_run_and_a_new_session_picks_it_from_the_gallery(b
         url = f"http://127.0.0.1:{port}"
         teacher = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
         teacher.set_default_timeout(120_000)
-        teacher.goto(url + "/train")
+        teacher.goto(url + "/train?teacher")  # the teacher's link: the tools only students never see
         epochs = teacher.get_by_role("slider", name="Epochs")
         epochs.focus()
         epochs.press("Home")
@@ -334,6 +334,9 @@ def test_a_teacher_publishes_a_run_and_a_new_session_picks_it_from_the_gallery(b
         option.click()
         student.get_by_text("Rows: Noisy, Denoised by Week 3 model").first.wait_for()
         assert_no_exception(student)
+        student.goto(url + "/train")
+        student.get_by_role("button", name="Start training").wait_for()
+        assert student.get_by_text("Share with the class (teachers)").count() == 0
     finally:
         proc.terminate()
         proc.wait(10)
