@@ -26,8 +26,8 @@ def load_pretrained(name: str | None = None, directory: str | os.PathLike | None
                     lazy: bool = False):
     """Load a shipped model (None = the default); returns a :class:`denoiser.runtime.Denoiser`.
 
-    Same as :func:`denoiser.pretrained.load_pretrained`: with ``lazy=True`` small batches run on
-    numpy and Keras loads only when first needed.
+    Same as :func:`denoiser.pretrained.load_pretrained`: with ``lazy=True`` the model runs on ONNX
+    Runtime and Keras loads only when first needed.
     """
     from .pretrained import load_pretrained as _load
 

@@ -389,7 +389,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="bend half of every batch with random elastic deformations of this "
                         "strength in [0, 2] (new handwriting; 0 = none)")
     t.add_argument("--mixed-precision", action="store_true",
-                   help="compute in bfloat16, keep float32 weights (~1.5x faster on CPUs with "
+                   help="compute in bfloat16, keep float32 weights (faster on CPUs with "
                         "AVX-512 BF16); the saved model is float32")
     t.add_argument("--init", help="start from this model of the output directory (fine-tuning)")
     t.add_argument("--max-digits", type=int, default=0, help="train on at most this many digits")

@@ -24,8 +24,8 @@ DIFF_LABEL = "|denoised − clean|"
 #: :func:`compare_amounts` is worth its cost (21 amounts for every change of digits, models or
 #: noise) up to this many digit × model pairs, with fast filters only.
 EVERY_AMOUNT_PAIRS = 16
-#: Digits per model call in :func:`compare_amounts`: as fast per digit as larger calls (blind, 160
-#: digits: 66 ms in calls of 32, 88 ms in one call, AVX-512) at a fifth of the memory each
+#: Digits per model call in :func:`compare_amounts`: as fast per digit as larger calls (measured
+#: with ``python -m benchmarks.bench_move``; see docs/history.md) at a fraction of the memory each
 #: concurrent call holds (ONNX Runtime keeps every layer's activations for the call's digits).
 MODEL_CHUNK = 32
 

@@ -2,8 +2,8 @@
 
 The app's server stays free of TensorFlow: once TensorFlow is imported in a Streamlit server,
 Streamlit calls Keras' ``clear_session`` after every script run, and the garbage collection in
-it walks TensorFlow's objects — 146–185 ms of server CPU per slider move instead of 23–26 ms,
-for every user (``python -m benchmarks.bench_server_cpu``, AMD EPYC, AVX-512). Work that needs
+it walks TensorFlow's objects, several times the server's CPU per slider move for every user
+(``python -m benchmarks.bench_server_cpu`` measures it). Work that needs
 TensorFlow (exporting an uploaded model, fetching MNIST with Keras, exporting a decoder) runs
 here instead, in a spawned process that exits when it is done.
 """

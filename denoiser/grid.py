@@ -99,7 +99,7 @@ def _set(pieces: Sequence[Piece]) -> Piece:
 def _piece(text: str, size: int) -> Piece:
     """A line of text set from cached glyphs, a line with spaces from its cached words.
 
-    Drawing each caption with Pillow costs ~0.1 ms, and a slider move draws dozens of captions
+    Drawing each caption with Pillow is slow next to a lookup, and a slider move draws dozens of captions
     that differ only in their numbers ("21.3 dB · 0.87"); each number recurs across moves and
     users, so a caption is a few cached words, and a word a few cached glyphs.
     """
@@ -222,9 +222,9 @@ def _png_chunk(tag: bytes, data: bytes) -> bytes:
 def png_bytes(picture: np.ndarray) -> bytes:
     """A (H, W) uint8 grayscale picture as PNG bytes, made for speed (it runs on every slider move).
 
-    Pillow tries every PNG row filter on every row, which takes most of its 2.3 ms for a move's
+    Pillow tries every PNG row filter on every row, which takes most of its time for a move's
     picture; these pictures are mostly flat white, and unfiltered rows with zlib's fastest level
-    come out as small in a third of the time (``python -m benchmarks.bench_move``).
+    come out as small in less time (``python -m benchmarks.bench_move`` measures both).
     """
     picture = np.asarray(picture)
     if picture.ndim != 2 or picture.dtype != np.uint8 or 0 in picture.shape:

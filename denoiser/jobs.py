@@ -4,7 +4,7 @@ Each run trains in its own child process (``multiprocessing`` "spawn"): TensorFl
 loads in the server, a training gets a lower CPU priority than every page update, and
 all its memory goes back to the system when it ends (Keras keeps a few MB per trained
 model for the life of a process). The child reports progress, previews and, at the end,
-the model as ``.keras`` bytes; the server runs that model with numpy.
+the model as ``.keras`` bytes and its ONNX export, which the server runs in ONNX Runtime.
 """
 
 from __future__ import annotations

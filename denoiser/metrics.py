@@ -1,7 +1,7 @@
 """Image quality: PSNR and SSIM per image and as means, as ``skimage.metrics`` defines them.
 
-Both are computed for a whole batch at once (a slider move scores dozens of digits; calling
-skimage once per digit took ~0.1 ms each); tests hold them equal to skimage's functions.
+Both are computed for a whole batch at once (a slider move scores dozens of digits, and calling
+skimage once per digit costs a call's overhead each); tests hold them equal to skimage's functions.
 """
 
 from __future__ import annotations

@@ -39,8 +39,8 @@ class Denoiser:
     info : dict
         The model's manifest entry.
     batch_size : int
-        Digits per Keras call on large batches (4,096: on 10,000 digits as fast as one bare Keras
-        call here, at under half its peak memory; 2,048 was 1.6 % slower).
+        Digits per Keras call on large batches (``benchmarks.bench_denoise`` compares it with one
+        bare Keras call on 10,000 digits).
     loader : callable, optional
         Returns the Keras model; called once, when first needed.
     keras_source : bytes or str, optional

@@ -99,9 +99,8 @@ def freeze_again_if_keras_loaded() -> bool:
     Models run on ONNX Runtime here and TensorFlow's work runs in fresh processes, but a model
     without an ONNX export runs on Keras in the server. Once Keras is imported, Streamlit calls its
     ``clear_session`` after every script run, a full garbage collection: over unfrozen
-    TensorFlow objects it made a slider move cost 146–185 ms of server CPU instead of 23–26 ms
-    (``python -m benchmarks.bench_server_cpu``); frozen objects are skipped. Returns whether it
-    froze now.
+    TensorFlow objects it multiplied a slider move's server CPU (``python -m
+    benchmarks.bench_server_cpu``); frozen objects are skipped. Returns whether it froze now.
     """
     import gc
     import sys
