@@ -16,6 +16,22 @@ import pytest
 
 from benchmarks import SHARED_MNIST  # noqa: E402, F401 - the one path to the workplace's full MNIST
 
+#: Modules whose every test drives Chromium, or real redis-server, workers and HAProxy, or a
+#: served app: marked ``browser`` or ``cluster``, and ``slow`` (the quick loop leaves them out).
+BROWSER_MODULES = {"test_browser.py"}
+CLUSTER_MODULES = {"test_cluster.py", "test_remote.py", "test_class_load.py"}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        module = item.path.name
+        if module in BROWSER_MODULES or "browser" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.browser)
+            item.add_marker(pytest.mark.slow)
+        if module in CLUSTER_MODULES:
+            item.add_marker(pytest.mark.cluster)
+            item.add_marker(pytest.mark.slow)
+
 
 @pytest.fixture(scope="session")
 def sample():

@@ -70,6 +70,7 @@ def switch(at: AppTest, view: str) -> AppTest:
     return at.switch_page(f"ui/{view.lower()}.py").run()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("view", ["Denoise", "Train", "Explore", "Learn"])
 def test_every_page_renders_without_exception(view):
     at = switch(app(), view)
@@ -281,6 +282,7 @@ def test_blank_canvas_says_so():
     assert any("blank" in i.value for i in at.info)
 
 
+@pytest.mark.slow
 def test_training_one_epoch_finishes_and_becomes_selectable():
     at = switch(app(), "Train")
     at.slider(key="t_epochs").set_value(1)
@@ -313,6 +315,7 @@ def chart_colours(at) -> dict[str, str]:
     return dict(zip(scale["domain"], scale["range"]))
 
 
+@pytest.mark.slow
 def test_a_run_known_to_end_in_a_blob_says_why_and_runs_are_scored_against_baselines():
     at = switch(app(), "Train")
     at.slider(key="t_epochs").set_value(1)
@@ -336,6 +339,7 @@ def test_a_run_known_to_end_in_a_blob_says_why_and_runs_are_scored_against_basel
     assert psnr["noisy input"] == round(evaluate_denoiser(lambda a: a, x, "gaussian", 0.5, 0)["psnr"], 2)
 
 
+@pytest.mark.slow
 def test_a_finished_run_downloads_as_a_keras_file_that_denoises_like_it(monkeypatch):
     import keras
     from streamlit.delta_generator import DeltaGenerator
@@ -368,6 +372,7 @@ def test_a_finished_run_downloads_as_a_keras_file_that_denoises_like_it(monkeypa
                                atol=1e-5)
 
 
+@pytest.mark.slow
 def test_unet_with_whole_digit_context_trains_from_the_form():
     at = switch(app(), "Train")
     at.selectbox(key="t_arch").set_value("unet").run()  # its own controls appear
@@ -384,6 +389,7 @@ def test_unet_with_whole_digit_context_trains_from_the_form():
     assert job.denoiser().denoise(np.zeros((28, 28), np.float32)).shape == (28, 28)
 
 
+@pytest.mark.slow
 def test_the_stop_button_ends_training_early_and_keeps_the_model():
     at = switch(app(), "Train")
     at.slider(key="t_epochs").set_value(50)
@@ -401,6 +407,7 @@ def test_the_stop_button_ends_training_early_and_keeps_the_model():
     assert at.dataframe[0].value["status"][0] == "stopped"
 
 
+@pytest.mark.slow
 def test_a_session_keeps_its_last_five_runs():
     from denoiser.config import ModelConfig
     from denoiser.jobs import TrainingJob
@@ -420,6 +427,7 @@ def test_a_session_keeps_its_last_five_runs():
     assert any("Only the last 5 runs are kept: run 1 was dropped" in i.value for i in at.info)
 
 
+@pytest.mark.slow
 @needs_models
 def test_explore_sweep_and_latent_space():
     at = switch(app(), "Explore")
@@ -465,6 +473,7 @@ def test_a_link_with_an_impossible_amount_opens_the_page_with_a_notice(amount):
     assert any("could not use" in i.value and "amount" in i.value for i in at.info)
 
 
+@pytest.mark.slow
 @needs_models
 def test_a_shared_link_reproduces_the_screen():
     at = app()
@@ -499,6 +508,7 @@ def test_a_failure_inside_a_view_shows_one_plain_line_and_no_server_path(monkeyp
     assert at.sidebar.selectbox(key="model_name").value == "blind"  # the rest of the page stands
 
 
+@pytest.mark.slow
 def test_a_diverged_run_shows_its_status_keeps_its_good_epoch_and_is_selectable():
     at = switch(app(), "Train")
     at.select_slider(key="t_lr").set_value(10.0)
@@ -524,6 +534,7 @@ def test_a_diverged_run_shows_its_status_keeps_its_good_epoch_and_is_selectable(
     assert means(at)["row"][1] == "Denoised by run 1"
 
 
+@pytest.mark.slow
 def test_three_sessions_share_one_training_slot_and_each_sees_its_place_in_line(monkeypatch):
 
     import denoiser.jobs as jobs
@@ -555,6 +566,7 @@ def test_three_sessions_share_one_training_slot_and_each_sees_its_place_in_line(
 
 
 # ---------------------------------------------------------------- models that outlive a session
+@pytest.mark.slow
 @needs_models
 def test_an_uploaded_keras_file_becomes_a_model_and_a_bad_one_is_named(tiny_model_dir):
     at = app()
@@ -587,6 +599,7 @@ def train_one_run(at: AppTest) -> AppTest:
     return at.run()
 
 
+@pytest.mark.slow
 @needs_models
 def test_a_teacher_publishes_a_run_every_session_sees_it_and_without_the_code_nobody_does(
         tmp_path, monkeypatch):
@@ -623,6 +636,7 @@ def test_a_teacher_publishes_a_run_every_session_sees_it_and_without_the_code_no
     assert means(student)["row"][1] == "Denoised by class model"
 
 
+@pytest.mark.slow
 @needs_models
 def test_without_a_teacher_code_publishing_is_off(tmp_path, monkeypatch):
     monkeypatch.setenv("DENOISER_GALLERY", str(tmp_path / "gallery"))
@@ -636,6 +650,7 @@ def test_without_a_teacher_code_publishing_is_off(tmp_path, monkeypatch):
     assert not (tmp_path / "gallery").exists()
 
 
+@pytest.mark.slow
 @needs_models
 def test_a_gallery_left_on_a_server_without_a_teacher_code_is_not_shown(tiny_model_dir, tmp_path,
                                                                           monkeypatch):
@@ -702,6 +717,7 @@ def test_next_and_previous_walk_the_lessons_in_order():
     assert at.session_state["lesson"] == LESSON_KEYS[-1]
 
 
+@pytest.mark.slow
 @needs_models
 @needs_lessons
 def test_a_lesson_link_sets_up_train_as_it_says_and_stays_in_the_session():

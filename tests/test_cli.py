@@ -67,6 +67,7 @@ def test_train_writes_model_and_manifest_entry(tmp_path, capsys):
     assert "epoch 1/1" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_train_for_minutes_records_the_budget_and_prints_time_left(tmp_path, capsys):
     assert main(["train", "--name", "timed", "--arch", "dense", "--code-size", "16",
                  "--minutes", "0.05", "--cosine", "--max-digits", "300",
@@ -77,6 +78,7 @@ def test_train_for_minutes_records_the_budget_and_prints_time_left(tmp_path, cap
     assert "epoch 1  loss" in err and "s left" in err and "/10000" not in err
 
 
+@pytest.mark.slow
 def test_ctrl_c_ends_training_after_the_batch_and_still_writes_the_model(tmp_path):
     proc = subprocess.Popen([*CLI, "train", "--name", "cut", "--arch", "dense", "--epochs", "10000",
                              "--max-digits", "300", "--out", str(tmp_path)],
@@ -96,6 +98,7 @@ def test_ctrl_c_ends_training_after_the_batch_and_still_writes_the_model(tmp_pat
     assert entry["training"]["stopped"].startswith("on request, in epoch ")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backend", ["jax"])  # in requirements-dev.txt: CI runs it, never skips it
 def test_train_on_another_keras_backend_writes_a_file_tensorflow_loads(backend, tmp_path, digits):
     # epochs, not minutes: what it learns must not depend on the machine's speed
@@ -116,6 +119,7 @@ def test_train_on_another_keras_backend_writes_a_file_tensorflow_loads(backend, 
     assert psnr(digits[:300], out).mean() > psnr(digits[:300], noisy).mean() + 3
 
 
+@pytest.mark.slow
 def test_train_can_grow_a_unet_with_whole_digit_context_and_more_filters(tmp_path, capsys):
     def train(name: str, init: str | None, filters: int, context: int, blocks: int = 0,
               flags: bool = False) -> int:
@@ -151,6 +155,7 @@ def test_train_can_grow_a_unet_with_whole_digit_context_and_more_filters(tmp_pat
     assert entry("bad") is None
 
 
+@pytest.mark.slow
 def test_mixed_precision_training_starts_from_init_and_saves_float32(tmp_path):
     import keras
 
@@ -265,6 +270,7 @@ def test_show_draws_the_apps_comparison_for_the_same_settings(tmp_path, capsys, 
         assert f"| {row} | {psnr_db:.2f} |" in printed  # the same digits, noise and rows
 
 
+@pytest.mark.slow
 def test_help_imports_neither_keras_nor_tensorflow():
     code = ("import sys\nfrom denoiser.cli import main\n"
             "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"

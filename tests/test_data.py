@@ -99,6 +99,7 @@ def hang() -> None:
     time.sleep(60)
 
 
+@pytest.mark.slow
 def test_the_download_runs_in_a_fresh_process_and_is_read_from_keras_cache(tmp_path, monkeypatch):
     import os
 
@@ -108,6 +109,7 @@ def test_the_download_runs_in_a_fresh_process_and_is_read_from_keras_cache(tmp_p
     assert int((tmp_path / "datasets" / "writer.pid").read_text()) != os.getpid()  # written elsewhere
 
 
+@pytest.mark.slow
 def test_a_download_that_hangs_is_stopped_and_the_sample_is_used(tmp_path, monkeypatch):
     monkeypatch.delenv("DENOISER_MNIST", raising=False)
     monkeypatch.setattr(data_mod, "keras_cache_paths", lambda: [tmp_path / "none" / "mnist.npz"])
@@ -115,6 +117,7 @@ def test_a_download_that_hangs_is_stopped_and_the_sample_is_used(tmp_path, monke
         data_mod._load_keras(fill=hang, timeout=3)
 
 
+@pytest.mark.slow
 def test_a_failed_download_never_imports_tensorflow_here(tmp_path):
     import subprocess
     import sys

@@ -89,6 +89,7 @@ SAVER = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 def test_killing_a_save_never_leaves_a_half_written_model(tmp_path):
     target = tmp_path / "big.keras"
     complete_hashes = set()

@@ -47,6 +47,7 @@ def _randomised(config: ModelConfig) -> keras.Model:
     return model
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("config", [
     ModelConfig("dense", code_size=12, layers=3, nodes=64),
     ModelConfig("dense", code_size=8, layers=1, nodes=32, loss="mse"),
@@ -170,6 +171,7 @@ def test_codes_come_from_onnx_and_the_decoder_from_keras(tiny_model_dir, digits)
                                atol=1e-5)  # the Keras half, loaded now
 
 
+@pytest.mark.slow
 def test_the_decoder_runs_on_onnx_exported_in_a_fresh_process(tiny_model_dir, digits):
     lazy = load_pretrained("tiny-conv", tiny_model_dir, lazy=True)
     codes = lazy.encode(digits[:4])
@@ -192,6 +194,7 @@ def test_a_model_loaded_whole_decodes_in_keras(tiny_model_dir, digits):
     np.testing.assert_allclose(decoded, np.clip(expected.reshape(4, 28, 28), 0, 1), atol=1e-5)
 
 
+@pytest.mark.slow
 def test_a_decoder_that_cannot_be_prepared_is_a_clear_error(tiny_model_dir, digits):
     lazy = load_pretrained("tiny-conv", tiny_model_dir, lazy=True)
     lazy.keras_source = b"not a keras file"
@@ -245,6 +248,7 @@ def test_threads_come_from_the_setting_or_the_cores(value, expected, monkeypatch
     assert default_threads() == (expected or max(1, min(4, os.cpu_count() or 1)))
 
 
+@pytest.mark.slow
 def test_the_interactive_path_never_imports_tensorflow():
     code = ("import sys, numpy as np\n"
             "from denoiser.pretrained import load_pretrained\n"

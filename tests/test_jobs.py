@@ -15,6 +15,7 @@ def job(digits, epochs=2, **kwargs) -> TrainingJob:
                        digits[:200], preview_clean=digits[200:206], x_eval=digits[300:340], **kwargs)
 
 
+@pytest.mark.slow
 def test_job_trains_in_the_background_and_reports(digits):
     j = job(digits).start()
     assert j.status in ("training", "finished")
@@ -30,6 +31,7 @@ def test_job_trains_in_the_background_and_reports(digits):
         j.start()
 
 
+@pytest.mark.slow
 def test_stop_keeps_the_model(digits):
     j = training_begun(job(digits, epochs=200).start())
     j.stop()
@@ -45,6 +47,7 @@ def test_stop_before_the_first_batch_cancels_the_run_at_once(digits):
     assert j.status == "cancelled" and j.denoiser() is None and j.progress is None
 
 
+@pytest.mark.slow
 def test_a_run_whose_page_is_gone_frees_its_model(digits):
     gone = threading.Event()
     j = job(digits, epochs=200)
@@ -55,6 +58,7 @@ def test_a_run_whose_page_is_gone_frees_its_model(digits):
     assert j.status == "stopped" and j.model_bytes is None and j.denoiser() is None
 
 
+@pytest.mark.slow
 def test_failures_are_reported_in_plain_words_and_logged_in_full(digits, caplog):
     j = job(digits)
     j.x_train = np.zeros((10, 5, 5), np.float32)  # shape the model cannot take
@@ -75,6 +79,7 @@ def rss_mb() -> float:
         return int(fh.read().split()[1]) * 4096 / 2**20
 
 
+@pytest.mark.slow
 def test_ten_start_stop_cycles_leak_no_threads_and_little_memory(digits):
     def cycle():
         j = training_begun(job(digits, epochs=50).start())
@@ -92,6 +97,7 @@ def test_ten_start_stop_cycles_leak_no_threads_and_little_memory(digits):
     assert rss_mb() - rss < 20, f"RSS grew by {rss_mb() - rss:.0f} MB over 10 cycles"
 
 
+@pytest.mark.slow
 def test_training_runs_in_a_lower_priority_process(digits, monkeypatch):
     import multiprocessing
     import os
@@ -134,6 +140,7 @@ def test_a_run_list_names_runs_in_order_and_drops_the_oldest(digits):
         RunList(cap=0)
 
 
+@pytest.mark.slow
 def test_one_slot_runs_one_training_and_the_rest_wait_first_come_first_served(digits):
     from denoiser.jobs import TrainingQueue
 

@@ -19,6 +19,7 @@ ODD_NUMBERS = st.one_of(st.floats(allow_nan=True, allow_infinity=True).map(repr)
 VALUES = st.one_of(st.text(max_size=30), ODD_NUMBERS)
 
 
+@pytest.mark.slow
 @settings(max_examples=400, deadline=None)
 @given(params=st.dictionaries(st.sampled_from(KEYS),
                               st.one_of(VALUES, st.lists(VALUES, max_size=3)), max_size=len(KEYS)))

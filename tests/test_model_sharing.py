@@ -31,6 +31,7 @@ def keras_file(model, tmp_path) -> bytes:
     return path.read_bytes()
 
 
+@pytest.mark.slow
 def test_an_uploaded_model_is_checked_exported_and_denoises_like_keras(tiny_bytes, tiny_model_dir, digits):
     checked = prepare_upload(tiny_bytes)
     assert checked.architecture == "dense" and checked.has_code and checked.parameters > 1000
@@ -43,6 +44,7 @@ def test_an_uploaded_model_is_checked_exported_and_denoises_like_keras(tiny_byte
     assert "uploaded here" in model.description
 
 
+@pytest.mark.slow
 def test_checking_an_upload_keeps_tensorflow_out_of_the_server(tiny_model_dir):
     code = ("import sys; from pathlib import Path; from denoiser.modelupload import open_upload; "
             f"m = open_upload(Path({str(tiny_model_dir / 'tiny-dense.keras')!r}).read_bytes(), 'up'); "
@@ -88,6 +90,7 @@ def test_a_file_over_the_size_cap_is_refused_before_it_is_read():
         check_keras_bytes(bytes(MAX_MODEL_BYTES + 1))
 
 
+@pytest.mark.slow
 def test_a_model_of_another_shape_is_refused(tmp_path):
     import keras
 
@@ -125,6 +128,7 @@ def rezip(data: bytes, config_text: bytes | None = None, edit=None, extra: dict 
     return out.getvalue()
 
 
+@pytest.mark.slow
 def test_a_decompression_bomb_is_refused_from_the_zip_directory_before_unpacking(tiny_bytes, monkeypatch):
     config = zipfile.ZipFile(io.BytesIO(tiny_bytes)).read("config.json")
     bomb = rezip(tiny_bytes, config_text=config[:-1] + b" " * (300 * 2**20) + b"}")
@@ -227,6 +231,7 @@ def wide_model(kind: str):
     return keras.Model(inputs, keras.layers.Reshape((28, 28))(x))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["wide convolutions", "upsampling"])
 def test_a_model_too_costly_per_digit_is_refused_in_plain_words(tmp_path, kind):
     data = keras_file(wide_model(kind), tmp_path)
@@ -280,6 +285,7 @@ def test_checks_wait_in_a_short_line_and_the_rest_are_told_to_try_again():
         pass
 
 
+@pytest.mark.slow
 def test_a_checking_process_cannot_take_more_memory_than_its_limit():
     from denoiser.fresh import call_in_fresh_process
 
@@ -354,6 +360,7 @@ def _publish_many(model_dir: str, gallery: str, prefix: str, count: int, max_mod
     return refused
 
 
+@pytest.mark.slow
 def test_two_processes_publishing_at_once_lose_nothing_and_respect_the_cap(tiny_model_dir, tmp_path):
     import concurrent.futures
     import multiprocessing

@@ -110,6 +110,7 @@ def test_context_layer_sees_the_whole_digit():
         assert (np.abs(y[0, 27, 27] - y[1, 27, 27]) > 0) == far_apart
 
 
+@pytest.mark.slow
 def test_grow_adds_context_without_changing_the_output():
     keras.utils.set_random_seed(0)
     small = build_model(ModelConfig("unet", filters=4))
@@ -124,6 +125,7 @@ def test_grow_adds_context_without_changing_the_output():
     assert grown.evaluate(x, x, verbose=0) < loss_before
 
 
+@pytest.mark.slow
 def test_grow_widens_a_unet_without_changing_the_output():
     keras.utils.set_random_seed(0)
     small = build_model(ModelConfig("unet", filters=4, context=8))
@@ -187,6 +189,7 @@ def test_unet_stage_end_sees_each_stage_and_its_output_is_used():
     assert model.predict_on_batch(np.zeros((2, 28, 28), np.float32)).shape == (2, 28, 28)
 
 
+@pytest.mark.slow
 def test_grow_deepens_a_unet_without_changing_the_output():
     keras.utils.set_random_seed(0)
     small = build_model(ModelConfig("unet", filters=4, context=8))
@@ -221,6 +224,7 @@ def test_clip_flags_mark_exactly_the_clipped_pixels():
     np.testing.assert_array_equal(out[..., 2], (x == 1).astype(np.float32))
 
 
+@pytest.mark.slow
 def test_grow_adds_clip_flags_without_changing_the_output():
     keras.utils.set_random_seed(0)
     small = build_model(ModelConfig("unet", filters=4, context=8, blocks=1))

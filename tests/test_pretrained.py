@@ -29,6 +29,7 @@ def test_manifest_lists_the_models_default_first(tiny_model_dir):
     assert load_pretrained("tiny-conv", tiny_model_dir).config == ModelConfig("conv", filters=8)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("lazy", [False, True], ids=["keras", "lazy-onnx"])
 def test_a_saved_file_gives_the_in_memory_models_outputs(tmp_path, digits, lazy):
     from denoiser.export import save_onnx
@@ -45,6 +46,7 @@ def test_a_saved_file_gives_the_in_memory_models_outputs(tmp_path, digits, lazy)
     np.testing.assert_allclose(loaded.denoise(digits[:16]), expected, atol=1e-5)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", list_pretrained())
 def test_a_shipped_models_manifest_figures_match_a_fresh_evaluation(name, sample):
     """The manifest's PSNR/SSIM (10,000 test digits) against 500 real test digits of the shipped
@@ -166,6 +168,7 @@ shipped = pytest.mark.skipif(not (PRETRAINED_DIR / "manifest.json").exists(),
                              reason="no shipped models in pretrained/ yet")
 
 
+@pytest.mark.slow
 @shipped
 def test_every_shipped_model_loads_verifies_and_denoises(sample):
     from denoiser.evaluation import evaluate_denoiser
@@ -183,6 +186,7 @@ def test_every_shipped_model_loads_verifies_and_denoises(sample):
         assert got > noisy + 3, f"{name} barely denoises: {got:.2f} dB vs noisy {noisy:.2f} dB"
 
 
+@pytest.mark.slow
 @shipped
 def test_default_model_is_the_blind_one_and_beats_the_median_filter(sample):
     from denoiser.classical import median

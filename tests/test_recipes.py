@@ -45,6 +45,7 @@ def test_the_config_describes_and_checks_a_new_architecture(toy):
     assert build_model(ModelConfig(toy, filters=4)).count_params() == 1 * 9 * 4 + 4 + 4 * 9 + 1
 
 
+@pytest.mark.slow
 def test_the_cli_trains_saves_and_onnx_runs_a_new_architecture(toy, tmp_path, digits):
     assert main(["train", "--name", "t", "--arch", toy, "--filters", "4", "--epochs", "1",
                  "--max-digits", "200", "--out", str(tmp_path)]) == 0
@@ -54,6 +55,7 @@ def test_the_cli_trains_saves_and_onnx_runs_a_new_architecture(toy, tmp_path, di
     np.testing.assert_allclose(lazy.denoise(digits[:6]), full.denoise(digits[:6]), atol=1e-5)
 
 
+@pytest.mark.slow
 def test_the_app_offers_a_new_architecture_with_its_own_controls(toy):
     at = AppTest.from_file(APP, default_timeout=120).run()
     at.switch_page("ui/train.py").run()
@@ -85,6 +87,7 @@ def inverted():
     NOISES.pop("invert")
 
 
+@pytest.mark.slow
 def test_a_new_noise_kind_needs_only_its_function_and_entry(inverted, digits, capsys):
     from denoiser.links import read_link
     from denoiser.noise import NOISE_KINDS, NoiseSpec, add_noise, add_random_noise

@@ -10,6 +10,7 @@ from denoiser.models import ModelConfig, build_model
 from denoiser.training import DivergenceGuard, NoiseSpec, NoisyDigits, TimeBudget, train
 
 
+@pytest.mark.slow
 def test_short_training_lowers_validation_loss(digits):
     result = train(ModelConfig("dense", code_size=32), digits, epochs=4, batch_size=32,
                    validation_split=0.2)
@@ -85,6 +86,7 @@ def test_divergence_stops_and_keeps_the_last_good_weights(digits):
     assert math.isfinite(float(np.mean(result.model.predict_on_batch(digits[:4]))))
 
 
+@pytest.mark.slow
 def test_a_run_that_diverges_late_keeps_exactly_its_last_good_epochs_weights(digits):
     from tests.conftest import sabotage, weight_recorder
 
@@ -184,6 +186,7 @@ def test_divergence_guard_reads_negative_losses_by_their_size():
     assert guard.diverged and "-12 to -3" in guard.message
 
 
+@pytest.mark.slow
 def test_psnr_loss_trains_and_raises_validation_psnr(digits):
     result = train(ModelConfig("dense", loss="psnr"), digits, epochs=3, batch_size=32,
                    validation_split=0.2)
@@ -206,6 +209,7 @@ def ticking_clock(seconds_per_batch: float):
     return tick, lambda: tick.now
 
 
+@pytest.mark.slow
 def test_time_budget_ends_training_in_time_and_anneals_the_learning_rate(digits):
     config = ModelConfig("dense", code_size=16, learning_rate=2e-3)
     tick, clock = ticking_clock(0.1)  # 320 digits in batches of 32: 1 s an epoch
@@ -218,6 +222,7 @@ def test_time_budget_ends_training_in_time_and_anneals_the_learning_rate(digits)
     assert lr < 2e-3 * 0.1
 
 
+@pytest.mark.slow
 def test_time_budget_continues_a_model_trained_on_an_epoch_schedule(digits):
     config = ModelConfig("dense", code_size=16)
     first = train(config, digits, epochs=1, batch_size=32, cosine_decay=True)
@@ -265,6 +270,7 @@ def test_time_budget_judges_the_next_epoch_without_the_first_batchs_one_off_cost
     assert budget.expected_epoch(clock[0]) == pytest.approx(3.0)  # one batch: the whole epoch
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("loss", ["mse", "psnr"])
 def test_a_fresh_unet_learns_on_mse_and_psnr_instead_of_going_black(digits, loss):
     result = train(ModelConfig("unet", filters=8, loss=loss), digits, epochs=2, batch_size=32,
