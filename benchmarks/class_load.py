@@ -5,7 +5,7 @@ slider and sample digits while M others train, all speaking Streamlit's own webs
 Usage:
   python -m benchmarks.class_load [--students 30] [--trainers 4] [--seconds 120]
          [--think 1 3] [--press-within 0] [--train-epochs 10] [--train-digits 4000]
-         [--train-wait 900] [--alone-seconds 60] [--runs 1] [--save FILE]
+         [--train-wait 900] [--alone-seconds 120] [--runs 1] [--save FILE]
 
 Starts ``streamlit run app.py`` on a free loopback port. Every student, alone or in the class,
 does the same: opens the Denoise page (its first updates untimed, so the page's pictures at every
@@ -34,6 +34,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import os
 import random
 import re
@@ -152,7 +153,7 @@ def spread(samples: list[float]) -> dict:
         return {"n": 0, "p50_ms": None, "p95_ms": None}
     ordered = sorted(samples)
     return {"n": len(ordered), "p50_ms": round(statistics.median(ordered), 1),
-            "p95_ms": round(ordered[int(0.95 * (len(ordered) - 1))], 1)}
+            "p95_ms": round(ordered[math.ceil(0.95 * len(ordered)) - 1], 1)}  # nearest rank
 
 
 async def trainer(url: str, seed: int, start: asyncio.Barrier, press_within: float, epochs: int,
@@ -319,7 +320,7 @@ def main() -> None:
     parser.add_argument("--students", type=int, default=30)
     parser.add_argument("--trainers", type=int, default=4)
     parser.add_argument("--seconds", type=float, default=120)
-    parser.add_argument("--alone-seconds", type=float, default=60,
+    parser.add_argument("--alone-seconds", type=float, default=120,
                         help="how long one student acts alone first, for the baseline")
     parser.add_argument("--think", type=float, nargs=2, default=(1.0, 3.0),
                         help="a student's pause after each update, uniform in [a, b] seconds")

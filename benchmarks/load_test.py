@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import os
 import random
 import statistics
@@ -139,7 +140,7 @@ def spread(samples: list[float]) -> dict:
         return {"n": 0, "p50_ms": None, "p95_ms": None}
     ordered = sorted(samples)
     return {"n": len(ordered), "p50_ms": round(statistics.median(ordered), 1),
-            "p95_ms": round(ordered[int(0.95 * (len(ordered) - 1))], 1)}
+            "p95_ms": round(ordered[math.ceil(0.95 * len(ordered)) - 1], 1)}  # nearest rank
 
 
 async def trainer(context, url: str, start: asyncio.Barrier) -> tuple[str, int]:

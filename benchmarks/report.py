@@ -24,7 +24,7 @@ KINDS = {"avx512": "AVX-512", "avx2": "AVX2 only", "other": "neither AVX-512 nor
 BENCHMARKS: dict[str, tuple[str, str]] = {
     "class_load": ("python -m benchmarks.class_load --save FILE",
                    "30 browserless students on the Denoise page (slider 7 in 10 actions; New sample, New "
-                   "noise, a model change) while 4 others train, 120 s, after one student alone for 60 s "
+                   "noise, a model change) while 4 others train, 120 s, after one student alone for 120 s "
                    "doing the same (the baseline); per action p50/p95 alone and in the class"),
     "class_load_rush": ("python -m benchmarks.class_load --students 0 --trainers 30 --press-within 10 "
                         "--train-epochs 1 --train-digits 1000 --save FILE",
