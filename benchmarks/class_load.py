@@ -34,11 +34,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import math
 import os
 import random
 import re
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -46,6 +44,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 from benchmarks.load_test import server_cpu_seconds  # noqa: E402
+from benchmarks.timing import spread  # noqa: E402
 from denoiser.quantize import precision  # noqa: E402
 from harness.machine import describe_machine  # noqa: E402
 from harness.server import FRESH_OFFLINE, free_port, start_streamlit, wait_healthy  # noqa: E402
@@ -145,15 +144,6 @@ async def student(url: str, seed: int, start: asyncio.Barrier | None, seconds: f
     errors.extend(f"student {seed}: exception on the page: {e}" for e in session.exceptions)
     await session.close()
     return timed
-
-
-def spread(samples: list[float]) -> dict:
-    """Count, p50 and p95 (nearest rank) of some latencies in ms."""
-    if not samples:
-        return {"n": 0, "p50_ms": None, "p95_ms": None}
-    ordered = sorted(samples)
-    return {"n": len(ordered), "p50_ms": round(statistics.median(ordered), 1),
-            "p95_ms": round(ordered[math.ceil(0.95 * len(ordered)) - 1], 1)}  # nearest rank
 
 
 async def trainer(url: str, seed: int, start: asyncio.Barrier, press_within: float, epochs: int,

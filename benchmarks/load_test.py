@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import math
 import os
 import random
 import statistics
@@ -34,7 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 from playwright.async_api import TimeoutError as PlaywrightTimeout  # noqa: E402
 
-from benchmarks.timing import CHANGED, IMAGES  # noqa: E402
+from benchmarks.timing import CHANGED, IMAGES, spread  # noqa: E402
 from benchmarks.train_cycles import proc_status  # noqa: E402
 from denoiser.quantize import precision  # noqa: E402
 from harness.machine import describe_machine  # noqa: E402
@@ -132,15 +131,6 @@ async def user(context, url: str, start: asyncio.Barrier, done: asyncio.Barrier,
     leaked = await page.get_by_text("Your runs").count()
     await page.close()
     return exceptions + 1000 * leaked
-
-
-def spread(samples: list[float]) -> dict:
-    """Count, p50 and p95 (nearest rank) of some latencies in ms."""
-    if not samples:
-        return {"n": 0, "p50_ms": None, "p95_ms": None}
-    ordered = sorted(samples)
-    return {"n": len(ordered), "p50_ms": round(statistics.median(ordered), 1),
-            "p95_ms": round(ordered[math.ceil(0.95 * len(ordered)) - 1], 1)}  # nearest rank
 
 
 async def trainer(context, url: str, start: asyncio.Barrier) -> tuple[str, int]:

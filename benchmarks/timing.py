@@ -1,10 +1,21 @@
-"""What the benchmarks share: one timing loop, and how a page tells that its images changed."""
+"""What the benchmarks share: one timing loop, latencies' spread, and how a page tells that its
+images changed."""
 
 from __future__ import annotations
 
+import math
 import statistics
 import time
 from collections.abc import Callable
+
+
+def spread(samples: list[float]) -> dict:
+    """Count, p50 and p95 (nearest rank) of some latencies in ms."""
+    if not samples:
+        return {"n": 0, "p50_ms": None, "p95_ms": None}
+    ordered = sorted(samples)
+    return {"n": len(ordered), "p50_ms": round(statistics.median(ordered), 1),
+            "p95_ms": round(ordered[math.ceil(0.95 * len(ordered)) - 1], 1)}  # nearest rank
 
 
 def median_ms(fn: Callable[[], object], repeats: int, warmups: int = 1) -> float:

@@ -144,7 +144,7 @@ def test_process_tree_memory_counts_children():
 
 @pytest.mark.parametrize("samples", [[5.0], [9.0, 1.0], [3.0, 1.0, 2.0], list(range(1, 101))])
 def test_a_spread_never_puts_p95_below_p50(samples):
-    from benchmarks.class_load import spread
+    from benchmarks.timing import spread
 
     row = spread(samples)
     assert row["n"] == len(samples) and row["p95_ms"] >= row["p50_ms"]

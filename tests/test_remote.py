@@ -71,6 +71,17 @@ def remote_job(queue, digits, epochs=1, size=300, alive=None):
                              alive=alive)
 
 
+def assert_a_fresh_worker_trains(url: str, queue, digits) -> None:
+    """A new worker takes a run sent as the app sends it and finishes it."""
+    rescuer = worker_process(url)
+    try:
+        run = remote_job(queue, digits).start()
+        run.join(300)
+        assert run.status == "finished", run.error
+    finally:
+        kill_group(rescuer)
+
+
 def wait_for(predicate, timeout: float = 180.0, what: str = "") -> None:
     end = time.monotonic() + timeout
     while not predicate():
@@ -143,13 +154,7 @@ def test_a_worker_killed_mid_run_fails_the_run_with_its_reason_and_the_queue_goe
         assert job.status == "failed" and "worker" in job.error and "again" in job.error
     finally:
         kill_group(doomed)
-    rescuer = worker_process(redis_server.url)
-    try:
-        again = remote_job(queue, digits).start()
-        again.join(300)
-        assert again.status == "finished", again.error
-    finally:
-        kill_group(rescuer)
+    assert_a_fresh_worker_trains(redis_server.url, queue, digits)
 
 
 def test_a_run_whose_page_is_gone_is_dropped_by_the_worker_and_its_keys_go(redis_server, worker, digits):
@@ -249,13 +254,7 @@ def test_pickles_written_into_redis_run_on_no_worker_and_no_server(redis_server,
     assert worker_less.status == "failed" and "does not read" in worker_less.error
     assert not marker.exists()
     # and a worker still trains a run sent as the app sends it
-    rescuer = worker_process(redis_server.url)
-    try:
-        good = remote_job(queue, digits).start()
-        good.join(300)
-        assert good.status == "finished", good.error
-    finally:
-        kill_group(rescuer)
+    assert_a_fresh_worker_trains(redis_server.url, queue, digits)
     assert not marker.exists()
 
 
