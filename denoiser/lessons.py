@@ -18,7 +18,9 @@ from .modelfiles import ModelFileError, model_dir, read_manifest
 #: The lesson models' folder inside a model directory.
 SUBDIR = "lessons"
 CODE_SIZES = ("code-4", "code-32", "code-128")
-OPTIMISERS = {"adadelta": "adadelta", "code-32": "adam"}  # model -> the optimiser it was trained with
+#: Lesson 3's models -> their curve's label: the name its row shows, then the optimiser it was
+#: trained with (the legend and the rows name the same model the same way).
+OPTIMISERS = {"adadelta": "adadelta (Adadelta)", "code-32": "code-32 (Adam)"}
 CONTEXT = ("context-0", "context-64")
 
 

@@ -66,6 +66,8 @@ def test_recorded_curves_read_each_models_history_and_skip_the_rest(tmp_path):
 def test_the_shipped_lesson_models_are_all_there_with_their_curves():
     names = list_pretrained(lessons_dir())
     assert set(CODE_SIZES) | set(OPTIMISERS) | set(CONTEXT) <= set(names)
+    # each curve's legend starts with the name its row of digits shows ("Denoised by code-32")
+    assert all(label.split()[0] == name for name, label in OPTIMISERS.items())
     curves = recorded_curves(OPTIMISERS)
     assert len(curves) == 2 and all(len(c) == 30 for c in curves.values())
     adadelta, adam = curves.values()

@@ -181,12 +181,12 @@ def digit_from_canvas() -> np.ndarray | None:
         st.session_state.pop("canvas_override", None)
         st.rerun()
     if drawn is None:
-        st.info("Draw a digit with the mouse (white on black).")
+        st.info("Draw a digit with a finger or the mouse (white on black).")
         return None
     try:
         digit = to_mnist(np.asarray(drawn))
     except BlankImageError:
-        st.info("The canvas is blank: draw a digit with the mouse.")
+        st.info("The canvas is blank: draw a digit with a finger or the mouse.")
         return None
     st.image(enlarge(digit, 5), caption="What the model receives (28×28)", width=28 * 5,
              output_format="PNG")

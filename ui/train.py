@@ -127,7 +127,7 @@ def live_training() -> None:
     """The live panel: a fragment that refreshes itself every second while a run is training."""
     job = st.session_state.get("active_job")
     if job is None:
-        st.info("Set the hyperparameters above and press **Start training**.")
+        st.info("Set the hyperparameters in the form and press **Start training**.")
         return
     st.fragment(live_panel, run_every=1.0 if job.running else None)()
 
