@@ -75,25 +75,16 @@ def tree_rss_mb(root: int) -> tuple[float, float]:
     return rss.get(root, 0.0), sum(rss.get(pid, 0.0) for pid in family)
 
 
+async def timed(session: Session, action) -> float:
+    """Milliseconds from sending ``action`` (an awaitable) until its pictures are fetched."""
+    start = time.perf_counter()
+    await action
+    await session.fetch_images()
+    return (time.perf_counter() - start) * 1000
+
+
 async def move(session: Session, amount: float) -> float:
-    start = time.perf_counter()
-    await session.set_value("Amount", amount)
-    await session.fetch_images()
-    return (time.perf_counter() - start) * 1000
-
-
-async def press(session: Session, label: str) -> float:
-    start = time.perf_counter()
-    await session.click(label)
-    await session.fetch_images()
-    return (time.perf_counter() - start) * 1000
-
-
-async def choose_model(session: Session, name: str) -> float:
-    start = time.perf_counter()
-    await session.set_value("Denoiser", name)
-    await session.fetch_images()
-    return (time.perf_counter() - start) * 1000
+    return await timed(session, session.set_value("Amount", amount))
 
 
 #: What a student does at its i-th step (i % 10): the slider, or an action the server draws for.
@@ -106,11 +97,11 @@ async def act(session: Session, i: int) -> tuple[str, float]:
     """The i-th action of a student: its kind and milliseconds."""
     kind = PLAN.get(i % 10, "slider")
     if kind == "new sample":
-        return kind, await press(session, "New sample")
+        return kind, await timed(session, session.click("New sample"))
     if kind == "new noise":
-        return kind, await press(session, "New noise")
+        return kind, await timed(session, session.click("New noise"))
     if kind == "model change":
-        return kind, await choose_model(session, MODELS[(i // 10 + 1) % 2])
+        return kind, await timed(session, session.set_value("Denoiser", MODELS[(i // 10 + 1) % 2]))
     return kind, await move(session, AMOUNTS[i % len(AMOUNTS)])
 
 

@@ -47,6 +47,16 @@ class GalleryError(ValueError):
     """Publishing was refused: wrong or missing teacher code, a bad name, or a full gallery."""
 
 
+#: What a person is told when no teacher code is set, and when the code given is not it.
+OFF = "publishing is off on this server: set teacher_code in the app's secrets"
+WRONG = "that is not the teacher code"
+
+
+def _is_code(given: str | None, expected: str) -> bool:
+    """Whether ``given`` is the code (compared in constant time)."""
+    return bool(given) and hmac.compare_digest(given.encode(), str(expected).encode())
+
+
 class CodeGuard:
     """Wrong teacher codes, slowed and locked out: per session and for the whole server.
 
@@ -76,7 +86,7 @@ class CodeGuard:
         """Refuse (:class:`GalleryError`) unless a code is set, ``who`` may try now, and ``given``
         is the code; count a wrong one."""
         if not expected:
-            raise GalleryError("publishing is off on this server: set teacher_code in the app's secrets")
+            raise GalleryError(OFF)
         with self._lock:
             now = self.clock()
             self._server = [t for t in self._server if now - t < self.window]
@@ -90,7 +100,7 @@ class CodeGuard:
                 ready = mine[-1] + min(2.0 ** (len(mine) - 1), self.most_wait)
                 if ready > now:
                     raise GalleryError(f"wait {math.ceil(ready - now)} s before trying the code again")
-            if given and hmac.compare_digest(given.encode(), str(expected).encode()):
+            if _is_code(given, expected):
                 self._failures.pop(who, None)
                 return
             mine.append(now)
@@ -104,7 +114,7 @@ class CodeGuard:
             if len(self._server) >= self.per_server:
                 self._locked[""] = now + self.lockout
                 log.warning("teacher tools locked on this server after %d wrong codes", len(self._server))
-        raise GalleryError("that is not the teacher code")
+        raise GalleryError(WRONG)
 
 
 def check_code(given: str | None, expected: str | None, guard: CodeGuard | None = None,
@@ -113,11 +123,10 @@ def check_code(given: str | None, expected: str | None, guard: CodeGuard | None 
     through ``guard`` when given (the app's server-wide :class:`CodeGuard`)."""
     if guard is not None:
         guard.check(given, expected, who)
-        return
-    if not expected:
-        raise GalleryError("publishing is off on this server: set teacher_code in the app's secrets")
-    if not given or not hmac.compare_digest(given.encode(), str(expected).encode()):
-        raise GalleryError("that is not the teacher code")
+    elif not expected:
+        raise GalleryError(OFF)
+    elif not _is_code(given, expected):
+        raise GalleryError(WRONG)
 
 
 def check_name(name: str, taken: list[str] | tuple[str, ...] = ()) -> str:

@@ -8,17 +8,17 @@ and its reports travel back through Redis. What travels:
 
 - ``denoiser:run:<id>:settings`` — the run's settings and digits, server → worker;
 - ``…:events`` — a list of reports, worker → server; the last one carries the model's bytes;
+- ``…:alive`` — refreshed by the server while the run's page is open; when it lapses the worker
+  stops the run and drops it (a closed tab, or a replica that died);
+- ``…:stop`` — set by the server when the person presses Stop;
+- ``…:beat`` — refreshed by the worker while it trains; when it lapses the worker is gone and the
+  run has failed.
 
 Every value is a :mod:`denoiser.wire` message (JSON and raw bytes), and RQ's own job records use
 its JSON serializer: nothing read from Redis is ever unpickled, so whoever can write to Redis
 still cannot run code on a replica or a worker. Redis must be private all the same (a password,
 TLS with ``rediss://``, a network only the servers reach): whoever can write to it can start,
 stop or fake training runs.
-- ``…:alive`` — refreshed by the server while the run's page is open; when it lapses the worker
-  stops the run and drops it (a closed tab, or a replica that died);
-- ``…:stop`` — set by the server when the person presses Stop;
-- ``…:beat`` — refreshed by the worker while it trains; when it lapses the worker is gone and the
-  run has failed.
 
 Every key expires (:data:`KEY_TTL` at most), so nothing a dead server or worker leaves behind
 stays in Redis. Keys hold the run's random id only: nothing a person typed becomes a key.

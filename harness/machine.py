@@ -11,25 +11,27 @@ import platform
 from pathlib import Path
 
 
-def _flags() -> set[str]:
-    info = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
+def _cpuinfo() -> str:
+    return Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
+
+
+def _flags(info: str) -> set[str]:
     return set(next((line.split(":", 1)[1].split() for line in info.splitlines()
                      if line.startswith("flags")), []))
 
 
 def cpu_kind() -> str:
     """``"avx512"``, ``"avx2"`` or ``"other"``: the kind of CPU a result file is kept for."""
-    flags = _flags()
+    flags = _flags(_cpuinfo())
     return "avx512" if "avx512f" in flags else "avx2" if "avx2" in flags else "other"
 
 
 def describe_machine() -> str:
     """E.g. ``"AMD EPYC, 2 CPUs, AVX-512 (with BF16)"`` or ``"Intel Xeon, 2 CPUs, AVX2 only"``."""
-    info = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
+    info = _cpuinfo()
     model = next((line.split(":", 1)[1].strip() for line in info.splitlines()
                   if line.startswith("model name")), platform.processor() or platform.machine())
-    flags = set(next((line.split(":", 1)[1].split() for line in info.splitlines()
-                      if line.startswith("flags")), []))
+    flags = _flags(info)
     if "avx512f" in flags:
         vector = "AVX-512" + (" (with BF16)" if "avx512_bf16" in flags else "")
     elif "avx2" in flags:

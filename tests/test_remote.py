@@ -11,6 +11,7 @@ import pytest
 from denoiser.config import ModelConfig
 from denoiser.noise import NoiseSpec
 from harness.server import REDIS_SERVER, free_port, kill_group, start_redis, start_worker
+from tests.conftest import Touches
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.skipif(REDIS_SERVER is None, reason="Debian's redis-server is not installed "
@@ -209,15 +210,6 @@ def test_a_run_whose_server_died_is_dropped_when_its_heartbeat_lapses(redis_serv
     wait_for(lambda: run_keys(redis_server) == [], 120, "the dead server's run to be dropped")
     assert client.llen(f"rq:queue:{QUEUE}") == 0
 
-
-class Touches:
-    """Unpickling this creates a file: proof that a pickle ran."""
-
-    def __init__(self, path):
-        self.path = str(path)
-
-    def __reduce__(self):
-        return (open, (self.path, "w"))
 
 
 def test_pickles_written_into_redis_run_on_no_worker_and_no_server(redis_server, worker, digits, tmp_path):

@@ -9,16 +9,7 @@ from denoiser.config import ModelConfig
 from denoiser.noise import NoiseSpec
 from denoiser.training_types import Progress
 from denoiser.wire import MAGIC, WireError, decode, encode
-
-
-class Touches:
-    """Unpickling this creates a file: proof that a pickle ran."""
-
-    def __init__(self, path):
-        self.path = str(path)
-
-    def __reduce__(self):
-        return (open, (self.path, "w"))
+from tests.conftest import Touches
 
 
 def test_a_runs_settings_and_reports_come_back_equal():
