@@ -50,6 +50,10 @@ BENCHMARKS: dict[str, tuple[str, str]] = {
                       "a fresh virtualenv with the README's install command: time and size"),
     "bench_train_precision": ("python -m benchmarks.bench_train_precision",
                               "a training step in float32 against mixed bfloat16"),
+    "photo_corpus": ("python -m benchmarks.photo_corpus --save FILE",
+                     "generated phone photos of handwriting (thin pen, marker, ruled paper, shadow, uneven "
+                     "light, JPEG) against the same digits rendered cleanly: ink overlap once framed, dB "
+                     "lost when the conv model cleans them at Gaussian 0.5, ms to frame a photo"),
     "bench_worker": ("python -m benchmarks.bench_worker --save FILE",
                      "training on an RQ worker against training in the server's own process"),
 }

@@ -11,11 +11,40 @@ here instead, in a spawned process that exits when it is done.
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import multiprocessing
-from collections.abc import Callable
+import sys
+import threading
+import types
+from collections.abc import Callable, Iterator
 from typing import TypeVar
 
 T = TypeVar("T")
+
+
+_MAIN_SWAP = threading.Lock()
+
+
+@contextlib.contextmanager
+def script_free_main() -> Iterator[None]:
+    """Around starting a spawned process: the child is not told to re-run this one's script.
+
+    A spawned child first runs its parent's ``__main__`` again (as ``__mp_main__``) when that is a
+    script. Under ``streamlit run``, ``__main__`` is the page being run, so each training or
+    checking process would run a whole page, with no session (every Streamlit call logging
+    "missing ScriptRunContext"), before its own work. Here, for the moment a process starts,
+    ``__main__`` is an empty module; a main run by module name (``python -m``) is left alone.
+    """
+    with _MAIN_SWAP:
+        main = sys.modules.get("__main__")
+        swap = main is not None and getattr(main.__spec__, "name", None) is None
+        if swap:
+            sys.modules["__main__"] = types.ModuleType("__main__")
+        try:
+            yield
+        finally:
+            if swap:
+                sys.modules["__main__"] = main
 
 
 def _limit_memory(limit: int | None) -> None:
@@ -42,7 +71,8 @@ def call_in_fresh_process(fn: Callable[..., T], *args: object, timeout: float,
     with concurrent.futures.ProcessPoolExecutor(max_workers=1, mp_context=context,
                                                 initializer=_limit_memory,
                                                 initargs=(memory_bytes,)) as pool:
-        future = pool.submit(fn, *args)
+        with script_free_main():  # the pool starts its process here
+            future = pool.submit(fn, *args)
         try:
             return future.result(timeout=timeout)
         except concurrent.futures.TimeoutError:

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .config import ModelConfig
+from .fresh import script_free_main
 from .inference import OnnxModel
 from .modelfiles import load_model_bytes
 from .noise import NoiseSpec
@@ -388,14 +389,16 @@ def _start_in_background(child: multiprocessing.process.BaseProcess) -> None:
     whole server, so the child lowers its own once it runs (:func:`_train_in_child`).
     """
     if not sys.platform.startswith("linux"):
-        child.start()
+        with script_free_main():
+            child.start()
         return
     failure: list[BaseException] = []
 
     def start() -> None:
         _lower_priority()
         try:
-            child.start()
+            with script_free_main():
+                child.start()
         except BaseException as err:  # noqa: BLE001 - re-raised in the calling thread
             failure.append(err)
 

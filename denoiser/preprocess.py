@@ -15,6 +15,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .arrays import from_levels
+from .paper import paper_ink
 
 log = logging.getLogger(__name__)
 
@@ -138,8 +139,10 @@ def ink_map(image: np.ndarray | Image.Image) -> np.ndarray:
     On an image with transparency whose opaque pixels are all one colour (a
     canvas's strokes), alpha is the ink; where they span dark and light (a page
     with a transparent border), transparent pixels take the page's colour.
-    Otherwise the gray level is used, inverted when the border is light (dark ink on light paper), and
-    stretched so the background is 0.
+    Otherwise the gray level is used: where the border is light (dark ink on paper: a photo or
+    scan) through :func:`denoiser.paper.paper_ink`, which divides out the paper's uneven light
+    and shadows, drops ruled lines and specks, and redraws the strokes at MNIST's width; where it
+    is dark, stretched so the background is 0.
     """
     arr = _to_float(image)
     if arr.ndim == 3 and arr.shape[2] in (2, 4):
@@ -154,6 +157,8 @@ def ink_map(image: np.ndarray | Image.Image) -> np.ndarray:
     gray = _gray(arr)
     border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
     background = float(np.median(border))
+    if background > 0.5:  # dark writing on a light sheet: a photo or scan of paper
+        return paper_ink(gray)
     ink = (1.0 - gray) if background > 0.5 else gray
     background = (1.0 - background) if background > 0.5 else background
     peak = float(ink.max())
