@@ -24,7 +24,15 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from .modelfiles import ModelFileError, manifest_lock, read_manifest, register, save_bytes, unregister
+from .modelfiles import (
+    MANIFEST,
+    ModelFileError,
+    manifest_lock,
+    read_manifest,
+    register,
+    save_bytes,
+    unregister,
+)
 
 log = logging.getLogger(__name__)
 
@@ -138,6 +146,15 @@ def check_name(name: str, taken: list[str] | tuple[str, ...] = ()) -> str:
     if name in taken:
         raise GalleryError(f"{name!r} is already a model's name here: choose another")
     return name
+
+
+def gallery_version(directory: str | Path | None = None) -> int | None:
+    """A number that changes whenever the gallery does (its manifest's modification time in ns;
+    None when there is no gallery): one ``stat``, cheap enough for every rerun of a page."""
+    try:
+        return (gallery_dir(directory) / MANIFEST).stat().st_mtime_ns
+    except OSError:
+        return None
 
 
 def gallery_names(directory: str | Path | None = None) -> list[str]:

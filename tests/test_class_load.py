@@ -149,3 +149,40 @@ def test_a_spread_never_puts_p95_below_p50(samples):
     row = spread(samples)
     assert row["n"] == len(samples) and row["p95_ms"] >= row["p50_ms"]
     assert row["p95_ms"] == (max(samples) if len(samples) < 20 else 95.0)  # the nearest rank
+
+
+def test_a_model_published_to_the_gallery_reaches_a_session_already_open(tmp_path):
+    """Two sessions: one is on Denoise when the teacher publishes; its next slider move (a
+    fragment's rerun, which never redraws the sidebar by itself) brings the model into its list."""
+    from denoiser.gallery import publish
+    from denoiser.modelfiles import PRETRAINED_DIR, read_manifest
+
+    def options(session: Session) -> list[str]:
+        return next(list(proto.options) for kind, proto in session.elements.values()
+                    if kind == "selectbox" and proto.label == "Denoiser")
+
+    gallery = tmp_path / "gallery"
+    port = free_port()
+    proc = start_streamlit(ROOT / "app.py", port, {**FRESH_OFFLINE, "DENOISER_GALLERY": str(gallery),
+                                                   "DENOISER_TEACHER_CODE": "sesame"})
+    try:
+        wait_healthy(port, timeout=120)
+
+        async def scenario():
+            url = f"http://127.0.0.1:{port}"
+            async with Session(url) as open_before, Session(url) as other:
+                assert not any("week 3" in o for o in options(open_before))
+                entry = read_manifest(PRETRAINED_DIR)["models"]["seed-dense"]
+                publish("week 3", (PRETRAINED_DIR / entry["file"]).read_bytes(),
+                        (PRETRAINED_DIR / entry["onnx"]).read_bytes(), description="the class's",
+                        config=entry["config"], code="sesame", expected_code="sesame", directory=gallery)
+                await open_before.set_value("Amount", 0.3)
+                assert "week 3 (class gallery)" in options(open_before)
+                await other.click("New sample")
+                assert "week 3 (class gallery)" in options(other)
+                return open_before.exceptions + other.exceptions
+
+        assert asyncio.run(scenario()) == []
+    finally:
+        proc.terminate()
+        proc.wait(10)

@@ -31,7 +31,7 @@ from ui.common import (
     sync_query_params,
 )
 from ui.instant_slider import Picture, follow_slider, frame_urls, picture_store
-from ui.sharing import upload_control
+from ui.sharing import gallery_changed, upload_control
 
 
 def noise_controls() -> None:
@@ -49,6 +49,8 @@ def noise_controls() -> None:
 @guarded
 def results(clean: np.ndarray, labels: list[str], models: list, filters: list[str], show_diff: bool) -> None:
     """Noise controls and the result grid (always inside a fragment: see below)."""
+    if gallery_changed():  # the model lists outside this fragment are out of date
+        st.rerun(scope="app")
     noise_controls()
     state = st.session_state
     amount, denoisers = round(state.amount, 2), {model.name: model.denoise for model in models}

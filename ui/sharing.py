@@ -18,7 +18,15 @@ from pathlib import Path
 
 import streamlit as st
 
-from denoiser.gallery import CodeGuard, GalleryError, gallery_dir, gallery_names, publish, unpublish
+from denoiser.gallery import (
+    CodeGuard,
+    GalleryError,
+    gallery_dir,
+    gallery_names,
+    gallery_version,
+    publish,
+    unpublish,
+)
 from denoiser.modelfiles import ModelFileError
 from denoiser.runtime import Denoiser
 
@@ -58,8 +66,19 @@ def gallery_on() -> bool:
 
 
 def visible_gallery_names() -> list[str]:
-    """The gallery's models for this server's model lists (none without a teacher code)."""
+    """The gallery's models for this server's model lists (none without a teacher code); the
+    gallery's version is noted as seen, for :func:`gallery_changed`."""
+    st.session_state["gallery_seen"] = gallery_version() if gallery_on() else None
     return gallery_names() if gallery_on() else []
+
+
+def gallery_changed() -> bool:
+    """Whether the class gallery changed since this session's model lists were drawn: a part of a
+    page that reruns alone (a fragment) then reruns the whole page, so a model the teacher has
+    just published appears in every open session at its next slider move or click."""
+    if "gallery_seen" not in st.session_state:
+        return False
+    return (gallery_version() if gallery_on() else None) != st.session_state["gallery_seen"]
 
 
 def remember_teacher_link() -> None:
