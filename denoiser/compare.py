@@ -8,8 +8,10 @@ asking the server again.
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -49,10 +51,31 @@ class Comparison:
 
     rows: list[Row]
     means: list[dict]
+    scores: list[dict] = field(default_factory=list)  # one per row and digit
 
     @property
     def labels(self) -> list[str]:
         return [row[0] for row in self.rows]
+
+
+def scores_csv(result: Comparison, noise: str, amount: float) -> str:
+    """Every row's PSNR and SSIM for every digit of ``result`` as CSV, one line each, with the
+    noise they were measured at (what a student pastes into a spreadsheet).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> clean = np.zeros((1, 28, 28), np.float32); clean[:, 10:18, 12:16] = 1
+    >>> print(scores_csv(compare(clean, ["a"], clean * 0.5), "gaussian", 0.5).splitlines()[:2])
+    ['row,digit,caption,noise,amount,psnr_db,ssim', 'Noisy,1,a,gaussian,0.5,19.91,0.8967']
+    """
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["row", "digit", "caption", "noise", "amount", "psnr_db", "ssim"])
+    for score in result.scores:
+        writer.writerow([score["row"], score["digit"], score["caption"], noise, f"{amount:g}",
+                         f"{score['psnr']:.2f}", f"{score['ssim']:.4f}"])
+    return out.getvalue()
 
 
 def compare(clean: np.ndarray, captions: Sequence[str], noisy: np.ndarray,
@@ -101,15 +124,18 @@ def _comparison(clean: np.ndarray, captions: Sequence[str], noisy: np.ndarray,
     outputs += [(filter_label(name), CLASSICAL[name](noisy), False) for name in filters]
     rows: list[Row] = []
     means: list[dict] = []
+    scores: list[dict] = []
     for label, images, is_model in outputs:
         p, s = psnr(clean, images), ssim(clean, images)
         rows.append((label, images, [metric_caption(a, b) for a, b in zip(p, s)]))
         means.append({"row": label, "psnr": float(p.mean()), "ssim": float(s.mean())})
+        scores += [{"row": label, "digit": i + 1, "caption": caption, "psnr": float(a), "ssim": float(b)}
+                   for i, (caption, a, b) in enumerate(zip(captions, p, s))]
         if show_diff and is_model:
             diff = np.abs(images - clean)
             rows.append((DIFF_LABEL, diff, [f"max {d.max():.2f}" for d in diff]))
     rows.append((CLEAN, clean, list(captions)))
-    return Comparison(rows, means)
+    return Comparison(rows, means, scores)
 
 
 def compare_amounts(clean: np.ndarray, captions: Sequence[str], kind: str, amounts: Sequence[float],

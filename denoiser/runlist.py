@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Iterator, MutableMapping
 from typing import TYPE_CHECKING
 
@@ -55,6 +57,20 @@ class RunList(MutableMapping):
             if values:
                 curves[name] = list(values)
         return curves
+
+    def curves_csv(self) -> str:
+        """Every run's loss and validation loss per epoch as CSV (one line per run and epoch,
+        with the run's settings), for a spreadsheet; empty cells where a value is missing."""
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(["run", "settings", "status", "epoch", "loss", "val_loss"])
+        for name, job in self._jobs.items():
+            losses, checks = job.history["loss"], job.history["val_loss"]
+            for epoch in range(max(len(losses), len(checks))):
+                cells = [f"{v[epoch]:.6g}" if epoch < len(v) and v[epoch] == v[epoch] else ""
+                         for v in (losses, checks)]  # NaN (no check that epoch): empty
+                writer.writerow([name, job.summary(), job.status, epoch + 1, *cells])
+        return out.getvalue()
 
     def __getitem__(self, name: str) -> TrainingJob:
         return self._jobs[name]

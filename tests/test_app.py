@@ -1,6 +1,7 @@
 """The Streamlit app, driven headless with streamlit.testing.v1.AppTest."""
 
 import json
+import re
 from pathlib import Path
 from tempfile import TemporaryDirectory
 
@@ -746,3 +747,49 @@ def test_the_bottleneck_lesson_opens_denoise_with_its_model_and_noise():
     assert at.sidebar.selectbox(key="model_name").value == "seed-dense"
     assert at.slider(key="amount").value == pytest.approx(0.8)
     assert means(at)["row"][1] == "Denoised by seed-dense"
+
+
+@needs_models
+def test_the_comparison_downloads_as_the_picture_shown_and_its_scores(monkeypatch):
+    """Picture (PNG) is the grid on the page; Scores (CSV) has a line per row and digit whose
+    means are the page's means table, at the amount shown."""
+    import csv
+    import io as _io
+
+    from PIL import Image
+    from streamlit.delta_generator import DeltaGenerator
+
+    served = {}
+    real = DeltaGenerator.download_button
+
+    def recording(self, label, data, *args, **kwargs):
+        served[label] = data() if callable(data) else data
+        return real(self, label, data, *args, **kwargs)
+
+    import streamlit as st
+
+    shown = []
+    real_image = st.image
+
+    def showing(image, *args, **kwargs):
+        if str(kwargs.get("caption", "")).startswith(("Rows", "Columns")):
+            shown.append(image)
+        return real_image(image, *args, **kwargs)
+
+    monkeypatch.setattr(DeltaGenerator, "download_button", recording)
+    monkeypatch.setattr(st, "image", showing)
+    at = app()
+    at.slider(key="amount").set_value(0.3).run()
+    no_exception(at)
+    png, scores = served["Picture (PNG)"], served["Scores (CSV)"]
+    assert png == shown[-1] and Image.open(_io.BytesIO(png)).format == "PNG"
+    lines = list(csv.DictReader(_io.StringIO(scores)))
+    count = at.session_state["count"]
+    table = at.markdown[-1].value if "| row |" in at.markdown[-1].value else next(
+        m.value for m in at.markdown if "| row |" in m.value)
+    for row in {line["row"] for line in lines}:
+        mine = [line for line in lines if line["row"] == row]
+        assert len(mine) == count and {line["amount"] for line in mine} == {"0.3"}
+        mean = sum(float(line["psnr_db"]) for line in mine) / count
+        shown = float(re.search(rf"\| {re.escape(row)} \| ([\d.]+) \|", table)[1])
+        assert abs(mean - shown) < 0.01, row

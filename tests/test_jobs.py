@@ -203,3 +203,23 @@ def test_the_estimated_start_counts_the_runs_ahead_with_an_injected_clock():
     assert line.estimated_wait(runs[0]) is None
     with pytest.raises(ValueError, match="at least one slot"):
         TrainingQueue(0)
+
+
+def test_a_run_lists_curves_come_out_as_csv_one_line_per_run_and_epoch(digits):
+    import csv
+    import io
+
+    from denoiser.runlist import RunList
+
+    runs = RunList(cap=3)
+    for losses, checks in (([0.3, 0.2, 0.1], [0.31, 0.21, 0.11]), ([0.5], [float("nan")])):
+        j = job(digits)
+        j.name = runs.next_name()
+        j.history = {"loss": losses, "val_loss": checks}
+        runs.add(j)
+    lines = list(csv.DictReader(io.StringIO(runs.curves_csv())))
+    assert [(r["run"], r["epoch"]) for r in lines] == [("run 1", "1"), ("run 1", "2"), ("run 1", "3"),
+                                                       ("run 2", "1")]
+    assert [float(r["val_loss"]) for r in lines[:3]] == [0.31, 0.21, 0.11]
+    assert lines[3]["loss"] == "0.5" and lines[3]["val_loss"] == ""  # a missing check stays empty
+    assert all(r["settings"] for r in lines)

@@ -14,6 +14,7 @@ from denoiser.compare import (
     compare_amounts,
     every_amount_affordable,
     means_markdown,
+    scores_csv,
 )
 from denoiser.grid import COLUMNS_UP_TO, digit_grid, enlarge, png_bytes
 from denoiser.links import AMOUNT_STEP, MAX_COUNT, SLIDER_AMOUNTS, SOURCES
@@ -63,7 +64,7 @@ def results(clean: np.ndarray, labels: list[str], models: list, filters: list[st
         shown = pictures[amount]
     else:
         noisy = denoiser.add_noise(clean, state.noise_kind, state.amount, seed=state.noise_seed)
-        shown = draw(compare(clean, labels, noisy, denoisers, filters, show_diff), len(clean))
+        shown = draw(compare(clean, labels, noisy, denoisers, filters, show_diff), len(clean), amount)
     # One picture for the whole grid: one file for the browser to fetch per update. A few digits
     # are drawn with the rows side by side, so the denoised digit sits beside the noisy one; the
     # picture is shown at its own size (never stretched to the page's width).
@@ -73,6 +74,7 @@ def results(clean: np.ndarray, labels: list[str], models: list, filters: list[st
                          f"Clean: {', '.join(labels)}. Under each image: PSNR in dB (higher is better) "
                          "· SSIM (1 = identical to the clean digit).")
     st.markdown(means_markdown(shown.means))
+    exports(shown)
     sync_query_params(models[0].name if models else None, [model.name for model in models[1:]])
     if amount not in SLIDER_AMOUNTS or not every_amount_affordable(len(clean), len(models), filters):
         return  # the slider asks the server, as any widget does
@@ -86,7 +88,7 @@ def results(clean: np.ndarray, labels: list[str], models: list, filters: list[st
             return
         try:
             others = [a for a in SLIDER_AMOUNTS if a != amount]
-            pictures = {a: draw(r, len(clean)) for a, r in zip(others, compare_amounts(
+            pictures = {a: draw(r, len(clean), a) for a, r in zip(others, compare_amounts(
                 clean, labels, state.noise_kind, others, state.noise_seed, denoisers, filters, show_diff))}
         except BaseException:
             store.release(key)  # another session may draw them
@@ -96,12 +98,26 @@ def results(clean: np.ndarray, labels: list[str], models: list, filters: list[st
     follow_slider("amount", "grid", frame_urls({a: picture.png for a, picture in pictures.items()}, "grid"))
 
 
-def draw(result: Comparison, digits: int) -> Picture:
+def draw(result: Comparison, digits: int, amount: float) -> Picture:
     """The grid of ``result`` as PNG (a few digits with the rows side by side), with its labels,
-    means and width."""
+    means, width and scores as CSV."""
     columns = digits <= COLUMNS_UP_TO and not projector_on() and len(result.rows) <= 4
     picture = digit_grid(result.rows, columns=columns, **grid_style())
-    return Picture(result.labels, result.means, png_bytes(picture), picture.shape[1], columns)
+    return Picture(result.labels, result.means, png_bytes(picture), picture.shape[1], columns,
+                   scores_csv(result, st.session_state.noise_kind, amount))
+
+
+def exports(shown: Picture) -> None:
+    """The picture and its numbers, to keep or hand in (downloads rerun nothing)."""
+    row = st.container(horizontal=True, gap="small")
+    name = f"denoise-{st.session_state.noise_kind}-{round(st.session_state.amount, 2):g}"
+    # Callables: the files are made on a click, not stored with every rerun.
+    row.download_button("Picture (PNG)", lambda: shown.png, file_name=f"{name}.png", mime="image/png",
+                        on_click="ignore", icon=":material/download:",
+                        help="Save this comparison as the picture shown.")
+    row.download_button("Scores (CSV)", lambda: shown.csv, file_name=f"{name}.csv", mime="text/csv",
+                        on_click="ignore", icon=":material/download:",
+                        help="Every row's PSNR and SSIM for every digit, for a spreadsheet.")
 
 
 # Fragments: moving a noise control reruns only the noise controls and the grid (the server and

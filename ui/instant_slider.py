@@ -82,6 +82,7 @@ class Picture(NamedTuple):
     png: bytes
     width: int
     columns: bool  # rows drawn side by side
+    csv: str = ""  # every row's scores for every digit (denoiser.compare.scores_csv)
 
 
 class PictureStore:

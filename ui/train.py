@@ -235,6 +235,9 @@ def runs_table() -> None:
     with right:
         st.markdown("**PSNR at Gaussian 0.5, runs against the baselines**")
         bar_chart(scored, "PSNR (dB)")
+    st.download_button("Curves (CSV)", runs.curves_csv, file_name="training-curves.csv", mime="text/csv",
+                       on_click="ignore", icon=":material/download:",
+                       help="Every run's loss and validation loss per epoch, for a spreadsheet.")
     done = runs.finished()
     if done:
         c1, c2 = st.columns([2, 1])
