@@ -361,9 +361,9 @@ def test_a_finished_run_downloads_as_a_keras_file_that_denoises_like_it(monkeypa
     job.join(120)
     at.run()
     no_exception(at)
-    button = at.get("download_button")[0].proto
-    assert button.label == "Download .keras" and button.help
-    label, data, file_name = served[-1]
+    button = next(b.proto for b in at.get("download_button") if b.proto.label == "Download .keras")
+    assert button.help
+    label, data, file_name = next(s for s in served if s[0] == "Download .keras")
     assert label == "Download .keras" and file_name == "run-1.keras"
     digits = np.random.default_rng(0).random((4, 28, 28)).astype(np.float32)
     with TemporaryDirectory() as tmp:

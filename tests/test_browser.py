@@ -363,3 +363,48 @@ def test_a_server_that_may_download_keeps_tensorflow_out_even_after_a_latent_wal
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def shown_amount(page) -> float:
+    """The Amount slider's value as the page shows it."""
+    return float(page.locator('.st-key-amount input[type="range"]').get_attribute("aria-valuetext"))
+
+
+def test_replacing_an_upload_keeps_the_amount_the_page_the_picture_and_the_link_agree(page, server, tmp_path):
+    """Replacing a photo with another (and coming back from another page) keeps the noise
+    amount: the slider, the noisy row's score for that amount and the link all say 0.6."""
+    import re
+    from urllib.parse import parse_qs, urlparse
+
+    paths = []
+    for i, box in enumerate([(80, 50, 220, 250), (110, 40, 190, 260)]):
+        img = Image.new("L", (300, 300), 255)
+        ImageDraw.Draw(img).ellipse(box, outline=0, width=25)
+        paths.append(tmp_path / f"digit{i}.png")
+        img.save(paths[-1])
+    open_app(page, server + "/?amount=0.6")
+    page.get_by_test_id("stRadioGroup").get_by_text("Upload", exact=True).click()
+    uploader = page.locator('[data-testid="stFileUploader"]', has_text="A photo or scan of one digit")
+
+    def agree(step: str, picture: bool = True) -> None:
+        if picture:
+            page.get_by_text("Denoised by").first.wait_for()
+        page.wait_for_timeout(1500)  # any rerun the replacement set off has ended
+        assert shown_amount(page) == pytest.approx(0.6), step
+        assert parse_qs(urlparse(page.url).query).get("amount") == ["0.6"], step
+        if picture:
+            table = page.locator('[data-testid="stMarkdownContainer"] table').first.inner_text()
+            noisy_db = float(re.search(r"Noisy\s+([\d.]+)", table)[1])
+            assert noisy_db < 40, step  # a noisy row with noise in it (no noise scores 100 dB)
+
+    for path in [*paths, paths[0]]:
+        uploader.locator('input[type="file"]').set_input_files(str(path))
+        agree(f"after uploading {path.name}")
+    page.get_by_role("link", name="Train").first.click()
+    page.get_by_text("Start training").first.wait_for()
+    page.get_by_role("link", name="Denoise").first.click()
+    page.get_by_text("A photo or scan of one digit").wait_for()
+    agree("back from Train (a page keeps no upload)", picture=False)
+    uploader.locator('input[type="file"]').set_input_files(str(paths[1]))
+    agree("uploading again")
+    assert_no_exception(page)

@@ -178,10 +178,15 @@ PERSISTENT = ("noise_kind", "amount", "digit", "model_name", "more_models", "fil
 
 
 def keep_widget_values() -> None:
-    """Streamlit forgets a widget's value when a run does not draw it; keep a copy and restore it."""
+    """Streamlit forgets a widget's value when a run does not draw it; keep a copy and restore it.
+
+    Each value is also assigned again (Streamlit's own idiom): a value set this run is sent with
+    its widget, so a widget the browser drew afresh (after another page, or a run without it,
+    as while a photo is replaced) shows the session's value, not its own default.
+    """
     for key in PERSISTENT:
         if key in st.session_state:
-            st.session_state[f"_{key}"] = st.session_state[key]
+            st.session_state[f"_{key}"] = st.session_state[key] = st.session_state[key]
         elif f"_{key}" in st.session_state:
             st.session_state[key] = st.session_state[f"_{key}"]
 

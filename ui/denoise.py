@@ -243,9 +243,15 @@ def view_denoise(data) -> None:
     left, right = st.columns([2, 3])  # the input and, right beside it, what the model makes of it
     with left:
         digit = digit_from_canvas() if source == "Draw" else digit_from_upload()
-    if digit is not None:
-        with right:
+    with right:
+        if digit is not None:
             show_results(digit[None], ["your digit"], models, filters, show_diff)
+        else:
+            # The noise controls stay on the page while there is no digit (as a photo is being
+            # replaced): a run that left the slider out would make the browser forget its value.
+            noise_controls()
+            st.caption("The noisy, denoised and clean digit appear here.")
+            sync_query_params(models[0].name if models else None, [model.name for model in models[1:]])
 
 
 guarded(view_denoise)(get_digits())
