@@ -58,6 +58,28 @@ class Comparison:
         return [row[0] for row in self.rows]
 
 
+def describe(result: Comparison, noise: str = "", amount: float | None = None) -> str:
+    """``result`` in words, as a text alternative for its picture: the digits, the noise (where
+    given), and each row with its mean scores.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> clean = np.zeros((1, 28, 28), np.float32); clean[:, 10:18, 12:16] = 1
+    >>> describe(compare(clean, ["digit 1"], clean * 0.5), "gaussian", 0.5)
+    'Comparison of 1 digit (1) with gaussian noise at 0.50. Rows: Noisy, mean 19.9 dB, SSIM 0.90; Clean.'
+    """
+    captions = result.rows[-1][2] if result.rows else []
+    digits = ", ".join(c.removeprefix("digit ") for c in captions)
+    means = {m["row"]: m for m in result.means}
+    rows = [f"{label}, mean {means[label]['psnr']:.1f} dB, SSIM {means[label]['ssim']:.2f}"
+            if label in means else label for label in dict.fromkeys(result.labels)]
+    count = len(captions)
+    noisy = f" with {noise} noise" + (f" at {amount:.2f}" if amount is not None else "") if noise else ""
+    plural = "s" if count != 1 else ""
+    return f"Comparison of {count} digit{plural} ({digits}){noisy}. Rows: {'; '.join(rows)}."
+
+
 def scores_csv(result: Comparison, noise: str, amount: float) -> str:
     """Every row's PSNR and SSIM for every digit of ``result`` as CSV, one line each, with the
     noise they were measured at (what a student pastes into a spreadsheet).

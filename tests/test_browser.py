@@ -408,3 +408,52 @@ def test_replacing_an_upload_keeps_the_amount_the_page_the_picture_and_the_link_
     uploader.locator('input[type="file"]').set_input_files(str(paths[1]))
     agree("uploading again")
     assert_no_exception(page)
+
+
+@pytest.mark.parametrize("path, ready", [("/", "Denoised by"), ("/?projector=1", "Denoised by"),
+                                         ("/train", "Start training"), ("/explore", "Noise sweep"),
+                                         ("/learn", "Lesson")])
+def test_axe_core_finds_nothing_critical_or_serious(browser, server, path, ready):
+    """axe-core (from npm) on every page and the projector view: no critical or serious violation
+    (images without text, contrast under 4.5:1, …); headings in order (a moderate rule) too."""
+    from harness.axe import violations
+
+    context = browser.new_context(viewport={"width": 1366, "height": 768})
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    page.goto(server + path)
+    page.get_by_text(ready).first.wait_for()
+    page.wait_for_timeout(2000)  # the components that label the pictures have run
+    found = violations(page, ("critical", "serious", "moderate"))
+    context.close()
+    assert found == [], found
+
+
+def test_every_picture_says_what_it_shows_and_follows_the_slider(page, server):
+    """The grid's text alternative names its rows, digits, noise and scores, and says the new
+    amount as soon as the slider moves (the picture is swapped in the browser)."""
+    open_app(page, server)
+    grid = page.locator('.st-key-grid [data-testid="stImage"] img')
+    page.wait_for_function("() => document.querySelector('.st-key-grid [data-testid=\"stImage\"] img').alt")
+    alt = grid.get_attribute("alt")
+    assert alt.startswith("Comparison of 8 digits") and "gaussian noise at 0.50" in alt
+    assert "Noisy, mean" in alt and "Denoised by blind, mean" in alt and "dB" in alt
+    page.locator('.st-key-amount input[type="range"]').focus()
+    page.keyboard.press("ArrowRight")
+    page.wait_for_function("() => document.querySelector('.st-key-grid [data-testid=\"stImage\"] img')"
+                           ".alt.includes('at 0.55')")
+    assert page.eval_on_selector_all("img", "els => els.filter(e => !e.alt).length") == 0
+
+
+def test_from_page_load_three_key_presses_change_the_amount(page, server):
+    """Tab reaches a 'Skip to the noise amount' link first, Enter puts the focus on the slider, an
+    arrow key moves it: the picture and the link follow."""
+    open_app(page, server)
+    before = image_sources(page)
+    page.keyboard.press("Tab")
+    assert page.evaluate("() => document.activeElement.innerText") == "Skip to the noise amount"
+    page.keyboard.press("Enter")
+    assert page.evaluate("() => document.activeElement.getAttribute('aria-label')") == "Amount"
+    page.keyboard.press("ArrowRight")
+    page.wait_for_function("() => location.search.includes('amount=0.55')")
+    assert shown_amount(page) == pytest.approx(0.55) and image_sources(page) != before

@@ -12,6 +12,7 @@ from denoiser.compare import (
     Comparison,
     compare,
     compare_amounts,
+    describe,
     every_amount_affordable,
     means_markdown,
     scores_csv,
@@ -19,6 +20,8 @@ from denoiser.compare import (
 from denoiser.grid import COLUMNS_UP_TO, digit_grid, enlarge, png_bytes
 from denoiser.links import AMOUNT_STEP, MAX_COUNT, SLIDER_AMOUNTS, SOURCES
 from denoiser.preprocess import BlankImageError, digit_from_bytes
+from ui.alt_text import describe as describe_pictures
+from ui.alt_text import described_image
 from ui.common import (
     PROJECTOR,
     get_digits,
@@ -32,6 +35,7 @@ from ui.common import (
     sync_query_params,
 )
 from ui.instant_slider import Picture, follow_slider, frame_urls, picture_store
+from ui.keyboard import skip_link
 from ui.sharing import gallery_changed, upload_control
 
 
@@ -73,6 +77,7 @@ def results(clean: np.ndarray, labels: list[str], models: list, filters: list[st
                  caption=f"{'Columns' if shown.columns else 'Rows'}: {', '.join(shown.labels)}. "
                          f"Clean: {', '.join(labels)}. Under each image: PSNR in dB (higher is better) "
                          "· SSIM (1 = identical to the clean digit).")
+    describe_pictures("grid", shown.alt)
     st.markdown(means_markdown(shown.means))
     exports(shown)
     sync_query_params(models[0].name if models else None, [model.name for model in models[1:]])
@@ -95,7 +100,8 @@ def results(clean: np.ndarray, labels: list[str], models: list, filters: list[st
             raise
         pictures[amount] = shown
         store.put(key, pictures)
-    follow_slider("amount", "grid", frame_urls({a: picture.png for a, picture in pictures.items()}, "grid"))
+    follow_slider("amount", "grid", frame_urls({a: picture.png for a, picture in pictures.items()}, "grid"),
+                  {round(a * 100): picture.alt for a, picture in pictures.items()})
 
 
 def draw(result: Comparison, digits: int, amount: float) -> Picture:
@@ -103,8 +109,9 @@ def draw(result: Comparison, digits: int, amount: float) -> Picture:
     means, width and scores as CSV."""
     columns = digits <= COLUMNS_UP_TO and not projector_on() and len(result.rows) <= 4
     picture = digit_grid(result.rows, columns=columns, **grid_style())
+    kind = st.session_state.noise_kind
     return Picture(result.labels, result.means, png_bytes(picture), picture.shape[1], columns,
-                   scores_csv(result, st.session_state.noise_kind, amount))
+                   scores_csv(result, kind, amount), describe(result, kind, amount))
 
 
 def exports(shown: Picture) -> None:
@@ -206,8 +213,9 @@ def digit_from_canvas() -> np.ndarray | None:
     except BlankImageError:
         st.info("The canvas is blank: draw a digit with a finger or the mouse.")
         return None
-    st.image(enlarge(digit, 5), caption="What the model receives (28×28)", width=28 * 5,
-             output_format="PNG")
+    described_image(f"received-{st.session_state.source.lower()}", enlarge(digit, 5),
+                    "The digit as the model receives it: 28 by 28 pixels, white on black, centred.",
+                    caption="What the model receives (28×28)", width=28 * 5, output_format="PNG")
     return digit
 
 
@@ -221,12 +229,14 @@ def digit_from_upload() -> np.ndarray | None:
     except ValueError as err:  # unreadable, too large or blank: say so, keep the page working
         st.error(f"Cannot use this file: {err}")
         return None
-    st.image(enlarge(digit, 5), caption="What the model receives (28×28)", width=28 * 5,
-             output_format="PNG")
+    described_image(f"received-{st.session_state.source.lower()}", enlarge(digit, 5),
+                    "The digit as the model receives it: 28 by 28 pixels, white on black, centred.",
+                    caption="What the model receives (28×28)", width=28 * 5, output_format="PNG")
     return digit
 
 
 def view_denoise(data) -> None:
+    skip_link("amount", "Skip to the noise amount")
     # On a projector the sidebar is hidden: its controls fold into the page.
     settings = (st.expander("Models, filters, digits", icon=":material/tune:") if projector_on()
                 else st.sidebar)

@@ -8,6 +8,7 @@ import streamlit as st
 from denoiser.classical import CLASSICAL
 from denoiser.grid import enlarge
 from denoiser.noise import NOISE_KINDS
+from ui.alt_text import described_image
 from ui.common import (
     SCALE,
     code_scatter,
@@ -24,7 +25,7 @@ def view_explore(data) -> None:
     import pandas as pd
 
     choices = model_choices()
-    st.subheader("Noise sweep")
+    st.header("Noise sweep")
     st.markdown("How quality falls as noise grows, for models and classical filters on the same digits.")
     with st.form("sweep"):
         c1, c2 = st.columns(2)
@@ -55,7 +56,7 @@ def view_explore(data) -> None:
             with col:
                 line_chart(table, "noise amount", label, height=320)
 
-    st.subheader("Latent space")
+    st.header("Latent space")
     coded = [n for n in choices if (m := get_model(n)) is not None and m.has_code]
     if not coded:
         st.info("No model with a bottleneck code is available (the U-Nets have none).")
@@ -86,8 +87,11 @@ def view_explore(data) -> None:
 
     with st.spinner("Decoding (the first walk with a model prepares its decoder: a few seconds)…"):
         path = interpolate(model, ends[0], ends[1], steps)
-    st.image([enlarge(img, SCALE) for img in path], width=28 * SCALE, output_format="PNG",
-             caption=[f"{t:.0%}" for t in np.linspace(0, 1, steps)])
+    share = np.linspace(0, 1, steps)
+    described_image("latent-walk", [enlarge(img, SCALE) for img in path],
+                    [f"Decoded from the code {t:.0%} of the way from the first digit's code to the "
+                     "second's." for t in share],
+                    width=28 * SCALE, output_format="PNG", caption=[f"{t:.0%}" for t in share])
 
 
 guarded(view_explore)(get_digits())

@@ -52,11 +52,18 @@ export default function(component) {
     img.decode().catch(() => {});
     cache.set(url, img);
   }
+  const alts = {};
+  for (const [hundredths, text] of Object.entries(data.alts || {})) alts[frames[hundredths]] = text;
   const show = () => {
     const img = picture();
     const want = frames[Math.round(parseFloat(input.value) * 100)];
     const have = img && file(img.src);
     if (want && known.has(have) && have !== want) img.src = img.src.replace(/[^/]*$/, want);
+    const text = img && alts[file(img.src)];
+    if (text && img.alt !== text) {  // what the picture shown says, at its amount
+      img.dataset.altByFrame = "1";
+      img.alt = text;
+    }
   };
   const slider = new MutationObserver(show);
   slider.observe(input, {attributes: true, attributeFilter: ["value", "aria-valuetext"]});
@@ -83,6 +90,7 @@ class Picture(NamedTuple):
     width: int
     columns: bool  # rows drawn side by side
     csv: str = ""  # every row's scores for every digit (denoiser.compare.scores_csv)
+    alt: str = ""  # what the picture shows, for a screen reader (denoiser.compare.describe)
 
 
 class PictureStore:
@@ -150,9 +158,12 @@ def frame_urls(pictures: dict[float, bytes], name: str) -> dict[int, str]:
             for amount, png in pictures.items()}
 
 
-def follow_slider(slider_key: str, target_key: str, frames: dict[int, str]) -> None:
+def follow_slider(slider_key: str, target_key: str, frames: dict[int, str],
+                  alts: dict[int, str] | None = None) -> None:
     """Make the picture in container ``target_key`` follow slider ``slider_key`` in the browser,
-    showing ``frames[amount in hundredths]`` (URLs) as the slider passes each amount."""
+    showing ``frames[amount in hundredths]`` (URLs) as the slider passes each amount, with
+    ``alts[amount in hundredths]`` as its text alternative."""
     urls = {str(hundredths): url for hundredths, url in frames.items()}
+    texts = {str(hundredths): text for hundredths, text in (alts or {}).items()}
     _follow(key=f"follow-{target_key}", height=0,
-            data={"slider": slider_key, "target": target_key, "frames": urls})
+            data={"slider": slider_key, "target": target_key, "frames": urls, "alts": texts})

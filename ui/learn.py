@@ -7,13 +7,14 @@ import numpy as np
 import streamlit as st
 
 from denoiser import add_noise
-from denoiser.compare import compare, metric_caption
+from denoiser.compare import compare, describe, metric_caption
 from denoiser.grid import digit_grid, png_bytes
 from denoiser.lesson import lesson_markdown
 from denoiser.lessons import CODE_SIZES, CONTEXT, OPTIMISERS, lessons_dir, metric_examples, recorded_curves
 from denoiser.metrics import psnr, ssim
 from denoiser.modelfiles import ModelFileError, model_dir
 from denoiser.noise import NOISE_KINDS
+from ui.alt_text import described_image
 from ui.common import (
     bar_chart,
     code_scatter,
@@ -79,9 +80,11 @@ def show_rows(clean, captions, noisy, models: dict) -> dict[str, float]:
     """The result picture (noisy, each model, clean) and each row's mean PSNR by name."""
     result = compare(clean, captions, noisy, {name: m.denoise for name, m in models.items()})
     picture = digit_grid(result.rows, **grid_style())
-    st.image(png_bytes(picture), output_format="PNG", width=picture.shape[1],
-             caption=f"Rows: {', '.join(result.labels)}. Under each digit: PSNR in dB (higher is "
-                     "better) · SSIM (1 = identical to clean).")
+    described_image(f"rows-{st.session_state.lesson}", png_bytes(picture),
+                    describe(result),
+                    output_format="PNG", width=picture.shape[1],
+                    caption=f"Rows: {', '.join(result.labels)}. Under each digit: PSNR in dB (higher is "
+                            "better) · SSIM (1 = identical to clean).")
     names = ["noisy input", *models]
     return {name: m["psnr"] for name, m in zip(names, result.means)}
 
@@ -95,7 +98,7 @@ def go_button(label: str, page: str, settings: dict, help: str) -> None:
 
 
 def question(text: str) -> None:
-    st.markdown(f"#### {text}")
+    st.markdown(f"## {text}")
 
 
 def look_for(text: str) -> None:
@@ -229,8 +232,11 @@ def lesson_metrics() -> None:
     rows = [(label, images, list(map(metric_caption, psnr(clean, images), ssim(clean, images))))
             for label, images in changed.items()]
     picture = digit_grid([*rows, ("Clean", clean, captions)], **grid_style())
-    st.image(png_bytes(picture), output_format="PNG", width=picture.shape[1])
     means = {label: float(psnr(clean, images).mean()) for label, images in changed.items()}
+    described_image("metric-examples", png_bytes(picture),
+                    f"The same {len(clean)} digits changed in four ways, a row each, over the clean row. "
+                    + "; ".join(f"{label}: mean {db:.1f} dB" for label, db in means.items()) + ".",
+                    output_format="PNG", width=picture.shape[1])
     shift = next(label for label in means if label.startswith("Shifted"))
     dim = next(label for label in means if label.startswith("Dimmed"))
     st.markdown("Mean PSNR here: "

@@ -6,6 +6,7 @@ import streamlit as st
 
 from denoiser.grid import digit_grid_png
 from denoiser.noise import BLIND, NOISE_KINDS
+from ui.alt_text import described_image
 from ui.common import MAX_RUNS, bar_chart, get_digits, guarded, line_chart, session_alive, shipped_names
 
 #: Test digits each run is measured on (Gaussian 0.5, noise seed 0), and the baselines with it.
@@ -176,7 +177,9 @@ def live_panel() -> None:
     rows = [("Noisy", job.preview_noisy, blank)]
     rows += [(f"After epoch {epoch}", out, blank) for epoch, out in list(enumerate(job.previews, 1))[-4:]]
     rows.append(("Clean", job.preview_clean, blank))
-    st.image(digit_grid_png(rows, scale=2, per_line=len(blank)), output_format="PNG")
+    described_image("previews", digit_grid_png(rows, scale=2, per_line=len(blank)),
+                    f"{len(blank)} test digits: noisy, as denoised after each of the last "
+                    f"{len(rows) - 2} epochs, and clean, a row each.", output_format="PNG")
     if not job.running and st.session_state.get("_shown") != job.id:  # ended: finished, stopped, …
         st.session_state._shown = job.id
         st.rerun(scope="app")  # refresh the run table and the model list
@@ -203,7 +206,7 @@ def runs_table() -> None:
     runs = st.session_state.runs
     if not runs:
         return
-    st.subheader("Your runs")
+    st.header("Your runs")
     if runs.dropped:
         st.caption(f"Only the last {MAX_RUNS} runs are kept in this session.")
     rows = []

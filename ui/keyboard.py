@@ -1,0 +1,60 @@
+"""A "skip to" link for people on a keyboard: the first Tab stop of the page jumps to a control.
+
+From page load the Amount slider sits behind the sidebar's controls and every help "?" (each a Tab
+stop of its own). A small Streamlit component (``st.components.v2``, no iframe, nothing drawn
+where it is called) puts a link at the very start of the page, shown only while it has the
+focus; Enter on it moves the focus to the control in container ``target_key``, where the arrow
+keys move it. Without JavaScript the page is as before.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+_JS = """
+export default function(component) {
+  const { data } = component;
+  const id = `denoiser-skip-${data.target}`;
+  let link = document.getElementById(id);
+  if (!link) {
+    link = document.createElement("a");
+    link.id = id;
+    link.className = "denoiser-skip";
+    document.body.prepend(link);
+  }
+  // An in-page link to the control's container (given an id here): a skip link, as screen
+  // readers and checkers know them.
+  const target = document.querySelector(`.st-key-${data.target}`);
+  if (target && !target.id) target.id = `denoiser-${data.target}`;
+  link.href = target ? `#${target.id}` : "#";
+  link.textContent = data.label;
+  link.onclick = (event) => {
+    event.preventDefault();
+    const box = `.st-key-${data.target}`;
+    const control = document.querySelector(`${box} input, ${box} [tabindex="0"]`);
+    if (control) {
+      control.scrollIntoView({block: "center"});
+      control.focus();
+    }
+  };
+  return () => { link.remove(); };
+}
+"""
+_CSS = """[class*="st-key-skip-"] {
+  display: none;
+}
+.denoiser-skip {
+  position: fixed; left: 8px; top: -60px; z-index: 1000000;
+  padding: 8px 14px; background: #111111; color: #ffffff; font: 16px sans-serif;
+  border-radius: 4px; text-decoration: underline;
+}
+.denoiser-skip:focus {
+  top: 8px;
+}"""
+_skip = st.components.v2.component("denoiser_skip_link", js=_JS, css=_CSS, isolate_styles=False)
+
+
+def skip_link(target_key: str, label: str) -> None:
+    """The page's first Tab stop: a link saying ``label`` that moves the focus to the control in
+    container ``target_key`` (a widget's ``key``)."""
+    _skip(key=f"skip-{target_key}", height=0, data={"target": target_key, "label": label})
