@@ -457,3 +457,19 @@ def test_from_page_load_three_key_presses_change_the_amount(page, server):
     page.keyboard.press("ArrowRight")
     page.wait_for_function("() => location.search.includes('amount=0.55')")
     assert shown_amount(page) == pytest.approx(0.55) and image_sources(page) != before
+
+
+def test_the_chosen_lesson_stays_highlighted_after_another_page(page, server):
+    """Lesson 3 chosen, Denoise, back to Learn: lesson 3 is both shown and highlighted."""
+    page.goto(server + "/learn")
+    page.get_by_text("Lesson").first.wait_for()
+    lessons = page.locator(".st-key-lesson button", has_text=". ")
+    lessons.nth(2).click()
+    page.get_by_text("learn almost nothing under Keras 3").first.wait_for()
+    page.get_by_role("link", name="Denoise").first.click()
+    page.get_by_text("Denoised by").first.wait_for()
+    page.get_by_role("link", name="Learn").first.click()
+    page.get_by_text("learn almost nothing under Keras 3").first.wait_for()
+    page.wait_for_timeout(1000)
+    checked = [lessons.nth(i).get_attribute("aria-checked") for i in range(lessons.count())]
+    assert checked == ["false", "false", "true", "false", "false", "false", "false"]
