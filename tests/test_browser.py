@@ -449,6 +449,7 @@ def test_from_page_load_three_key_presses_change_the_amount(page, server):
     """Tab reaches a 'Skip to the noise amount' link first, Enter puts the focus on the slider, an
     arrow key moves it: the picture and the link follow."""
     open_app(page, server)
+    page.wait_for_timeout(1000)  # the page's own follow-up run (the link written) has ended
     before = image_sources(page)
     page.keyboard.press("Tab")
     assert page.evaluate("() => document.activeElement.innerText") == "Skip to the noise amount"

@@ -37,7 +37,11 @@ export default function(component) {
       control.focus();
     }
   };
-  return () => { link.remove(); };
+  // Kept across the page's reruns (a link with the focus must not vanish under it); gone once
+  // the page no longer has the control (another page is open).
+  return () => {
+    setTimeout(() => { if (!document.querySelector(`.st-key-${data.target}`)) link.remove(); }, 1000);
+  };
 }
 """
 _CSS = """[class*="st-key-skip-"] {
