@@ -25,6 +25,7 @@ from ui.common import (  # noqa: E402
     freeze_startup_objects,
     get_digits,
     init_state,
+    page_style,
     projector_on,
     projector_toggle,
     server_precision,
@@ -51,14 +52,13 @@ def main() -> None:
     wanted = st.session_state.pop("link_view", None)  # a link made before pages had paths: ?view=Train
     if wanted in views and wanted != page.title:
         st.switch_page(views[wanted], query_params={k: v for k, v in st.query_params.items() if k != "view"})
+    page_style()
     data = get_digits()
     head = st.container(horizontal=True, vertical_alignment="center", horizontal_alignment="distribute")
     if not projector_on():  # on a projector the digits get the height
         head.title("denoiser", width="content")
     with head:
         projector_toggle()
-    if not projector_on():
-        st.caption(f"Image denoising with autoencoders, on handwritten MNIST digits. {data.description}.")
     setting_error = server_precision()[1]
     if setting_error:
         st.warning(f"This server's settings: {setting_error}.")
@@ -67,7 +67,8 @@ def main() -> None:
         st.info("This link had settings the app could not use: " + "; ".join(notices) + ".")
     page.run()
     st.divider()
-    st.caption(f"Data: {MNIST_CREDIT}.")
+    st.caption(f"Image denoising with autoencoders, on handwritten MNIST digits. {data.description}. "
+               f"Data: {MNIST_CREDIT}.")
     fetch_full_mnist_in_background()
     freeze_startup_objects()
     freeze_again_if_keras_loaded()

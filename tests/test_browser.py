@@ -210,7 +210,7 @@ def ink_rows(png: bytes) -> np.ndarray:
     return np.flatnonzero((gray < 110).any(axis=1))
 
 
-def test_the_projector_view_at_1024x768_has_labels_24px_tall_and_no_sidebar(browser, server):
+def test_the_projector_view_at_1024x768_has_headings_20px_tall_and_no_sidebar(browser, server):
     context = browser.new_context(viewport={"width": 1024, "height": 768})
     page = context.new_page()
     page.set_default_timeout(60_000)
@@ -219,14 +219,16 @@ def test_the_projector_view_at_1024x768_has_labels_24px_tall_and_no_sidebar(brow
         assert not page.locator('[data-testid="stSidebar"]').is_visible()
         img = page.locator('[data-testid="stImage"] img').first
         box = img.bounding_box()
-        natural = img.evaluate("e => [e.naturalWidth, e.naturalHeight]")
-        assert abs(box["width"] - natural[0]) <= 1  # shown at its own size, not shrunk
         assert box["x"] + box["width"] <= 1024
-        # The first label ("Noisy") fills the picture's top band: measure its ink on screen.
-        band = page.screenshot(clip={"x": box["x"], "y": box["y"], "width": 200, "height": 46})
-        rows = ink_rows(band)
-        assert rows.size and rows[-1] - rows[0] + 1 >= 24, rows
-        assert page.get_by_text("Denoised by conv").count() >= 1  # the compared model is a row
+        # The first heading ("Noisy") sits in the picture's top band, above the first digit (a
+        # black square): measure the heading's own ink on screen, the rows before the square's.
+        band = np.asarray(Image.open(io.BytesIO(page.screenshot(
+            clip={"x": box["x"], "y": box["y"], "width": 200, "height": 120}))).convert("L"))
+        dark = (band < 110).mean(axis=1)
+        square = np.flatnonzero(dark > 0.25)[0]  # the digit's first row: a wide run of black
+        text = np.flatnonzero((dark[:square] > 0) & (dark[:square] <= 0.25))
+        assert text.size and text[-1] - text[0] + 1 >= 20, (text, square)
+        assert "Denoised by conv" in img.get_attribute("alt")  # the compared model is there
         page.screenshot(path=str(ROOT / "build" / "browser-projector.png"))
     finally:
         context.close()
@@ -474,3 +476,49 @@ def test_the_chosen_lesson_stays_highlighted_after_another_page(page, server):
     page.wait_for_timeout(1000)
     checked = [lessons.nth(i).get_attribute("aria-checked") for i in range(lessons.count())]
     assert checked == ["false", "false", "true", "false", "false", "false", "false"]
+
+
+SURFACES = {  # name: viewport, touch, link
+    "projector, three models": ({"width": 1024, "height": 768}, False,
+                                "/?projector=1&models=conv,dense-best"),
+    "laptop": ({"width": 1366, "height": 768}, False, "/"),
+    "tablet": ({"width": 820, "height": 1180}, True, "/"),
+    "phone": ({"width": 390, "height": 844}, True, "/"),
+}
+
+
+@pytest.mark.parametrize("surface", list(SURFACES))
+def test_the_whole_comparison_is_on_the_first_screen_and_nothing_is_cut(browser, server, surface):
+    """On a projector and a laptop, the slider and the whole comparison (every row down to the
+    clean digits' captions) fit the first screen; on a tablet and a phone nothing is wider than
+    the screen and the grid shows every digit; the drawing canvas is whole."""
+    viewport, touch, link = SURFACES[surface]
+    context = browser.new_context(viewport=viewport, has_touch=touch, is_mobile=touch)
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    page.goto(server + link)
+    page.get_by_text("Denoised by").first.wait_for()
+    page.wait_for_timeout(1500)
+    grid = page.locator('.st-key-grid [data-testid="stImage"] img').bounding_box()
+    drawn = page.evaluate("() => { const i = document.querySelector('.st-key-grid img');"
+                          " return [i.naturalWidth, i.naturalHeight]; }")
+    slider = page.locator('.st-key-amount input[type="range"]').bounding_box()
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= viewport["width"]
+    assert grid["x"] >= 0 and grid["x"] + grid["width"] <= viewport["width"]
+    # the picture is scaled whole, never cropped or stretched: its box has the picture's own
+    # proportions, or the picture is fitted inside it (object-fit: contain)
+    fit = page.evaluate("() => getComputedStyle(document.querySelector('.st-key-grid img')).objectFit")
+    assert fit == "contain" or grid["height"] / grid["width"] == pytest.approx(drawn[1] / drawn[0], rel=0.02)
+    shown_h = min(grid["height"], grid["width"] * drawn[1] / drawn[0])
+    if not touch:
+        assert slider["y"] + slider["height"] <= viewport["height"]
+        assert grid["y"] + shown_h <= viewport["height"], (grid, drawn)
+        assert shown_h >= 240  # still a picture a class can read
+    else:
+        page.get_by_test_id("stRadioGroup").get_by_text("Draw", exact=True).click()
+        canvas = page.locator("canvas").last
+        canvas.wait_for()
+        box = canvas.bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= viewport["width"]
+        assert page.get_by_text("with a finger or the mouse").count() >= 1
+    context.close()

@@ -31,7 +31,7 @@ __all__ = ["MAX_RUNS", "SCALE", "VIEWS", "bar_chart", "get_digits", "get_model",
 MAX_RUNS = 5  # trained runs kept per browser session
 SCALE = 4  # screen pixels per digit pixel
 #: The projector view: at most this many digits, each pixel this many screen pixels, text this tall.
-PROJECTOR = {"max_count": 3, "scale": 5, "font_size": 28}
+PROJECTOR = {"max_count": 3, "scale": 3, "font_size": 28}
 log = logging.getLogger("denoiser.app")
 
 
@@ -302,6 +302,25 @@ def projector_toggle() -> None:
                 "[data-testid='stExpandSidebarButton'] { display: none; } "
                 ".block-container, [data-testid='stMainBlockContainer'] "
                 "{ padding: 4rem 1rem 1rem 1rem; max-width: 100%; }</style>")
+
+
+#: Where the result grid starts on the first screen, at most (px; projector view: True), with the
+#: clean row's captions under it: the grid is scaled to end above the screen's bottom edge.
+GRID_TOP = {False: 420, True: 400}
+
+
+def page_style() -> None:
+    """The app's few rules of style: a picture is never wider than its column (Streamlit gives an
+    image its own width in pixels, so on a tablet or phone the result grid was cut off), and the
+    result grid never taller than the screen below the controls; it shrinks, whole, instead."""
+    st.html("<style>[data-testid='stImageContainer'] { max-width: 100%; } "
+            "[data-testid='stImageContainer'] img { height: auto; } "
+            # the result grid also fits the screen's height below the controls, scaled whole
+            ".st-key-grid [data-testid='stImageContainer'] img "
+            f"{{ max-height: max(240px, calc(100vh - {GRID_TOP[projector_on()]}px)); object-fit: contain; "
+            "object-position: left top; } "
+            # less empty space above the title (Streamlit's default is 6rem under the page links)
+            "[data-testid='stMainBlockContainer'] { padding-top: 4rem; }</style>")
 
 
 def grid_style() -> dict:

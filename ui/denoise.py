@@ -107,8 +107,13 @@ def results(clean: np.ndarray, labels: list[str], models: list, filters: list[st
 def draw(result: Comparison, digits: int, amount: float) -> Picture:
     """The grid of ``result`` as PNG (a few digits with the rows side by side), with its labels,
     means, width and scores as CSV."""
-    columns = digits <= COLUMNS_UP_TO and not projector_on() and len(result.rows) <= 4
-    picture = digit_grid(result.rows, columns=columns, **grid_style())
+    # Rows side by side (a column per row) for a few digits: the whole comparison is wider than
+    # tall, as a screen is; on a projector (at most three digits) whatever the number of rows.
+    columns = digits <= COLUMNS_UP_TO and (projector_on() or len(result.rows) <= 4)
+    rows = result.rows
+    if columns:  # a column's heading is its model's name (the caption spells out "Denoised by")
+        rows = [(label.removeprefix("Denoised by "), images, captions) for label, images, captions in rows]
+    picture = digit_grid(rows, columns=columns, **grid_style())
     kind = st.session_state.noise_kind
     return Picture(result.labels, result.means, png_bytes(picture), picture.shape[1], columns,
                    scores_csv(result, kind, amount), describe(result, kind, amount))
@@ -242,8 +247,8 @@ def view_denoise(data) -> None:
                 else st.sidebar)
     names, filters, show_diff = model_controls(settings)
     models = [model for name in names if (model := get_model(name)) is not None]
-    if models and models[0].description and not projector_on():
-        st.caption(f"**{models[0].name}** — {models[0].description}")
+    if models and models[0].description and not projector_on():  # beside its choice, not above the picture
+        settings.caption(f"**{models[0].name}** — {models[0].description}")
     source = (settings if projector_on() else st).radio(
         "Digits", SOURCES, horizontal=True, key="source",
         help="Sample real MNIST test digits, draw your own, or upload an image.")
