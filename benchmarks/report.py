@@ -54,6 +54,9 @@ BENCHMARKS: dict[str, tuple[str, str]] = {
                      "generated phone photos of handwriting (thin pen, marker, ruled paper, shadow, uneven "
                      "light, JPEG) against the same digits rendered cleanly: ink overlap once framed, dB "
                      "lost when the conv model cleans them at Gaussian 0.5, ms to frame a photo"),
+    "bench_first_point": ("python -m benchmarks.bench_first_point --save FILE",
+                          "Start training → the first point of the curve, each run starting its own "
+                          "process (cold) against the spare process (TensorFlow imported ahead)"),
     "bench_worker": ("python -m benchmarks.bench_worker --save FILE",
                      "training on an RQ worker against training in the server's own process"),
 }

@@ -30,6 +30,7 @@ from .inference import OnnxModel
 from .modelfiles import load_model_bytes
 from .noise import NoiseSpec
 from .runtime import Denoiser
+from .spare import SparePool, spare_enabled, spare_pool
 from .training_types import Progress, TrainResult
 
 log = logging.getLogger(__name__)
@@ -203,19 +204,32 @@ class TrainingJob:
                 return
             self._admitted.set()
             try:
-                self._train()
+                self._train(spare_pool() if spare_enabled() else None)
             finally:
                 self.queue.done(self)
+                keep_a_spare(self.queue)
         else:
             self._train()
 
-    def _train(self) -> None:
-        ctx = multiprocessing.get_context("spawn")
-        reports, stop = ctx.Queue(), ctx.Event()
-        child = ctx.Process(target=_train_in_child, args=(self.settings(), reports, stop),
-                            name=f"denoiser-train-{self.id}", daemon=True)
+    def _train(self, spares: SparePool | None = None) -> None:
+        spare = spares.take() if spares is not None else None
         try:
-            _start_in_background(child)
+            if spare is not None:  # TensorFlow already imported there: the run starts at once
+                child, reports, stop = spare.process, spare.reports, spare.stop
+                spare.inbox.put(self.settings())
+            else:
+                ctx = multiprocessing.get_context("spawn")
+                reports, stop = ctx.Queue(), ctx.Event()
+                child = ctx.Process(target=_train_in_child, args=(self.settings(), reports, stop),
+                                    name=f"denoiser-train-{self.id}", daemon=True)
+                _start_in_background(child)
+        except Exception:  # noqa: BLE001 - reported to the user, never raised in a thread
+            log.exception("training run %s could not start", self.id)
+            self.error = FAILED
+            return
+        if spares is not None and self.queue is not None:
+            keep_a_spare(self.queue)  # the next run's, while a slot is free
+        try:
             while True:
                 if not self._wanted():
                     stop.set()
@@ -294,6 +308,11 @@ class TrainingQueue:
         """Always: this queue lives in the server itself (a Redis queue may be unreachable)."""
         return True
 
+    def position_free(self) -> bool:
+        """Whether no run waits for a slot."""
+        with self._cond:
+            return not self._waiting
+
     def enqueue(self, job: TrainingJob) -> None:
         with self._cond:
             self._waiting.append(job)
@@ -352,6 +371,17 @@ class TrainingQueue:
 
 _queue: TrainingQueue | None = None
 _queue_lock = threading.Lock()
+
+
+def keep_a_spare(line: TrainingQueue) -> None:
+    """Keep one training process ready (:mod:`denoiser.spare`) while ``line`` has a free slot
+    and nobody waits; with every slot taken, end it (its memory is a slot's)."""
+    if not spare_enabled():
+        return
+    if line.running < line.slots and line.position_free():
+        spare_pool().refill()
+    else:
+        spare_pool().drop()
 
 
 def server_queue() -> TrainingQueue:

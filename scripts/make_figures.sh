@@ -2,7 +2,7 @@
 # Produce every figure: evaluations into docs/, benchmark results into benchmarks/results/
 # (NAME-KIND.json, KIND from this CPU), then docs/performance.md from them (2-core CPU: about 40 minutes).
 # Usage: DENOISER_MNIST=path/to/mnist.npz bash scripts/make_figures.sh
-#          [eval|sweep|bench|frontier|app|move|load|class|photos|install|shots]
+#          [eval|sweep|bench|frontier|app|move|load|class|train|photos|install|shots]
 set -euo pipefail
 : "${DENOISER_MNIST:?set DENOISER_MNIST to a Keras-layout mnist.npz (the full 10k test split)}"
 mkdir -p docs benchmarks/results
@@ -33,6 +33,7 @@ fi
 if want frontier; then  # ms per move against dB for the candidate default models (and int8)
   python -m benchmarks.bench_frontier --int8 --data "$DENOISER_MNIST" --save "$R/bench_frontier-$kind.json"
 fi
+if want train; then python -m benchmarks.bench_first_point --save "$R/bench_first_point-$kind.json"; fi
 if want photos; then python -m benchmarks.photo_corpus --save "$R/photo_corpus-$kind.json"; fi
 if want app; then python -m benchmarks.bench_app > "$R/bench_app-$kind.json"; fi
 if want move; then python -m benchmarks.bench_move > "$R/bench_move-$kind.json"; fi

@@ -10,6 +10,9 @@ os.environ.setdefault("DENOISER_TRAINING_PRIORITY", "normal")
 # The models as shipped (float32, equal to Keras), whatever the shell running the tests sets;
 # tests/test_quantize.py sets the 8-bit setting where it tests it.
 os.environ.pop("DENOISER_PRECISION", None)
+# No training process started ahead of need (each would import TensorFlow, seconds of CPU, beside
+# the test that opened the Train page); tests/test_jobs.py turns it on where it tests it.
+os.environ.setdefault("DENOISER_SPARE_TRAINER", "0")
 
 import numpy as np
 import pytest

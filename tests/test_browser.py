@@ -522,3 +522,23 @@ def test_the_whole_comparison_is_on_the_first_screen_and_nothing_is_cut(browser,
         assert box["x"] >= 0 and box["x"] + box["width"] <= viewport["width"]
         assert page.get_by_text("with a finger or the mouse").count() >= 1
     context.close()
+
+
+def test_a_runs_status_shows_right_under_start_training(browser, server):
+    """At 1366×768, pressing Start training (scrolled to it) shows the run's status in one line
+    right under the button, in view, and it follows the run to its end."""
+    context = browser.new_context(viewport={"width": 1366, "height": 768})
+    page = context.new_page()
+    page.set_default_timeout(120_000)
+    page.goto(server + "/train")
+    start = page.get_by_role("button", name="Start training")
+    start.scroll_into_view_if_needed()
+    page.locator(".st-key-t_size input[type='range'], [aria-label='Training digits']").first.wait_for()
+    start.click()
+    status = page.locator(".st-key-start_status", has_text="run 1")
+    status.wait_for()
+    button, line = start.bounding_box(), status.bounding_box()
+    assert line["y"] >= 0 and line["y"] + line["height"] <= 768  # in view where the person pressed
+    assert 0 <= line["y"] - (button["y"] + button["height"]) <= 120  # right under the button
+    page.locator(".st-key-start_status", has_text="run 1 finished").wait_for()
+    context.close()

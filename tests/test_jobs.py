@@ -1,3 +1,4 @@
+import os
 import threading
 import time
 
@@ -223,3 +224,41 @@ def test_a_run_lists_curves_come_out_as_csv_one_line_per_run_and_epoch(digits):
     assert [float(r["val_loss"]) for r in lines[:3]] == [0.31, 0.21, 0.11]
     assert lines[3]["loss"] == "0.5" and lines[3]["val_loss"] == ""  # a missing check stays empty
     assert all(r["settings"] for r in lines)
+
+
+@pytest.mark.slow
+def test_a_run_takes_the_spare_process_and_the_next_spare_starts_behind_it(digits, monkeypatch):
+    """With a spare on, a run trains in the process started ahead (TensorFlow already imported)
+    and trains as well as a fresh one; after it a new spare waits; with every slot taken, none."""
+    from denoiser.jobs import TrainingQueue, keep_a_spare
+    from denoiser.spare import spare_pool
+
+    monkeypatch.setenv("DENOISER_SPARE_TRAINER", "1")
+    line, pool = TrainingQueue(1), spare_pool()
+    keep_a_spare(line)  # as the Train page does when it opens
+    assert pool.ready()
+    waiting = pool._spare.process.pid
+    first = job(digits, queue=line, name="run 1").start()
+    first.join(180)
+    assert first.status == "finished" and len(first.history["loss"]) == 2 and first.metrics
+    assert first.denoiser().denoise(digits[:4]).shape == (4, 28, 28)
+    assert not psutil_alive(waiting)  # the spare was this run's process, and it has ended
+    assert pool.ready() and pool._spare.process.pid != waiting  # the next one waits already
+    second = job(digits, queue=line, name="run 2").start()
+    deadline = time.time() + 60
+    while second.progress is None and time.time() < deadline:
+        time.sleep(0.05)
+    assert not pool.ready()  # its one slot is taken: no spare beside it
+    second.stop()
+    second.join(120)
+    pool.drop()
+    assert not pool.ready()
+
+
+def psutil_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    with open(f"/proc/{pid}/stat") as stat:
+        return stat.read().split()[2] != "Z"  # a zombie has ended

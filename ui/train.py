@@ -58,6 +58,7 @@ def architecture_settings(arch: str) -> dict:
 def train_form(data) -> None:
     from denoiser.config import ARCHITECTURES, LOSSES, OPTIMIZERS, ModelConfig
     from denoiser.hints import training_hints
+    from denoiser.jobs import TrainingQueue, keep_a_spare
     from denoiser.noise import NoiseSpec
     from denoiser.remote import training_backend
 
@@ -97,6 +98,8 @@ def train_form(data) -> None:
                          key="t_size", help="How many training digits to learn from (10% are held out "
                                             "for the validation loss).")
         job_class, queue = training_backend()
+        if isinstance(queue, TrainingQueue):
+            keep_a_spare(queue)  # a run started from this page begins with TensorFlow loaded
         up = queue.available()
         submitted = st.form_submit_button("Start training", type="primary",
                                           disabled=settings is None or not up,
@@ -131,6 +134,29 @@ def live_training() -> None:
         st.info("Set the hyperparameters in the form and press **Start training**.")
         return
     st.fragment(live_panel, run_every=1.0 if job.running else None)()
+
+
+def start_status() -> None:
+    """Under Start training: where this session's run is now, in one line, as it changes (the
+    full panel, with its curves, is beside the form)."""
+    job = st.session_state.get("active_job")
+    if job is None:
+        return
+    st.fragment(status_line, run_every=1.0 if job.running else None)()
+
+
+def status_line() -> None:
+    job = st.session_state.active_job
+    p = job.progress
+    if job.status == "queued":
+        text = f"**{job.name}** waits: number {job.queue_position()} in line."
+    elif job.running:
+        text = (f"**{job.name}** is starting…" if p is None else
+                f"**{job.name}**: epoch {p.epoch} of {p.epochs}, {p.fraction:.0%} done — its curves "
+                "are beside the form.")
+    else:
+        text = f"**{job.name}** {job.status}."
+    st.markdown(f":material/model_training: {text}")
 
 
 def live_panel() -> None:
@@ -274,6 +300,7 @@ def view_train(data) -> None:
     below = st.container()
     with form:
         train_form(data)
+        status = st.container(key="start_status")  # the run's one-line status, under Start training
     with below:
         runs_table()
         share_panel()
@@ -282,6 +309,8 @@ def view_train(data) -> None:
     # left (the runs table, its baselines) found the fragment gone and the panel froze.
     with live:
         live_training()
+    with status:
+        start_status()
 
 
 guarded(view_train)(get_digits())

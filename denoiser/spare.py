@@ -1,0 +1,113 @@
+"""A training process started ahead of need: TensorFlow imported, waiting for the next run.
+
+A training child spends its first seconds importing TensorFlow and Keras, so a short run's
+wait after *Start training* was mostly that start-up. The server keeps one such process
+ready (started when the Train page opens and after each run, always at the training's low
+priority), and a run takes it instead of starting its own; the next spare starts behind it. A
+spare is only kept while the training queue has a free slot, so it stays within the queue's
+memory bound (``denoiser.jobs.TRAINING_GB`` per slot). ``$DENOISER_SPARE_TRAINER=0`` turns it off.
+``python -m benchmarks.bench_first_point`` measures Start → first curve point with and without it.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+#: Environment variable: ``0`` keeps no spare (every run starts its own process).
+SPARE_VAR = "DENOISER_SPARE_TRAINER"
+
+
+@dataclass
+class Spare:
+    """A waiting training process and its three channels: settings in, reports out, stop."""
+
+    process: multiprocessing.process.BaseProcess
+    inbox: Any
+    reports: Any
+    stop: Any
+
+
+def spare_enabled() -> bool:
+    return os.environ.get(SPARE_VAR, "1") != "0"
+
+
+def _wait_then_train(inbox, reports, stop) -> None:
+    """The spare process: import what training needs, wait for a run's settings, train it."""
+    from .jobs import _lower_priority, train_and_report
+
+    _lower_priority()
+    import keras  # noqa: F401 - the seconds a run would otherwise wait for
+
+    from . import training  # noqa: F401
+
+    settings = inbox.get()
+    if settings is None:  # told to go without a run
+        return
+    try:
+        train_and_report(settings, reports.put, stop)
+    finally:
+        reports.close()
+        reports.join_thread()  # flush before the process exits
+
+
+class SparePool:
+    """At most one spare training process, taken by the next run (thread-safe)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._spare: Spare | None = None
+
+    def take(self) -> Spare | None:
+        """The waiting process, now this caller's (None when there is none alive)."""
+        with self._lock:
+            spare, self._spare = self._spare, None
+        if spare is not None and not spare.process.is_alive():
+            return None
+        return spare
+
+    def ready(self) -> bool:
+        with self._lock:
+            return self._spare is not None and self._spare.process.is_alive()
+
+    def refill(self) -> None:
+        """Start a spare if there is none (in the background, at the training's low priority)."""
+        from .jobs import _start_in_background
+
+        with self._lock:
+            if self._spare is not None and self._spare.process.is_alive():
+                return
+            ctx = multiprocessing.get_context("spawn")
+            inbox, reports, stop = ctx.Queue(), ctx.Queue(), ctx.Event()
+            process = ctx.Process(target=_wait_then_train, args=(inbox, reports, stop),
+                                  name="denoiser-train-spare", daemon=True)
+            try:
+                _start_in_background(process)
+            except OSError as err:  # no room for another process now: runs start their own
+                log.warning("no spare training process: %s", err)
+                return
+            self._spare = Spare(process, inbox, reports, stop)
+
+    def drop(self) -> None:
+        """End the spare, if any (the queue is full, or the server is going)."""
+        with self._lock:
+            spare, self._spare = self._spare, None
+        if spare is not None and spare.process.is_alive():
+            spare.inbox.put(None)
+            spare.process.join(5)
+            if spare.process.is_alive():
+                spare.process.kill()
+
+
+_pool = SparePool()
+
+
+def spare_pool() -> SparePool:
+    """The server's one pool."""
+    return _pool
