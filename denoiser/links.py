@@ -43,7 +43,12 @@ class LinkState:
     source: str = "Test digits"
     models: list[str] = field(default_factory=list)  # more models, each a row beside ``model``
     projector: bool = False  # fewer, larger digits for a classroom projector
+    lock: list[str] = field(default_factory=list)  # controls an exercise link fixes (LOCKABLE)
 
+
+#: What an exercise link can lock, and the controls each name covers on the Denoise page.
+LOCKABLE = {"model": "the models, filters and the difference row", "noise": "the noise kind and its draw",
+            "amount": "the noise amount", "digits": "which digits (source, how many, class, sample)"}
 
 DEFAULTS = LinkState()
 ALWAYS = ("noise", "amount", "digit")  # in every link, so a reader sees the setting
@@ -135,6 +140,12 @@ def read_link(params: Mapping[str, str | Sequence[str]]) -> tuple[LinkState, lis
         state.models = names[:MAX_MODELS]
         if len(names) > MAX_MODELS:
             notices.append(f"only the first {MAX_MODELS} of {len(names)} models are compared")
+    if get.get("lock"):
+        names = [name for name in get["lock"].split(",") if name]
+        state.lock = [name for name in LOCKABLE if name in names]
+        unknown = [name for name in names if name not in LOCKABLE]
+        if unknown:
+            notices.append(f"unknown lock(s) {', '.join(n[:40] for n in unknown[:5])} left out")
     for flag in ("diff", "projector"):
         if get.get(flag) is not None:
             setattr(state, flag, get[flag] in ("1", "true", "yes", "on"))
@@ -150,7 +161,7 @@ def link_params(state: LinkState) -> dict[str, str]:
         value = getattr(state, f.name)
         if f.name == "view" or value is None or (value == getattr(DEFAULTS, f.name) and f.name not in ALWAYS):
             continue
-        if f.name in ("filters", "models"):
+        if f.name in ("filters", "models", "lock"):
             params[f.name] = ",".join(value)
         elif f.name in ("diff", "projector"):
             params[f.name] = "1"

@@ -793,3 +793,21 @@ def test_the_comparison_downloads_as_the_picture_shown_and_its_scores(monkeypatc
         mean = sum(float(line["psnr_db"]) for line in mine) / count
         shown = float(re.search(rf"\| {re.escape(row)} \| ([\d.]+) \|", table)[1])
         assert abs(mean - shown) < 0.01, row
+
+
+@needs_models
+def test_an_exercise_link_locks_the_controls_it_names_and_a_teacher_can_make_one():
+    at = app({"lock": "model,amount", "amount": "0.3"})
+    no_exception(at)
+    assert at.sidebar.selectbox(key="model_name").disabled
+    assert at.slider(key="amount").disabled and at.slider(key="amount").value == 0.3
+    assert "Locked by this exercise's link" in at.slider(key="amount").help
+    assert not at.selectbox(key="noise_kind").disabled  # what the link leaves free stays free
+    at.selectbox(key="noise_kind").set_value("speckle").run()
+    assert at.query_params["lock"] == "model,amount" and at.query_params["noise"] == "speckle"
+    # the popover's link: this screen, with the locks chosen there
+    fresh = app()
+    assert not fresh.slider(key="amount").disabled
+    fresh.multiselect(key="class_locks").set_value(["noise", "digits"]).run()
+    link = fresh.code[-1].value
+    assert "lock=noise,digits" in link and "amount=0.5" in link

@@ -71,3 +71,13 @@ def test_a_link_compares_at_most_a_few_models_and_says_so():
     state, notices = read_link({"models": many + ",m0"})
     assert state.models == [f"m{i}" for i in range(MAX_MODELS)]
     assert len(notices) == 1 and str(MAX_MODELS) in notices[0]
+
+
+def test_an_exercise_link_locks_known_controls_and_keeps_the_lock():
+    from denoiser.links import LinkState, link_params, read_link
+
+    state, notices = read_link({"lock": "amount,model,wings"})
+    assert state.lock == ["model", "amount"]  # in the page's order, the unknown one left out
+    assert notices == ["unknown lock(s) wings left out"]
+    assert link_params(state)["lock"] == "model,amount"
+    assert "lock" not in link_params(LinkState())  # no lock, no parameter

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 __all__ = ["MAX_RUNS", "SCALE", "VIEWS", "bar_chart", "get_digits", "get_model", "grid_style", "guarded",
            "line_chart", "model_choices", "projector_on", "projector_toggle", "session_alive",
-           "shipped_names", "sync_query_params"]
+           "shipped_names", "sync_query_params", "locked", "LOCKED_WORDS"]
 
 
 MAX_RUNS = 5  # trained runs kept per browser session
@@ -208,6 +208,7 @@ def init_state() -> None:
     state.filters, state.show_diff, state.source = link.filters, link.diff, link.source
     state.requested_model, state.requested_models = link.model, link.models
     state.projector = link.projector
+    state.locks = link.lock  # an exercise link's fixed controls, for the whole session
     state.link_notices = notices
     keep_widget_values()
 
@@ -224,7 +225,16 @@ def current_link(model_name: str | None, more_models: list[str] | None = None) -
                      count=int(value("count", 8)), sample=state.sample_seed, seed=state.noise_seed,
                      filters=list(value("filters", [])), diff=bool(value("show_diff", False)),
                      source=value("source", "Test digits"), models=list(more_models or []),
-                     projector=bool(value("projector", False)))
+                     projector=bool(value("projector", False)), lock=list(state.get("locks", [])))
+
+
+def locked(name: str) -> bool:
+    """Whether this session's exercise link locks ``name`` (a key of denoiser.links.LOCKABLE)."""
+    return name in st.session_state.get("locks", [])
+
+
+#: What a locked control's help says.
+LOCKED_WORDS = " Locked by this exercise's link."
 
 
 def sync_query_params(model_name: str | None, more_models: list[str] | None = None) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote, urlsplit
+
 import numpy as np
 import streamlit as st
 
@@ -23,11 +25,14 @@ from denoiser.preprocess import BlankImageError, digit_from_bytes
 from ui.alt_text import describe as describe_pictures
 from ui.alt_text import described_image
 from ui.common import (
+    LOCKED_WORDS,
     PROJECTOR,
+    current_link,
     get_digits,
     get_model,
     grid_style,
     guarded,
+    locked,
     model_choices,
     model_label,
     projector_on,
@@ -42,12 +47,16 @@ from ui.sharing import gallery_changed, upload_control
 def noise_controls() -> None:
     # One row that wraps on a narrow screen (or at 150 % zoom) rather than cutting a label short.
     row = st.container(horizontal=True, vertical_alignment="bottom", gap="medium")
-    row.selectbox("Noise kind", list(NOISE_KINDS), key="noise_kind", width=220,
+    noise, amount = locked("noise"), locked("amount")
+    row.selectbox("Noise kind", list(NOISE_KINDS), key="noise_kind", width=220, disabled=noise,
                   help="How the clean digit is corrupted: " + "; ".join(
-                      f"{k}: {v}" for k, v in NOISE_KINDS.items()))
-    row.slider("Amount", 0.0, 1.0, step=AMOUNT_STEP, key="amount", width="stretch",
-               help="Noise strength from 0 (none) to 1; 0.5 Gaussian is the tutorial's setting.")
-    if row.button("New noise", help="Draw a fresh random noise pattern (otherwise it stays fixed)."):
+                      f"{k}: {v}" for k, v in NOISE_KINDS.items()) + (LOCKED_WORDS if noise else ""))
+    row.slider("Amount", 0.0, 1.0, step=AMOUNT_STEP, key="amount", width="stretch", disabled=amount,
+               help="Noise strength from 0 (none) to 1; 0.5 Gaussian is the tutorial's setting."
+                    + (LOCKED_WORDS if amount else ""))
+    if row.button("New noise", disabled=noise,
+                  help="Draw a fresh random noise pattern (otherwise it stays fixed)."
+                       + (LOCKED_WORDS if noise else "")):
         st.session_state.noise_seed += 1
 
 
@@ -162,21 +171,47 @@ def model_controls(sb) -> tuple[list[str], list[str], bool]:
         st.session_state.model_name = requested
     if st.session_state.get("model_name") not in names:
         st.session_state.model_name = names[0]
-    sb.selectbox("Denoiser", names, key="model_name", format_func=model_label(choices),
-                 help="The autoencoder that cleans the noisy digits; 'blind' handles any noise.")
+    fixed = locked("model")
+    lock_words = LOCKED_WORDS if fixed else ""
+    sb.selectbox("Denoiser", names, key="model_name", format_func=model_label(choices), disabled=fixed,
+                 help="The autoencoder that cleans the noisy digits; 'blind' handles any noise." + lock_words)
     others = [n for n in names if n != st.session_state.model_name]
     requested = st.session_state.pop("requested_models", None)
     if requested is not None:
         st.session_state.more_models = [n for n in requested if n in others]
     st.session_state.more_models = [n for n in st.session_state.get("more_models", []) if n in others]
     sb.multiselect("Compare with other models", others, key="more_models", format_func=model_label(choices),
-                   help="A row for each: every model cleans the same noisy digits.")
-    filters = sb.multiselect("Compare with classical filters", list(CLASSICAL), key="filters",
-                             help="Add rows for non-learned denoisers, with their own metrics.")
-    show_diff = sb.checkbox("Show |denoised − clean|", key="show_diff",
-                            help="A row showing where the model's output differs from the clean digit.")
-    upload_control(sb)
+                   disabled=fixed,
+                   help="A row for each: every model cleans the same noisy digits." + lock_words)
+    filters = sb.multiselect("Compare with classical filters", list(CLASSICAL), key="filters", disabled=fixed,
+                             help="Add rows for non-learned denoisers, with their own metrics." + lock_words)
+    show_diff = sb.checkbox("Show |denoised − clean|", key="show_diff", disabled=fixed,
+                            help="A row showing where the model's output differs from the clean digit."
+                                 + lock_words)
+    if not fixed:
+        upload_control(sb)
+    class_link(sb)
     return [st.session_state.model_name, *st.session_state.more_models], filters, show_diff
+
+
+def class_link(place) -> None:
+    """A popover that makes this screen a link for the class, with the controls it locks."""
+    from denoiser.links import LOCKABLE, link_params
+
+    pop = place.popover("Link for the class", icon=":material/link:",
+                        help="This screen as a link to hand out, with chosen controls locked.")
+    chosen = pop.multiselect("Lock for the class", list(LOCKABLE), key="class_locks",
+                             format_func=lambda name: f"{name}: {LOCKABLE[name]}",
+                             help="Students opening the link cannot change these (an exercise "
+                                  "aid, not a security measure: a student can edit the link).")
+    models = [st.session_state.get("model_name"), *st.session_state.get("more_models", [])]
+    state = current_link(models[0], models[1:])
+    state.lock = [name for name in LOCKABLE if name in chosen]
+    query = "&".join(f"{key}={quote(value, safe=',')}" for key, value in link_params(state).items())
+    page = urlsplit(st.context.url or "")
+    base = f"{page.scheme}://{page.netloc}{page.path or '/'}" if page.netloc else ""
+    pop.code(f"{base}?{query}", language=None, wrap_lines=True)
+    pop.caption("The copy button at the code's corner puts it on the clipboard.")
 
 
 def digits_from_test(data) -> tuple[np.ndarray, list[str]]:
@@ -184,12 +219,14 @@ def digits_from_test(data) -> tuple[np.ndarray, list[str]]:
     st.session_state.count = min(st.session_state.count, most)
     place = st.expander("Which digits", icon=":material/pin:") if projector_on() else st
     row = place.container(horizontal=True, vertical_alignment="bottom", gap="medium")
-    row.slider("How many digits", 1, most, key="count", width="stretch",
+    fixed = locked("digits")
+    lock_words = LOCKED_WORDS if fixed else ""
+    row.slider("How many digits", 1, most, key="count", width="stretch", disabled=fixed,
                help="Number of test digits to show side by side"
-                    + (" (fewer in the projector view)." if projector_on() else "."))
-    row.selectbox("Digit class", ["any", *map(str, range(10))], key="digit", width=160,
-                  help="Sample only this digit, or any digit.")
-    if row.button("New sample", help="Pick other test digits."):
+                    + (" (fewer in the projector view)." if projector_on() else ".") + lock_words)
+    row.selectbox("Digit class", ["any", *map(str, range(10))], key="digit", width=160, disabled=fixed,
+                  help="Sample only this digit, or any digit." + lock_words)
+    if row.button("New sample", disabled=fixed, help="Pick other test digits." + lock_words):
         st.session_state.sample_seed += 1
     count = st.session_state.count
     digit = None if st.session_state.digit == "any" else int(st.session_state.digit)
@@ -250,8 +287,9 @@ def view_denoise(data) -> None:
     if models and models[0].description and not projector_on():  # beside its choice, not above the picture
         settings.caption(f"**{models[0].name}** — {models[0].description}")
     source = (settings if projector_on() else st).radio(
-        "Digits", SOURCES, horizontal=True, key="source",
-        help="Sample real MNIST test digits, draw your own, or upload an image.")
+        "Digits", SOURCES, horizontal=True, key="source", disabled=locked("digits"),
+        help="Sample real MNIST test digits, draw your own, or upload an image."
+             + (LOCKED_WORDS if locked("digits") else ""))
     if source == "Test digits":
         sampled_results(data, models, filters, show_diff)
         return
