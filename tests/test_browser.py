@@ -515,12 +515,23 @@ def test_the_whole_comparison_is_on_the_first_screen_and_nothing_is_cut(browser,
         assert grid["y"] + shown_h <= viewport["height"], (grid, drawn)
         assert shown_h >= 240  # still a picture a class can read
     else:
+        from harness.touch import finger_stroke
+
+        sidebar = page.get_by_test_id("stSidebar")
+        assert sidebar.get_attribute("aria-expanded") == "false" or not sidebar.is_visible()  # folded
         page.get_by_test_id("stRadioGroup").get_by_text("Draw", exact=True).click()
         canvas = page.locator("canvas").last
         canvas.wait_for()
-        box = canvas.bounding_box()
-        assert box["x"] >= 0 and box["x"] + box["width"] <= viewport["width"]
         assert page.get_by_text("with a finger or the mouse").count() >= 1
+        canvas.scroll_into_view_if_needed()
+        box = canvas.bounding_box()
+        column = page.locator('[data-testid="stColumn"]', has=canvas).first.bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= viewport["width"]
+        # whole: not cut by its column
+        assert column["x"] <= box["x"] and box["x"] + box["width"] <= column["x"] + column["width"] + 1
+        finger_stroke(page, [(box["x"] + box["width"] * f, box["y"] + box["height"] * f)
+                             for f in (0.3, 0.5, 0.7)])
+        page.get_by_text("What the model receives").first.wait_for()  # a finger's stroke is a digit
     context.close()
 
 

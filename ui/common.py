@@ -31,7 +31,8 @@ __all__ = ["MAX_RUNS", "SCALE", "VIEWS", "bar_chart", "get_digits", "get_model",
 MAX_RUNS = 5  # trained runs kept per browser session
 SCALE = 4  # screen pixels per digit pixel
 #: The projector view: at most this many digits, each pixel this many screen pixels, text this tall.
-PROJECTOR = {"max_count": 3, "scale": 3, "font_size": 28}
+# columns_scale: the Denoise grid with rows side by side, which must fit a 1024×768 screen whole
+PROJECTOR = {"max_count": 3, "scale": 5, "columns_scale": 3, "font_size": 28}
 log = logging.getLogger("denoiser.app")
 
 

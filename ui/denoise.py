@@ -40,7 +40,7 @@ from ui.common import (
     sync_query_params,
 )
 from ui.instant_slider import Picture, follow_slider, frame_urls, picture_store
-from ui.keyboard import skip_link
+from ui.keyboard import fold_sidebar_on_tablets, skip_link
 from ui.sharing import gallery_changed, upload_control
 
 
@@ -122,7 +122,10 @@ def draw(result: Comparison, digits: int, amount: float) -> Picture:
     rows = result.rows
     if columns:  # a column's heading is its model's name (the caption spells out "Denoised by")
         rows = [(label.removeprefix("Denoised by "), images, captions) for label, images, captions in rows]
-    picture = digit_grid(rows, columns=columns, **grid_style())
+    style = grid_style()
+    if columns and projector_on():
+        style["scale"] = PROJECTOR["columns_scale"]
+    picture = digit_grid(rows, columns=columns, **style)
     kind = st.session_state.noise_kind
     return Picture(result.labels, result.means, png_bytes(picture), picture.shape[1], columns,
                    scores_csv(result, kind, amount), describe(result, kind, amount))
@@ -279,6 +282,7 @@ def digit_from_upload() -> np.ndarray | None:
 
 def view_denoise(data) -> None:
     skip_link("amount", "Skip to the noise amount")
+    fold_sidebar_on_tablets()
     # On a projector the sidebar is hidden: its controls fold into the page.
     settings = (st.expander("Models, filters, digits", icon=":material/tune:") if projector_on()
                 else st.sidebar)

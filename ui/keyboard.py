@@ -62,3 +62,25 @@ def skip_link(target_key: str, label: str) -> None:
     """The page's first Tab stop: a link saying ``label`` that moves the focus to the control in
     container ``target_key`` (a widget's ``key``)."""
     _skip(key=f"skip-{target_key}", height=0, data={"target": target_key, "label": label})
+
+
+# On a touch screen narrower than a laptop's (a tablet), the sidebar starts folded, once per
+# browser tab, as Streamlit already does on a phone: the page gets the width (the canvas and the
+# picture whole). Its ">>" button brings it back, and it stays as the person leaves it.
+_FOLD_JS = """
+export default function(component) {
+  if (!matchMedia("(pointer: coarse)").matches || innerWidth >= 1024) return;
+  if (sessionStorage.getItem("denoiser-sidebar-folded")) return;
+  const button = document.querySelector('[data-testid="stSidebarCollapseButton"] button');
+  const sidebar = document.querySelector('[data-testid="stSidebar"]');
+  if (!button || !sidebar || sidebar.getAttribute("aria-expanded") === "false") return;
+  sessionStorage.setItem("denoiser-sidebar-folded", "1");
+  button.click();
+}
+"""
+_fold = st.components.v2.component("denoiser_fold_sidebar", js=_FOLD_JS, css=_CSS, isolate_styles=False)
+
+
+def fold_sidebar_on_tablets() -> None:
+    """Fold the sidebar once on a touch screen narrower than 1024 px (nothing drawn here)."""
+    _fold(key="skip-fold-sidebar", height=0, data={})
