@@ -13,12 +13,10 @@ so the spare process (``denoiser.spare``) has imported TensorFlow. Alternated, `
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import time
-from pathlib import Path
 
-from benchmarks.timing import spread
+from benchmarks.timing import publish, spread
 from denoiser.data import load_sample
 from denoiser.jobs import TrainingJob, TrainingQueue, keep_a_spare
 from denoiser.models import ModelConfig
@@ -69,10 +67,7 @@ def main() -> None:
               "run": "dense, 2 epochs, 2,000 digits, batch 32",
               **{mode: {"first_report": spread(f), "first_curve_point": spread(p), "whole_run": spread(t)}
                  for mode, (f, p, t) in times.items()}}
-    text = json.dumps(report, indent=2)
-    print(text)
-    if args.save:
-        Path(args.save).write_text(text + "\n")
+    publish(report, args.save)
 
 
 if __name__ == "__main__":

@@ -12,14 +12,12 @@ the upload path's time per photo (decode and frame).
 from __future__ import annotations
 
 import argparse
-import json
 import time
-from pathlib import Path
 
 import numpy as np
 
 import denoiser
-from benchmarks.timing import spread
+from benchmarks.timing import publish, spread
 from denoiser.data import load_sample
 from denoiser.metrics import psnr
 from denoiser.preprocess import digit_from_bytes, to_mnist
@@ -63,10 +61,7 @@ def main() -> None:
             "db_worse_max": round(max(gaps), 2),
             "frame": spread(times),
         }
-    text = json.dumps(report, indent=2)
-    print(text)
-    if args.save:
-        Path(args.save).write_text(text + "\n")
+    publish(report, args.save)
 
 
 if __name__ == "__main__":

@@ -1,12 +1,22 @@
-"""What the benchmarks share: one timing loop, latencies' spread, and how a page tells that its
-images changed."""
+"""What the benchmarks share: one timing loop, latencies' spread, how a result is printed and
+saved, and how a page tells that its images changed."""
 
 from __future__ import annotations
 
+import json
 import math
 import statistics
 import time
 from collections.abc import Callable
+from pathlib import Path
+
+
+def publish(report: dict, save: str | None) -> None:
+    """Print ``report`` as JSON and, with ``save``, write it there too (a results file)."""
+    text = json.dumps(report, indent=2)
+    print(text)
+    if save:
+        Path(save).write_text(text + "\n")
 
 
 def spread(samples: list[float]) -> dict:
