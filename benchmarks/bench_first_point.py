@@ -19,7 +19,7 @@ import time
 from benchmarks.timing import publish, spread
 from denoiser.data import load_sample
 from denoiser.jobs import TrainingJob, TrainingQueue, keep_a_spare
-from denoiser.models import ModelConfig
+from denoiser.config import ModelConfig
 from denoiser.noise import NoiseSpec
 from denoiser.spare import spare_pool
 from harness.machine import describe_machine
