@@ -17,9 +17,9 @@ import os
 import time
 
 from benchmarks.timing import publish, spread
+from denoiser.config import ModelConfig
 from denoiser.data import load_sample
 from denoiser.jobs import TrainingJob, TrainingQueue, keep_a_spare
-from denoiser.config import ModelConfig
 from denoiser.noise import NoiseSpec
 from denoiser.spare import spare_pool
 from harness.machine import describe_machine

@@ -137,3 +137,16 @@ def test_the_performance_page_is_generated_from_its_result_files():
 def test_docs_hold_no_benchmark_results_and_the_readme_is_short():
     assert not [p.name for p in (ROOT / "docs").glob("*.json") if not p.name.startswith("eval-")]
     assert len(README.encode()) <= 12_288  # a newcomer's page; the rest lives in docs/
+
+
+def test_the_architecture_page_names_every_module_of_the_package_and_the_pages():
+    """docs/architecture.md's module map is checked against the files: a module added, moved or
+    renamed without its line there fails here."""
+    text = (ROOT / "docs" / "architecture.md").read_text()
+    files = [*(ROOT / "denoiser").glob("*.py"), *(ROOT / "ui").glob("*.py")]
+    modules = sorted(str(p.relative_to(ROOT)) for p in files
+                     if p.name != "__main__.py" and str(p.relative_to(ROOT)) != "ui/__init__.py")
+    missing = [m for m in modules if f"`{m}`" not in text]
+    assert missing == []
+    named = set(re.findall(r"`((?:denoiser|ui)/[a-z_]+\.py)`", text))
+    assert sorted(n for n in named if not (ROOT / n).exists()) == []  # nothing named that is gone

@@ -40,7 +40,7 @@ from ui.common import (
     sync_query_params,
 )
 from ui.instant_slider import Picture, follow_slider, frame_urls, picture_store
-from ui.keyboard import fold_sidebar_on_tablets, skip_link
+from ui.no_mouse import fold_sidebar_on_tablets, skip_link
 from ui.sharing import gallery_changed, upload_control
 
 

@@ -1,4 +1,7 @@
-"""A "skip to" link for people on a keyboard: the first Tab stop of the page jumps to a control.
+"""The page for people without a mouse: a "skip to" link for a keyboard, the sidebar folded for a
+finger on a tablet.
+
+The first Tab stop of the page jumps to a control.
 
 From page load the Amount slider sits behind the sidebar's controls and every help "?" (each a Tab
 stop of its own). A small Streamlit component (``st.components.v2``, no iframe, nothing drawn
