@@ -811,3 +811,13 @@ def test_an_exercise_link_locks_the_controls_it_names_and_a_teacher_can_make_one
     fresh.multiselect(key="class_locks").set_value(["noise", "digits"]).run()
     link = fresh.code[-1].value
     assert "lock=noise,digits" in link and "amount=0.5" in link
+
+
+def test_train_settings_set_but_not_started_are_kept_across_pages():
+    at = switch(app(), "Train")
+    at.slider(key="t_epochs").set_value(3).run()
+    at.select_slider(key="t_code").set_value(8).run()
+    at = switch(at, "Denoise")
+    no_exception(at)
+    at = switch(at, "Train")
+    assert at.slider(key="t_epochs").value == 3 and at.select_slider(key="t_code").value == 8

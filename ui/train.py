@@ -65,7 +65,9 @@ def train_form(data) -> None:
     arch = st.selectbox("Architecture", list(ARCHITECTURES), key="t_arch",
                         format_func=lambda a: f"{a} — {ARCHITECTURES[a].description}",
                         help="The kind of network; the settings below are the ones it reads.")
-    with st.form("train"):
+    # No st.form: each setting reaches the session as it is set, so it is kept while the person
+    # visits another page (ui.common.PERSISTENT), as a form's unsent values were not.
+    with st.container(border=True):
         st.markdown(f"**{arch}: its settings** (for dense, the tutorial's four hyperparameters: "
                     "these three and the loss)")
         try:
@@ -101,9 +103,9 @@ def train_form(data) -> None:
         if isinstance(queue, TrainingQueue):
             keep_a_spare(queue)  # a run started from this page begins with TensorFlow loaded
         up = queue.available()
-        submitted = st.form_submit_button("Start training", type="primary",
-                                          disabled=settings is None or not up,
-                                          help="Train in the background; watch it learn on the right.")
+        submitted = st.button("Start training", type="primary", key="t_start",
+                              disabled=settings is None or not up,
+                              help="Train in the background; watch it learn on the right.")
     if not up:
         st.warning("Training is unavailable right now: the training queue (Redis) does not answer. "
                    "Denoising and every other view work as before; this page tries again by itself.")
