@@ -326,9 +326,9 @@ def _cmd_denoise(args: argparse.Namespace) -> int:
 def _cmd_show(args: argparse.Namespace) -> int:
     from .compare import compare, means_markdown
     from .data import load_mnist, load_sample
-    from .grid import COLUMNS_UP_TO, digit_grid, png_bytes
     from .modelfiles import save_bytes
     from .noise import add_noise
+    from .pictures import draw_picture
     from .pretrained import load_pretrained
 
     if not 1 <= args.count <= 16:
@@ -339,8 +339,8 @@ def _cmd_show(args: argparse.Namespace) -> int:
     noisy = add_noise(clean, args.kind, args.amount, seed=args.seed)
     result = compare(clean, [f"digit {d}" for d in labels], noisy, {model.name: model.denoise},
                      args.filters, args.diff)
-    picture = digit_grid(result.rows, scale=args.scale, columns=args.count <= COLUMNS_UP_TO)
-    save_bytes(png_bytes(picture), args.out)
+    picture = draw_picture(result, args.kind, args.amount, scale=args.scale, wide=True)  # as the page does
+    save_bytes(picture.png, args.out)
     print(means_markdown(result.means))
     print(f"\nwrote {args.out}", file=sys.stderr)
     return 0

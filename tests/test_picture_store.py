@@ -1,6 +1,6 @@
 """The server's store of pictures at every amount (ui.instant_slider.PictureStore)."""
 
-from ui.instant_slider import PictureStore
+from denoiser.pictures import PictureStore
 
 
 def test_one_caller_at_a_time_draws_a_set_and_everyone_then_finds_it():

@@ -14,13 +14,12 @@ from denoiser.compare import (
     Comparison,
     compare,
     compare_amounts,
-    describe,
     every_amount_affordable,
     means_markdown,
-    scores_csv,
 )
-from denoiser.grid import COLUMNS_UP_TO, digit_grid, enlarge, png_bytes
+from denoiser.grid import enlarge
 from denoiser.links import AMOUNT_STEP, MAX_COUNT, SLIDER_AMOUNTS, SOURCES
+from denoiser.pictures import Picture, draw_picture
 from denoiser.preprocess import BlankImageError, digit_from_bytes
 from ui.alt_text import describe as describe_pictures
 from ui.alt_text import described_image
@@ -39,7 +38,7 @@ from ui.common import (
     shipped_names,
     sync_query_params,
 )
-from ui.instant_slider import Picture, follow_slider, frame_urls, picture_store
+from ui.instant_slider import follow_slider, frame_urls, picture_store
 from ui.no_mouse import fold_sidebar_on_tablets, skip_link
 from ui.sharing import gallery_changed, upload_control
 
@@ -77,7 +76,7 @@ def results(clean: np.ndarray, labels: list[str], models: list, filters: list[st
         shown = pictures[amount]
     else:
         noisy = denoiser.add_noise(clean, state.noise_kind, state.amount, seed=state.noise_seed)
-        shown = draw(compare(clean, labels, noisy, denoisers, filters, show_diff), len(clean), amount)
+        shown = draw(compare(clean, labels, noisy, denoisers, filters, show_diff), amount)
     # One picture for the whole grid: one file for the browser to fetch per update. A few digits
     # are drawn with the rows side by side, so the denoised digit sits beside the noisy one; the
     # picture is shown at its own size (never stretched to the page's width).
@@ -102,7 +101,7 @@ def results(clean: np.ndarray, labels: list[str], models: list, filters: list[st
             return
         try:
             others = [a for a in SLIDER_AMOUNTS if a != amount]
-            pictures = {a: draw(r, len(clean), a) for a, r in zip(others, compare_amounts(
+            pictures = {a: draw(r, a) for a, r in zip(others, compare_amounts(
                 clean, labels, state.noise_kind, others, state.noise_seed, denoisers, filters, show_diff))}
         except BaseException:
             store.release(key)  # another session may draw them
@@ -113,22 +112,13 @@ def results(clean: np.ndarray, labels: list[str], models: list, filters: list[st
                   {round(a * 100): picture.alt for a, picture in pictures.items()})
 
 
-def draw(result: Comparison, digits: int, amount: float) -> Picture:
-    """The grid of ``result`` as PNG (a few digits with the rows side by side), with its labels,
-    means, width and scores as CSV."""
-    # Rows side by side (a column per row) for a few digits: the whole comparison is wider than
-    # tall, as a screen is; on a projector (at most three digits) whatever the number of rows.
-    columns = digits <= COLUMNS_UP_TO and (projector_on() or len(result.rows) <= 4)
-    rows = result.rows
-    if columns:  # a column's heading is its model's name (the caption spells out "Denoised by")
-        rows = [(label.removeprefix("Denoised by "), images, captions) for label, images, captions in rows]
+def draw(result: Comparison, amount: float) -> Picture:
+    """The grid of ``result`` as this session's view draws it (larger on a projector, whose
+    side-by-side grid uses smaller digits to fit a 1024×768 screen whole)."""
     style = grid_style()
-    if columns and projector_on():
+    if projector_on():  # at most three digits there: always drawn side by side
         style["scale"] = PROJECTOR["columns_scale"]
-    picture = digit_grid(rows, columns=columns, **style)
-    kind = st.session_state.noise_kind
-    return Picture(result.labels, result.means, png_bytes(picture), picture.shape[1], columns,
-                   scores_csv(result, kind, amount), describe(result, kind, amount))
+    return draw_picture(result, st.session_state.noise_kind, amount, wide=projector_on(), **style)
 
 
 def exports(shown: Picture) -> None:

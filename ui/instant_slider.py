@@ -14,12 +14,9 @@ page works as an ordinary Streamlit page.
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
-from collections.abc import Hashable
-from typing import NamedTuple
-
 import streamlit as st
+
+from denoiser.pictures import PictureStore
 
 # Runs in the page (not an iframe): finds the slider and the picture by the keys Streamlit puts in
 # their containers' class names (st-key-…) and, as the slider's value changes (each key press, each
@@ -79,67 +76,6 @@ _CSS = """[class*="st-key-follow-"] {
   display: none;
 }"""
 _follow = st.components.v2.component("denoiser_instant_slider", js=_JS, css=_CSS, isolate_styles=False)
-
-
-class Picture(NamedTuple):
-    """The result grid at one amount, as the page shows it."""
-
-    labels: list[str]  # the rows'
-    means: list[dict]  # each row's mean PSNR and SSIM
-    png: bytes
-    width: int
-    columns: bool  # rows drawn side by side
-    csv: str = ""  # every row's scores for every digit (denoiser.compare.scores_csv)
-    alt: str = ""  # what the picture shows, for a screen reader (denoiser.compare.describe)
-
-
-class PictureStore:
-    """Pictures at every amount, shared by the server's sessions, the last ``size`` sets used.
-
-    Test digits are the same for every session at the same sample, class and count (a class
-    pressing New sample walks the same seeds), so a set drawn for one student serves the next.
-    A key names the models drawn with by their :attr:`~denoiser.runtime.Denoiser.serial`, which no
-    later model reuses, so the store keeps no model alive: a session's upload goes with the
-    session, only its pictures stay until they are the oldest. One session at a time draws a
-    set (:meth:`claim`): when a class opens the page together, the first draws it and the others
-    find it on their next rerun, instead of all drawing the same pictures at once.
-    """
-
-    def __init__(self, size: int = 64) -> None:
-        self.size = size
-        self._entries: OrderedDict[Hashable, dict[float, Picture]] = OrderedDict()
-        self._drawing: set[Hashable] = set()
-        self._lock = threading.Lock()
-
-    def claim(self, key: Hashable) -> bool:
-        """Whether the caller is to draw the set for ``key``: False when it is here already or
-        another caller is drawing it. A claim ends with :meth:`put` or :meth:`release`."""
-        with self._lock:
-            if key in self._entries or key in self._drawing:
-                return False
-            self._drawing.add(key)
-            return True
-
-    def release(self, key: Hashable) -> None:
-        """End a claim without a set (the drawing failed): another caller may claim it."""
-        with self._lock:
-            self._drawing.discard(key)
-
-    def get(self, key: Hashable) -> dict[float, Picture] | None:
-        with self._lock:
-            entry = self._entries.get(key)
-            if entry is None:
-                return None
-            self._entries.move_to_end(key)
-            return entry
-
-    def put(self, key: Hashable, pictures: dict[float, Picture]) -> None:
-        with self._lock:
-            self._drawing.discard(key)
-            self._entries[key] = pictures
-            self._entries.move_to_end(key)
-            while len(self._entries) > self.size:
-                self._entries.popitem(last=False)
 
 
 @st.cache_resource(show_spinner=False)
