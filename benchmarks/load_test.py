@@ -140,7 +140,7 @@ async def trainer(context, url: str, start: asyncio.Barrier) -> tuple[str, int]:
     await page.get_by_role("button", name="Start training").wait_for()
     await start.wait()
     await page.get_by_role("button", name="Start training").click()
-    await page.get_by_text("run 1 finished").wait_for(timeout=600_000)
+    await page.get_by_text("run 1 finished").first.wait_for(timeout=600_000)
     exceptions = await page.locator('[data-testid="stException"]').count()
     await page.close()
     return "finished", exceptions

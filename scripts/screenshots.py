@@ -34,7 +34,7 @@ def main() -> None:
         page.goto(url + "/train")
         # The form's defaults: the tutorial's dense model, 10 epochs, batch 32.
         page.get_by_role("button", name="Start training").click()
-        page.get_by_text("run 1 finished").wait_for(timeout=300_000)
+        page.get_by_text("run 1 finished").first.wait_for(timeout=300_000)
         page.get_by_text("Validation loss of every run").wait_for()
         page.wait_for_timeout(1500)
         page.screenshot(path=str(out / "screenshot-train.png"))

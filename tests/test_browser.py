@@ -184,7 +184,7 @@ def test_one_epoch_training_completes_and_shows_its_curve(page, server):
     epochs.focus()
     epochs.press("Home")
     page.get_by_role("button", name="Start training").click()
-    page.get_by_text("run 1 finished").wait_for(timeout=120_000)
+    page.get_by_text("run 1 finished").first.wait_for(timeout=120_000)
     page.get_by_text("Validation loss of every run").wait_for()  # the page has refreshed
     charts = '[data-testid="stVegaLiteChart"]'
     page.locator(f"{charts} canvas, {charts} svg").first.wait_for()
@@ -320,7 +320,7 @@ def test_a_teacher_publishes_a_run_and_a_new_session_picks_it_from_the_gallery(b
         epochs.focus()
         epochs.press("Home")
         teacher.get_by_role("button", name="Start training").click()
-        teacher.get_by_text("run 1 finished").wait_for(timeout=180_000)
+        teacher.get_by_text("run 1 finished").first.wait_for(timeout=180_000)
         teacher.get_by_text("Share with the class (teachers)").click()
         teacher.get_by_role("textbox", name="Name in the gallery").fill("Week 3 model")
         teacher.get_by_role("textbox", name="Teacher code").first.fill("sesame")
