@@ -553,3 +553,28 @@ def test_a_runs_status_shows_right_under_start_training(browser, server):
     assert 0 <= line["y"] - (button["y"] + button["height"]) <= 120  # right under the button
     page.locator(".st-key-start_status", has_text="run 1 finished").wait_for()
     context.close()
+
+
+def test_on_a_projector_every_lessons_picture_fits_one_screen(browser, server):
+    """1024×768 in projector view: each lesson's picture (scrolled to) is shown whole within one
+    screen's height and width, never cropped."""
+    context = browser.new_context(viewport={"width": 1024, "height": 768})
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    page.goto(server + "/learn?projector=1")
+    page.get_by_text("Lesson").first.wait_for()
+    lessons = page.locator(".st-key-lesson button", has_text=". ")
+    measured = 0
+    for i in range(lessons.count()):
+        lessons.nth(i).click()
+        page.wait_for_timeout(1500)
+        pictures = page.locator("[class*='st-key-rows-'] img, .st-key-metric-examples img")
+        for k in range(pictures.count()):
+            img = pictures.nth(k)
+            box = img.bounding_box()
+            natural = img.evaluate("e => [e.naturalWidth, e.naturalHeight]")
+            shown = min(box["height"], box["width"] * natural[1] / natural[0])
+            assert shown <= 768 and box["x"] + box["width"] <= 1024, (i, box, natural)
+            measured += 1
+    assert measured >= 5  # the lessons with a picture of rows were all measured
+    context.close()

@@ -333,6 +333,11 @@ def page_style() -> None:
             ".st-key-grid [data-testid='stImageContainer'] img "
             f"{{ max-height: max(240px, calc(100vh - {GRID_TOP[projector_on()]}px)); object-fit: contain; "
             "object-position: left top; } "
+            # a lesson's picture fits one screen whole, scrolled to (its controls come first)
+            "[class*='st-key-rows-'] [data-testid='stImageContainer'] img, "
+            ".st-key-metric-examples [data-testid='stImageContainer'] img "
+            "{ max-height: max(240px, calc(100vh - 140px)); object-fit: contain; "
+            "object-position: left top; } "
             # less empty space above the title (Streamlit's default is 6rem under the page links)
             "[data-testid='stMainBlockContainer'] { padding-top: 4rem; }</style>")
 
