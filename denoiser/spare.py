@@ -38,15 +38,29 @@ def spare_enabled() -> bool:
     return os.environ.get(SPARE_VAR, "1") != "0"
 
 
+def _warm_up() -> None:
+    """What every run's first seconds went to, done before there is a run: importing Keras and
+    the ONNX exporter, and one tiny training (Keras builds its training step, the CPU kernels
+    load), whose model is then dropped."""
+    import numpy as np
+
+    from . import export  # noqa: F401 - tf2onnx, for the run's end
+    from .config import ModelConfig
+    from .training import train
+
+    digits = np.random.default_rng(0).random((32, 28, 28), dtype=np.float32)
+    train(ModelConfig("dense", code_size=8), digits, epochs=1, batch_size=16, validation_split=0.0)
+    import keras
+
+    keras.backend.clear_session()  # the warm-up's model and names go; the loaded kernels stay
+
+
 def _wait_then_train(inbox, reports, stop) -> None:
     """The spare process: import what training needs, wait for a run's settings, train it."""
     from .jobs import _lower_priority, train_and_report
 
     _lower_priority()
-    import keras  # noqa: F401 - the seconds a run would otherwise wait for
-
-    from . import training  # noqa: F401
-
+    _warm_up()
     settings = inbox.get()
     if settings is None:  # told to go without a run
         return
