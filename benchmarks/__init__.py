@@ -1,4 +1,5 @@
-"""Benchmarks: each module is a command (``python -m benchmarks.NAME``) that prints its figures.
+"""Benchmarks: each module is a command (``python -m benchmarks NAME``, or ``python -m
+benchmarks.NAME``) that prints its figures; ``python -m benchmarks`` lists them.
 
 The latest result of each benchmark on each kind of CPU is kept in ``benchmarks/results/`` as
 ``NAME-KIND.json`` (KIND: ``avx512`` or ``avx2``; git keeps the earlier ones), and

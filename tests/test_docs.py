@@ -150,3 +150,24 @@ def test_the_architecture_page_names_every_module_of_the_package_and_the_pages()
     assert missing == []
     named = set(re.findall(r"`((?:denoiser|ui)/[a-z_]+\.py)`", text))
     assert sorted(n for n in named if not (ROOT / n).exists()) == []  # nothing named that is gone
+
+
+def test_every_benchmark_runs_from_one_entry_point():
+    """python -m benchmarks NAME runs benchmarks/NAME.py as its own command; an unknown name is
+    refused with the list; with no name, the list."""
+    import subprocess
+    import sys
+
+    def run(*args):
+        return subprocess.run([sys.executable, "-m", "benchmarks", *args], cwd=ROOT, capture_output=True,
+                              text=True, timeout=120)
+
+    listed = run().stdout.split("benchmarks: ")[1].strip().split(", ")
+    assert "class_load" in listed and "report" in listed and "timing" not in listed
+    assert all((ROOT / "benchmarks" / f"{name}.py").read_text().count('if __name__ == "__main__":') == 1
+               for name in listed)
+    assert run("report", "--check").returncode == 0  # the page matches its files, through the entry point
+    wrong = run("report", "--no-such-option")  # the options reach the benchmark's own parser
+    assert wrong.returncode == 2 and "--no-such-option" in wrong.stderr
+    refused = run("no_such_bench")
+    assert refused.returncode == 2 and "no benchmark 'no_such_bench'" in refused.stderr
