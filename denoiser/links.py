@@ -8,7 +8,7 @@ settings back, so a link reproduces the screen (same digits, same noise draw, sa
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 
 from .classical import CLASSICAL
@@ -67,6 +67,16 @@ def _number(text: str) -> float | None:
     except (TypeError, ValueError, OverflowError):
         return None
     return value if math.isfinite(value) else None
+
+
+def _known(text: str, known: Collection[str], what: str, notices: list[str]) -> list[str]:
+    """The names of comma-separated ``text`` that are ``known``, once each, in their order; a
+    notice naming (a few of) the others."""
+    names = [name for name in text.split(",") if name]
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        notices.append(f"unknown {what} {', '.join(n[:40] for n in unknown[:5])} left out")
+    return list(dict.fromkeys(name for name in names if name in known))
 
 
 def read_link(params: Mapping[str, str | Sequence[str]]) -> tuple[LinkState, list[str]]:
@@ -130,22 +140,15 @@ def read_link(params: Mapping[str, str | Sequence[str]]) -> tuple[LinkState, lis
     if get.get("model"):
         state.model = get["model"][:100]  # checked against the models on the page, not here
     if get.get("filters"):
-        names = [name for name in get["filters"].split(",") if name]
-        state.filters = list(dict.fromkeys(name for name in names if name in CLASSICAL))
-        unknown = [name for name in names if name not in CLASSICAL]
-        if unknown:
-            notices.append(f"unknown filter(s) {', '.join(n[:40] for n in unknown[:5])} left out")
+        state.filters = _known(get["filters"], CLASSICAL, "filter(s)", notices)
     if get.get("models"):  # checked against the models on the page, like ``model``
         names = list(dict.fromkeys(name[:100] for name in get["models"].split(",") if name))
         state.models = names[:MAX_MODELS]
         if len(names) > MAX_MODELS:
             notices.append(f"only the first {MAX_MODELS} of {len(names)} models are compared")
     if get.get("lock"):
-        names = [name for name in get["lock"].split(",") if name]
-        state.lock = [name for name in LOCKABLE if name in names]
-        unknown = [name for name in names if name not in LOCKABLE]
-        if unknown:
-            notices.append(f"unknown lock(s) {', '.join(n[:40] for n in unknown[:5])} left out")
+        known = _known(get["lock"], LOCKABLE, "lock(s)", notices)
+        state.lock = [name for name in LOCKABLE if name in known]  # in the page's order
     for flag in ("diff", "projector"):
         if get.get(flag) is not None:
             setattr(state, flag, get[flag] in ("1", "true", "yes", "on"))

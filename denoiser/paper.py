@@ -108,22 +108,24 @@ def _without_specks(mask: np.ndarray) -> np.ndarray:
     return np.isin(labels, keep)
 
 
+def _crop(mask: np.ndarray) -> tuple[np.ndarray, int, int]:
+    """``mask`` cut to the box of its set pixels, and that box's top and left."""
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    return mask[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1], int(rows[0]), int(cols[0])
+
+
 def _at_mnist_width(pen: np.ndarray) -> np.ndarray:
     """The strokes of ``pen`` (a mask) thinned to centre lines and redrawn at MNIST's width."""
-    rows, cols = np.flatnonzero(pen.any(axis=1)), np.flatnonzero(pen.any(axis=0))
-    lines = skeletonize(pen[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1])
+    strokes, top, left = _crop(pen)
     # The centre lines' own box (the same whatever the pen's width) sets the scale.
-    top, left = rows[0], cols[0]
-    rows, cols = np.flatnonzero(lines.any(axis=1)), np.flatnonzero(lines.any(axis=0))
-    box = lines[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
-    top, left = top + rows[0], left + cols[0]
-    lines = box
+    box, dy, dx = _crop(skeletonize(strokes))
+    top, left = top + dy, left + dx
     # Shrink the centre lines to the working box by keeping any line in each block (they stay
     # joined), then draw them with a round pen.
     block = max(1, int(np.ceil(max(box.shape) / _WORK_SIDE)))
     hb, wb = -(-box.shape[0] // block), -(-box.shape[1] // block)
     padded = np.zeros((hb * block, wb * block), bool)
-    padded[:box.shape[0], :box.shape[1]] = lines
+    padded[:box.shape[0], :box.shape[1]] = box
     small = padded.reshape(hb, block, wb, block).any(axis=(1, 3))
     # The pen's width is STROKE_SHARE of the redrawn digit's side, which the pen itself widens.
     radius = max(0.5, STROKE_SHARE * max(hb, wb) / (2 * (1 - STROKE_SHARE)))

@@ -159,12 +159,10 @@ def ink_map(image: np.ndarray | Image.Image) -> np.ndarray:
     background = float(np.median(border))
     if background > 0.5:  # dark writing on a light sheet: a photo or scan of paper
         return paper_ink(gray)
-    ink = (1.0 - gray) if background > 0.5 else gray
-    background = (1.0 - background) if background > 0.5 else background
-    peak = float(ink.max())
+    peak = float(gray.max())  # light writing on a dark sheet: the gray level is the ink
     if peak - background < 1e-6:
-        return np.zeros_like(ink)
-    return np.clip((ink - background) / (peak - background), 0.0, 1.0)
+        return np.zeros_like(gray)
+    return np.clip((gray - background) / (peak - background), 0.0, 1.0)
 
 
 def to_mnist(image: np.ndarray | Image.Image) -> np.ndarray:

@@ -56,19 +56,15 @@ def _warm_up() -> None:
 
 
 def _wait_then_train(inbox, reports, stop) -> None:
-    """The spare process: import what training needs, wait for a run's settings, train it."""
-    from .jobs import _lower_priority, train_and_report
+    """The spare process: import what training needs, wait for a run's settings, train it as a
+    run's own process does (:func:`denoiser.jobs._train_in_child`)."""
+    from .jobs import _lower_priority, _train_in_child
 
     _lower_priority()
     _warm_up()
     settings = inbox.get()
-    if settings is None:  # told to go without a run
-        return
-    try:
-        train_and_report(settings, reports.put, stop)
-    finally:
-        reports.close()
-        reports.join_thread()  # flush before the process exits
+    if settings is not None:  # None: told to go without a run
+        _train_in_child(settings, reports, stop)
 
 
 class SparePool:

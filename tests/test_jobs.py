@@ -242,7 +242,7 @@ def test_a_run_takes_the_spare_process_and_the_next_spare_starts_behind_it(digit
     first.join(180)
     assert first.status == "finished" and len(first.history["loss"]) == 2 and first.metrics
     assert first.denoiser().denoise(digits[:4]).shape == (4, 28, 28)
-    assert not psutil_alive(waiting)  # the spare was this run's process, and it has ended
+    assert not process_alive(waiting)  # the spare was this run's process, and it has ended
     assert pool.ready() and pool._spare.process.pid != waiting  # the next one waits already
     second = job(digits, queue=line, name="run 2").start()
     deadline = time.time() + 60
@@ -255,7 +255,7 @@ def test_a_run_takes_the_spare_process_and_the_next_spare_starts_behind_it(digit
     assert not pool.ready()
 
 
-def psutil_alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

@@ -34,7 +34,7 @@ _CSS = """[class*="st-key-alt-"] {
 _alt = st.components.v2.component("denoiser_alt_text", js=_JS, css=_CSS, isolate_styles=False)
 
 
-def describe(target_key: str, texts: str | list[str]) -> None:
+def label_pictures(target_key: str, texts: str | list[str]) -> None:
     """Give the pictures in container ``target_key`` the text alternative ``texts`` (one text, or
     one per picture in order)."""
     _alt(key=f"alt-{target_key}", height=0,
@@ -45,4 +45,4 @@ def described_image(key: str, image, alt: str | list[str], **kwargs) -> None:
     """``st.image(image, **kwargs)`` in a container ``key`` whose pictures say ``alt``."""
     with st.container(key=key):
         st.image(image, **kwargs)
-    describe(key, alt)
+    label_pictures(key, alt)

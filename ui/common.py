@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 __all__ = ["MAX_RUNS", "SCALE", "VIEWS", "bar_chart", "get_digits", "get_model", "grid_style", "guarded",
            "line_chart", "model_choices", "projector_on", "projector_toggle", "session_alive",
-           "shipped_names", "sync_query_params", "locked", "LOCKED_WORDS"]
+           "shipped_names", "sync_query_params", "locked", "lock_note"]
 
 
 MAX_RUNS = 5  # trained runs kept per browser session
@@ -239,6 +239,12 @@ def locked(name: str) -> bool:
 
 #: What a locked control's help says.
 LOCKED_WORDS = " Locked by this exercise's link."
+
+
+def lock_note(name: str) -> str:
+    """What to add to the help of a control that ``name`` locks: :data:`LOCKED_WORDS` when this
+    session's link locks it, else nothing."""
+    return LOCKED_WORDS if locked(name) else ""
 
 
 def sync_query_params(model_name: str | None, more_models: list[str] | None = None) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 import numpy as np
 import streamlit as st
@@ -21,16 +21,15 @@ from denoiser.grid import enlarge
 from denoiser.links import AMOUNT_STEP, MAX_COUNT, SLIDER_AMOUNTS, SOURCES
 from denoiser.pictures import Picture, draw_picture
 from denoiser.preprocess import BlankImageError, digit_from_bytes
-from ui.alt_text import describe as describe_pictures
-from ui.alt_text import described_image
+from ui.alt_text import described_image, label_pictures
 from ui.common import (
-    LOCKED_WORDS,
     PROJECTOR,
     current_link,
     get_digits,
     get_model,
     grid_style,
     guarded,
+    lock_note,
     locked,
     model_choices,
     model_label,
@@ -49,13 +48,13 @@ def noise_controls() -> None:
     noise, amount = locked("noise"), locked("amount")
     row.selectbox("Noise kind", list(NOISE_KINDS), key="noise_kind", width=220, disabled=noise,
                   help="How the clean digit is corrupted: " + "; ".join(
-                      f"{k}: {v}" for k, v in NOISE_KINDS.items()) + (LOCKED_WORDS if noise else ""))
+                      f"{k}: {v}" for k, v in NOISE_KINDS.items()) + lock_note("noise"))
     row.slider("Amount", 0.0, 1.0, step=AMOUNT_STEP, key="amount", width="stretch", disabled=amount,
                help="Noise strength from 0 (none) to 1; 0.5 Gaussian is the tutorial's setting."
-                    + (LOCKED_WORDS if amount else ""))
+                    + lock_note("amount"))
     if row.button("New noise", disabled=noise,
                   help="Draw a fresh random noise pattern (otherwise it stays fixed)."
-                       + (LOCKED_WORDS if noise else "")):
+                       + lock_note("noise")):
         st.session_state.noise_seed += 1
 
 
@@ -85,7 +84,7 @@ def results(clean: np.ndarray, labels: list[str], models: list, filters: list[st
                  caption=f"{'Columns' if shown.columns else 'Rows'}: {', '.join(shown.labels)}. "
                          f"Clean: {', '.join(labels)}. Under each image: PSNR in dB (higher is better) "
                          "· SSIM (1 = identical to the clean digit).")
-    describe_pictures("grid", shown.alt)
+    label_pictures("grid", shown.alt)
     st.markdown(means_markdown(shown.means))
     exports(shown)
     sync_query_params(models[0].name if models else None, [model.name for model in models[1:]])
@@ -164,8 +163,7 @@ def model_controls(sb) -> tuple[list[str], list[str], bool]:
         st.session_state.model_name = requested
     if st.session_state.get("model_name") not in names:
         st.session_state.model_name = names[0]
-    fixed = locked("model")
-    lock_words = LOCKED_WORDS if fixed else ""
+    fixed, lock_words = locked("model"), lock_note("model")
     sb.selectbox("Denoiser", names, key="model_name", format_func=model_label(choices), disabled=fixed,
                  help="The autoencoder that cleans the noisy digits; 'blind' handles any noise." + lock_words)
     others = [n for n in names if n != st.session_state.model_name]
@@ -200,7 +198,7 @@ def class_link(place) -> None:
     models = [st.session_state.get("model_name"), *st.session_state.get("more_models", [])]
     state = current_link(models[0], models[1:])
     state.lock = [name for name in LOCKABLE if name in chosen]
-    query = "&".join(f"{key}={quote(value, safe=',')}" for key, value in link_params(state).items())
+    query = urlencode(link_params(state), safe=",", quote_via=quote)
     page = urlsplit(st.context.url or "")
     base = f"{page.scheme}://{page.netloc}{page.path or '/'}" if page.netloc else ""
     pop.code(f"{base}?{query}", language=None, wrap_lines=True)
@@ -212,8 +210,7 @@ def digits_from_test(data) -> tuple[np.ndarray, list[str]]:
     st.session_state.count = min(st.session_state.count, most)
     place = st.expander("Which digits", icon=":material/pin:") if projector_on() else st
     row = place.container(horizontal=True, vertical_alignment="bottom", gap="medium")
-    fixed = locked("digits")
-    lock_words = LOCKED_WORDS if fixed else ""
+    fixed, lock_words = locked("digits"), lock_note("digits")
     row.slider("How many digits", 1, most, key="count", width="stretch", disabled=fixed,
                help="Number of test digits to show side by side"
                     + (" (fewer in the projector view)." if projector_on() else ".") + lock_words)
@@ -225,6 +222,13 @@ def digits_from_test(data) -> tuple[np.ndarray, list[str]]:
     digit = None if st.session_state.digit == "any" else int(st.session_state.digit)
     images, labels = data.sample(count, digit, seed=st.session_state.sample_seed)
     return images, [f"digit {label}" for label in labels]
+
+
+def show_received(digit: np.ndarray) -> None:
+    """The drawn or uploaded digit, enlarged, as the model receives it."""
+    described_image(f"received-{st.session_state.source.lower()}", enlarge(digit, 5),
+                    "The digit as the model receives it: 28 by 28 pixels, white on black, centred.",
+                    caption="What the model receives (28×28)", width=28 * 5, output_format="PNG")
 
 
 def digit_from_canvas() -> np.ndarray | None:
@@ -248,9 +252,7 @@ def digit_from_canvas() -> np.ndarray | None:
     except BlankImageError:
         st.info("The canvas is blank: draw a digit with a finger or the mouse.")
         return None
-    described_image(f"received-{st.session_state.source.lower()}", enlarge(digit, 5),
-                    "The digit as the model receives it: 28 by 28 pixels, white on black, centred.",
-                    caption="What the model receives (28×28)", width=28 * 5, output_format="PNG")
+    show_received(digit)
     return digit
 
 
@@ -264,9 +266,7 @@ def digit_from_upload() -> np.ndarray | None:
     except ValueError as err:  # unreadable, too large or blank: say so, keep the page working
         st.error(f"Cannot use this file: {err}")
         return None
-    described_image(f"received-{st.session_state.source.lower()}", enlarge(digit, 5),
-                    "The digit as the model receives it: 28 by 28 pixels, white on black, centred.",
-                    caption="What the model receives (28×28)", width=28 * 5, output_format="PNG")
+    show_received(digit)
     return digit
 
 
@@ -283,7 +283,7 @@ def view_denoise(data) -> None:
     source = (settings if projector_on() else st).radio(
         "Digits", SOURCES, horizontal=True, key="source", disabled=locked("digits"),
         help="Sample real MNIST test digits, draw your own, or upload an image."
-             + (LOCKED_WORDS if locked("digits") else ""))
+             + lock_note("digits"))
     if source == "Test digits":
         sampled_results(data, models, filters, show_diff)
         return
