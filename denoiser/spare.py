@@ -62,9 +62,7 @@ def _wait_then_train(inbox, reports, stop) -> None:
 
     _lower_priority()
     _warm_up()
-    settings = inbox.get()
-    if settings is not None:  # None: told to go without a run
-        _train_in_child(settings, reports, stop)
+    _train_in_child(inbox.get(), reports, stop)
 
 
 class SparePool:
@@ -109,10 +107,10 @@ class SparePool:
         with self._lock:
             spare, self._spare = self._spare, None
         if spare is not None and spare.process.is_alive():
-            spare.inbox.put(None)
+            # Killed, not asked: it holds no run, and asking would wait for its warm-up to end
+            # (seconds at its low priority) in the page's thread that called this.
+            spare.process.kill()
             spare.process.join(5)
-            if spare.process.is_alive():
-                spare.process.kill()
 
 
 _pool = SparePool()
