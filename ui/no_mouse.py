@@ -26,10 +26,21 @@ export default function(component) {
     document.body.prepend(link);
   }
   // An in-page link to the control's container (given an id here): a skip link, as screen
-  // readers and checkers know them.
-  const target = document.querySelector(`.st-key-${data.target}`);
-  if (target && !target.id) target.id = `denoiser-${data.target}`;
-  link.href = target ? `#${target.id}` : "#";
+  // readers and checkers know them. The control may be drawn after this runs: then the link
+  // points to it as soon as it is.
+  const point = () => {
+    const target = document.querySelector(`.st-key-${data.target}`);
+    if (!target) return false;
+    if (!target.id) target.id = `denoiser-${data.target}`;
+    link.href = `#${target.id}`;
+    return true;
+  };
+  let watch = null;
+  if (!point()) {
+    link.href = "#";
+    watch = new MutationObserver(() => { if (point()) watch.disconnect(); });
+    watch.observe(document.body, {childList: true, subtree: true});
+  }
   link.textContent = data.label;
   link.onclick = (event) => {
     event.preventDefault();
@@ -43,6 +54,7 @@ export default function(component) {
   // Kept across the page's reruns (a link with the focus must not vanish under it); gone once
   // the page no longer has the control (another page is open).
   return () => {
+    if (watch) watch.disconnect();
     setTimeout(() => { if (!document.querySelector(`.st-key-${data.target}`)) link.remove(); }, 1000);
   };
 }
