@@ -62,6 +62,23 @@ def assert_no_exception(page) -> None:
     assert page.locator('[data-testid="stException"]').count() == 0
 
 
+def at_rest(page, pictures: int = 0) -> None:
+    """Wait until the page is as a person then keeps seeing it: its script has finished (nothing
+    greyed out as stale), at least ``pictures`` pictures are drawn, and the components that give
+    them their text have had their chance (a picture still without text is then the test's to
+    find, not this wait's)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    page.wait_for_function("n => { const els = Array.from(document.querySelectorAll('img'));"
+                           " return els.length >= n && els.every(e => e.complete && e.naturalWidth > 0); }",
+                           arg=pictures)
+    page.wait_for_selector('[data-test-script-state="notRunning"]', state="attached")
+    with contextlib.suppress(PlaywrightTimeout):
+        page.wait_for_function(
+            "() => Array.from(document.querySelectorAll('img')).every(e => e.hasAttribute('alt'))",
+            timeout=20_000)
+
+
 def test_page_loads_with_images_and_no_exception(page, server):
     open_app(page, server)
     widths = page.eval_on_selector_all('[data-testid="stImage"] img', "els => els.map(e => e.naturalWidth)")
@@ -392,7 +409,8 @@ def test_replacing_an_upload_keeps_the_amount_the_page_the_picture_and_the_link_
     def agree(step: str, picture: bool = True) -> None:
         if picture:
             page.get_by_text("Denoised by").first.wait_for()
-        page.wait_for_timeout(1500)  # any rerun the replacement set off has ended
+        page.wait_for_timeout(500)  # the rerun the replacement set off has begun …
+        at_rest(page, 1 if picture else 0)  # … and ended
         assert shown_amount(page) == pytest.approx(0.6), step
         assert parse_qs(urlparse(page.url).query).get("amount") == ["0.6"], step
         if picture:
@@ -411,23 +429,6 @@ def test_replacing_an_upload_keeps_the_amount_the_page_the_picture_and_the_link_
     uploader.locator('input[type="file"]').set_input_files(str(paths[1]))
     agree("uploading again")
     assert_no_exception(page)
-
-
-def at_rest(page, pictures: int = 0) -> None:
-    """Wait until the page is as a person then keeps seeing it: its script has finished (nothing
-    greyed out as stale), at least ``pictures`` pictures are drawn, and the components that give
-    them their text have had their chance (a picture still without text is then the test's to
-    find, not this wait's)."""
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout
-
-    page.wait_for_function("n => { const els = Array.from(document.querySelectorAll('img'));"
-                           " return els.length >= n && els.every(e => e.complete && e.naturalWidth > 0); }",
-                           arg=pictures)
-    page.wait_for_selector('[data-test-script-state="notRunning"]', state="attached")
-    with contextlib.suppress(PlaywrightTimeout):
-        page.wait_for_function(
-            "() => Array.from(document.querySelectorAll('img')).every(e => e.hasAttribute('alt'))",
-            timeout=20_000)
 
 
 @pytest.mark.parametrize("path, ready, pictures", [
@@ -497,7 +498,7 @@ def test_the_chosen_lesson_stays_highlighted_after_another_page(page, server):
     page.get_by_text("Denoised by").first.wait_for()
     page.get_by_role("link", name="Learn").first.click()
     page.get_by_text("learn almost nothing under Keras 3").first.wait_for()
-    page.wait_for_timeout(1000)
+    at_rest(page, 1)
     checked = [lessons.nth(i).get_attribute("aria-checked") for i in range(lessons.count())]
     assert checked == ["false", "false", "true", "false", "false", "false", "false"]
 
@@ -522,7 +523,7 @@ def test_the_whole_comparison_is_on_the_first_screen_and_nothing_is_cut(browser,
     page.set_default_timeout(60_000)
     page.goto(server + link)
     page.get_by_text("Denoised by").first.wait_for()
-    page.wait_for_timeout(1500)
+    at_rest(page, 1)
     grid = page.locator('.st-key-grid [data-testid="stImage"] img').bounding_box()
     drawn = page.evaluate("() => { const i = document.querySelector('.st-key-grid img');"
                           " return [i.naturalWidth, i.naturalHeight]; }")
@@ -541,8 +542,10 @@ def test_the_whole_comparison_is_on_the_first_screen_and_nothing_is_cut(browser,
     else:
         from harness.touch import finger_stroke
 
-        sidebar = page.get_by_test_id("stSidebar")
-        assert sidebar.get_attribute("aria-expanded") == "false" or not sidebar.is_visible()  # folded
+        # The sidebar folds (once the page's component has run, and its slide has ended).
+        page.wait_for_function("() => { const s = document.querySelector('[data-testid=\"stSidebar\"]');"
+                               " return !s || s.getAttribute('aria-expanded') === 'false'"
+                               " || s.getBoundingClientRect().right <= 1; }")
         page.get_by_test_id("stRadioGroup").get_by_text("Draw", exact=True).click()
         canvas = page.locator("canvas").last
         canvas.wait_for()
@@ -591,7 +594,8 @@ def test_on_a_projector_every_lessons_picture_fits_one_screen(browser, server):
     measured = 0
     for i in range(lessons.count()):
         lessons.nth(i).click()
-        page.wait_for_timeout(1500)
+        page.wait_for_timeout(500)  # its run has begun …
+        at_rest(page)  # … and ended
         pictures = page.locator("[class*='st-key-rows-'] img, .st-key-metric-examples img")
         for k in range(pictures.count()):
             img = pictures.nth(k)
