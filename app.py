@@ -12,12 +12,12 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 # One BLAS thread per numpy call (set before numpy loads): the page's own numpy work is small,
 # where a second thread only waits on a core another user is using. Models run in ONNX Runtime
-# with their own threads (denoiser.inference); training runs in child processes.
+# with their own threads (denoiser.models.onnx_session); training runs in child processes.
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import streamlit as st  # noqa: E402
 
-from denoiser.data import MNIST_CREDIT  # noqa: E402
+from denoiser.digits.mnist import MNIST_CREDIT  # noqa: E402
 from ui.common import (  # noqa: E402
     VIEWS,
     fetch_full_mnist_in_background,

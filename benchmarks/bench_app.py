@@ -28,7 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 from benchmarks.timing import CHANGED, IMAGES  # noqa: E402
-from denoiser.quantize import precision  # noqa: E402
+from denoiser.models.quantize import precision  # noqa: E402
 from harness.machine import describe_machine  # noqa: E402
 from harness.server import CHROME_ARGS, CHROMIUM, FRESH_OFFLINE, free_port, start_streamlit  # noqa: E402
 

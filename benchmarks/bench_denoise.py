@@ -23,7 +23,7 @@ import numpy as np  # noqa: E402
 
 from benchmarks import SHARED_MNIST  # noqa: E402
 from denoiser import add_noise, load_mnist, load_pretrained  # noqa: E402
-from denoiser.quantize import precision  # noqa: E402
+from denoiser.models.quantize import precision  # noqa: E402
 from harness.machine import describe_machine  # noqa: E402
 
 
@@ -44,7 +44,7 @@ def main() -> None:
     results = {"machine": describe_machine(), "precision": precision(), "digits": len(noisy),
                "data": digits.description, "repeats": args.repeats, "models": {}}
     names = [args.model] if args.model else None
-    from denoiser.pretrained import list_pretrained
+    from denoiser.models.shipped import list_pretrained
 
     for name in names or list_pretrained():
         model = load_pretrained(name)

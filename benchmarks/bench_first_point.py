@@ -7,7 +7,7 @@ A run on the server's training queue (one slot), 2 epochs of 2,000 digits, dense
 of its first epoch (the loss curve's first point) and to its end (the page itself polls once a
 second). Cold: every run starts its own process (importing
 TensorFlow). Spare: the Train page has been open ``--think`` seconds (a student reading the form),
-so the spare process (``denoiser.spare``) has imported TensorFlow. Alternated, ``--runs`` each.
+so the spare process (``denoiser.training.spare``) has imported TensorFlow. Alternated, ``--runs`` each.
 """
 
 from __future__ import annotations
@@ -17,11 +17,11 @@ import os
 import time
 
 from benchmarks.timing import publish, spread
-from denoiser.config import ModelConfig
-from denoiser.data import load_sample
-from denoiser.jobs import TrainingJob, TrainingQueue, keep_a_spare
-from denoiser.noise import NoiseSpec
-from denoiser.spare import spare_pool
+from denoiser.digits.mnist import load_sample
+from denoiser.digits.noise import NoiseSpec
+from denoiser.models.config import ModelConfig
+from denoiser.training.jobs import TrainingJob, TrainingQueue, keep_a_spare
+from denoiser.training.spare import spare_pool
 from harness.machine import describe_machine
 
 

@@ -9,7 +9,7 @@ Each call is timed twice over: back to back (``--repeats`` calls) and after ``--
 each (``--rested`` calls), as a person moves the slider after looking at the last picture.
 
 Each shipped model runs as shipped (float32); ``--int8`` adds each one quantised to 8-bit integers
-as ``python -m denoiser quantize`` makes the shipped copies (:func:`denoiser.quantize.int8_onnx`:
+as ``python -m denoiser quantize`` makes the shipped copies (:func:`denoiser.models.quantize.int8_onnx`:
 per-channel weights, activation ranges at the 99.99th percentile of 256 noisy training digits).
 Prints a Markdown table and a JSON report naming the CPU.
 """
@@ -29,11 +29,11 @@ import numpy as np  # noqa: E402
 from benchmarks import SHARED_MNIST  # noqa: E402
 from benchmarks.timing import median_ms, median_ms_after_rest  # noqa: E402
 from denoiser import add_noise  # noqa: E402
-from denoiser.data import load_mnist  # noqa: E402
-from denoiser.evaluation import evaluate_denoiser  # noqa: E402
-from denoiser.inference import OnnxModel, default_threads  # noqa: E402
-from denoiser.modelfiles import model_dir, read_manifest  # noqa: E402
-from denoiser.quantize import calibration_digits, int8_onnx  # noqa: E402
+from denoiser.digits.mnist import load_mnist  # noqa: E402
+from denoiser.models.files import model_dir, read_manifest  # noqa: E402
+from denoiser.models.onnx_session import OnnxModel, default_threads  # noqa: E402
+from denoiser.models.quantize import calibration_digits, int8_onnx  # noqa: E402
+from denoiser.results.evaluation import evaluate_denoiser  # noqa: E402
 from harness.machine import describe_machine  # noqa: E402
 
 

@@ -34,14 +34,14 @@ import numpy as np  # noqa: E402
 
 from benchmarks.timing import median_ms, median_ms_after_rest  # noqa: E402
 from denoiser import add_noise  # noqa: E402
-from denoiser.compare import compare_amounts  # noqa: E402
-from denoiser.data import load_sample  # noqa: E402
-from denoiser.grid import COLUMNS_UP_TO, digit_grid, png_bytes  # noqa: E402
-from denoiser.inference import default_threads  # noqa: E402
-from denoiser.links import SLIDER_AMOUNTS  # noqa: E402
-from denoiser.metrics import psnr, ssim  # noqa: E402
-from denoiser.pretrained import load_pretrained  # noqa: E402
-from denoiser.quantize import precision  # noqa: E402
+from denoiser.digits.mnist import load_sample  # noqa: E402
+from denoiser.models.onnx_session import default_threads  # noqa: E402
+from denoiser.models.quantize import precision  # noqa: E402
+from denoiser.models.shipped import load_pretrained  # noqa: E402
+from denoiser.results.compare import compare_amounts  # noqa: E402
+from denoiser.results.grid import COLUMNS_UP_TO, digit_grid, png_bytes  # noqa: E402
+from denoiser.results.metrics import psnr, ssim  # noqa: E402
+from denoiser.teaching.links import SLIDER_AMOUNTS  # noqa: E402
 from harness.machine import describe_machine  # noqa: E402
 
 

@@ -3,13 +3,13 @@ under three thread-pool settings of ONNX Runtime.
 
 Usage: python -m benchmarks.bench_spin [--rest-ms 500] [--repeats 15]
 
-The app's sessions (:mod:`denoiser.inference`) each have their own pool whose threads sleep as
+The app's sessions (:mod:`denoiser.models.onnx_session`) each have their own pool whose threads sleep as
 soon as they find no work (``session.intra_op.allow_spinning = 0``). After a rest, each of the
 graph's operations then wakes a sleeping thread, which on some virtual machines costs more than
 the operation. This measures, each setting in a fresh process (a process-wide pool cannot be
 undone):
 
-- ``sleeping`` — the app's setting (:func:`denoiser.inference.session_options`): per-session
+- ``sleeping`` — the app's setting (:func:`denoiser.models.onnx_session.session_options`): per-session
   pools, threads never spin;
 - ``spinning`` — per-session pools whose threads spin a while before they sleep (ONNX Runtime's
   default);
@@ -41,9 +41,9 @@ def measure(mode: str, rest_ms: float, repeats: int) -> dict:
     import numpy as np
     import onnxruntime as ort
 
-    from denoiser.inference import default_threads, session_options
-    from denoiser.noise import add_noise
-    from denoiser.pretrained import model_dir, read_manifest
+    from denoiser.digits.noise import add_noise
+    from denoiser.models.onnx_session import default_threads, session_options
+    from denoiser.models.shipped import model_dir, read_manifest
 
     threads = default_threads()
     if mode == "shared spinning":

@@ -19,8 +19,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import numpy as np  # noqa: E402
 
-from denoiser.modelfiles import read_manifest  # noqa: E402
-from denoiser.models import ModelConfig, build_model, with_precision  # noqa: E402
+from denoiser.models.build import ModelConfig, build_model, with_precision  # noqa: E402
+from denoiser.models.files import read_manifest  # noqa: E402
 from harness.machine import describe_machine  # noqa: E402
 
 EPOCH_DIGITS = 57_000  # the 60,000 training digits less 5% held out for validation

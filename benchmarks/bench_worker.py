@@ -28,9 +28,9 @@ from harness.server import free_port, kill_group, start_redis, start_worker  # n
 
 def default_run(queue, digits, alive=None):
     """The Train page's defaults: the tutorial's dense network, 10 epochs, batch 32, 4,000 digits."""
-    from denoiser.config import ModelConfig
-    from denoiser.noise import NoiseSpec
-    from denoiser.remote import RemoteTrainingJob
+    from denoiser.digits.noise import NoiseSpec
+    from denoiser.models.config import ModelConfig
+    from denoiser.training.remote import RemoteTrainingJob
 
     return RemoteTrainingJob(ModelConfig("dense"), NoiseSpec("gaussian", 0.5), 10, 32, digits.x_train[:4000],
                              preview_clean=digits.x_test[:8], x_eval=digits.x_test[:500], queue=queue,
@@ -45,8 +45,8 @@ def main() -> None:
     args = parser.parse_args()
     import tempfile
 
-    from denoiser.data import load_mnist
-    from denoiser.remote import RedisQueue
+    from denoiser.digits.mnist import load_mnist
+    from denoiser.training.remote import RedisQueue
 
     digits = load_mnist(allow_download=False)
     with tempfile.TemporaryDirectory() as tmp:

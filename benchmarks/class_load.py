@@ -45,7 +45,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 from benchmarks.load_test import server_cpu_seconds  # noqa: E402
 from benchmarks.timing import spread  # noqa: E402
-from denoiser.quantize import precision  # noqa: E402
+from denoiser.models.quantize import precision  # noqa: E402
 from harness.machine import describe_machine  # noqa: E402
 from harness.server import FRESH_OFFLINE, free_port, start_streamlit, wait_healthy  # noqa: E402
 from harness.streamlit_client import ProtocolError, Session  # noqa: E402

@@ -35,7 +35,7 @@ from playwright.async_api import TimeoutError as PlaywrightTimeout  # noqa: E402
 
 from benchmarks.timing import CHANGED, IMAGES, spread  # noqa: E402
 from benchmarks.train_cycles import proc_status  # noqa: E402
-from denoiser.quantize import precision  # noqa: E402
+from denoiser.models.quantize import precision  # noqa: E402
 from harness.machine import describe_machine  # noqa: E402
 from harness.server import CHROME_ARGS, CHROMIUM, FRESH_OFFLINE, free_port, start_streamlit, wait_healthy  # noqa: E402
 

@@ -9,7 +9,7 @@ import sys
 
 from PIL import Image  # noqa: E402
 
-from denoiser.preprocess import digit_from_bytes  # noqa: E402
+from denoiser.digits.preprocess import digit_from_bytes  # noqa: E402
 from harness.uploads import BAD, GOOD, encode  # noqa: E402
 
 BLANK = {"1×1 black": Image.new("L", (1, 1), 0), "blank white page": Image.new("RGB", (300, 300), "white")}

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
-from . import __version__
+from denoiser import __version__
 
 
 class CLIError(Exception):
@@ -67,16 +67,16 @@ def _stop_on_interrupt(stop: threading.Event):
 def _cmd_train(args: argparse.Namespace) -> int:
     from keras.backend import backend as keras_backend
 
-    from .augment import check_strength
-    from .data import load_mnist
-    from .evaluation import evaluate_denoiser
-    from .export import save_onnx
-    from .inference import OnnxModel
-    from .modelfiles import ModelFileError, register, save_model
-    from .models import ModelConfig
-    from .pretrained import load_pretrained
-    from .runtime import Denoiser
-    from .training import NoiseSpec, train
+    from denoiser.digits.augment import check_strength
+    from denoiser.digits.mnist import load_mnist
+    from denoiser.models.build import ModelConfig
+    from denoiser.models.files import ModelFileError, register, save_model
+    from denoiser.models.onnx_export import save_onnx
+    from denoiser.models.onnx_session import OnnxModel
+    from denoiser.models.runtime import Denoiser
+    from denoiser.models.shipped import load_pretrained
+    from denoiser.results.evaluation import evaluate_denoiser
+    from denoiser.training.fit import NoiseSpec, train
 
     try:
         config = ModelConfig(args.arch, code_size=args.code_size, layers=args.layers,
@@ -111,7 +111,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
             flag = f"--{knob.replace('_', '-')}" + ("" if had is True else f" {had}")
             raise CLIError(f"--init {args.init} has {flag}; give that or more "
                            "(a model can grow, not shrink)")
-    from .models import grow, rebuild, with_precision
+    from denoiser.models.build import grow, rebuild, with_precision
 
     stop = threading.Event()
     with with_precision("mixed_bfloat16" if args.mixed_precision else "float32"), _stop_on_interrupt(stop):
@@ -194,9 +194,9 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
-    from .export import save_onnx
-    from .modelfiles import ModelFileError, load_model_file, model_dir, read_manifest, register
-    from .pretrained import list_pretrained
+    from denoiser.models.files import ModelFileError, load_model_file, model_dir, read_manifest, register
+    from denoiser.models.onnx_export import save_onnx
+    from denoiser.models.shipped import list_pretrained
 
     directory = model_dir(args.dir)
     names = args.models or list_pretrained(directory)
@@ -218,11 +218,11 @@ def _cmd_export(args: argparse.Namespace) -> int:
 def _cmd_quantize(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from .data import load_mnist, load_sample
-    from .evaluation import evaluate_denoiser
-    from .inference import OnnxModel
-    from .modelfiles import model_dir, read_manifest, register
-    from .quantize import calibration_digits, int8_onnx
+    from denoiser.digits.mnist import load_mnist, load_sample
+    from denoiser.models.files import model_dir, read_manifest, register
+    from denoiser.models.onnx_session import OnnxModel
+    from denoiser.models.quantize import calibration_digits, int8_onnx
+    from denoiser.results.evaluation import evaluate_denoiser
 
     directory = model_dir(args.dir)
     digits = load_sample() if args.sample else load_mnist(args.data)
@@ -257,16 +257,16 @@ def _cmd_quantize(args: argparse.Namespace) -> int:
 
 
 def _load_models(names: list[str], directory: str) -> dict:
-    from .pretrained import list_pretrained, load_pretrained
+    from denoiser.models.shipped import list_pretrained, load_pretrained
 
     names = names or list_pretrained(directory)
     return {name: load_pretrained(name, directory) for name in names}
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
-    from .classical import check_filters
-    from .data import load_mnist, load_sample
-    from .evaluation import evaluate_table, methods_to_compare
+    from denoiser.digits.mnist import load_mnist, load_sample
+    from denoiser.results.classical import check_filters
+    from denoiser.results.evaluation import evaluate_table, methods_to_compare
 
     try:
         check_filters(args.filters)  # refuse a wrong filter before loading anything
@@ -280,7 +280,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     rows = evaluate_table(methods, x, kinds, args.amounts, seed=args.seed, with_ssim=not args.no_ssim)
     report = {"data": digits.description, "digits": len(x), "seed": args.seed, "results": rows}
     if args.save:
-        from .modelfiles import save_bytes
+        from denoiser.models.files import save_bytes
 
         save_bytes((json.dumps(report, indent=2) + "\n").encode(), args.save)
     if args.json:
@@ -310,8 +310,8 @@ def format_table(report: dict) -> str:
 
 
 def _cmd_denoise(args: argparse.Namespace) -> int:
-    from .digitfiles import denoise_files
-    from .pretrained import load_pretrained
+    from denoiser.digits.files import denoise_files
+    from denoiser.models.shipped import load_pretrained
 
     missing = [p for p in args.inputs if not Path(p).is_file()]
     if missing:
@@ -324,12 +324,12 @@ def _cmd_denoise(args: argparse.Namespace) -> int:
 
 
 def _cmd_show(args: argparse.Namespace) -> int:
-    from .compare import compare, means_markdown
-    from .data import load_mnist, load_sample
-    from .modelfiles import save_bytes
-    from .noise import add_noise
-    from .pictures import draw_picture
-    from .pretrained import load_pretrained
+    from denoiser.digits.mnist import load_mnist, load_sample
+    from denoiser.digits.noise import add_noise
+    from denoiser.models.files import save_bytes
+    from denoiser.models.shipped import load_pretrained
+    from denoiser.results.compare import compare, means_markdown
+    from denoiser.results.pictures import draw_picture
 
     if not 1 <= args.count <= 16:
         raise CLIError(f"--count must be in [1, 16], got {args.count}")
@@ -347,9 +347,13 @@ def _cmd_show(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .config import ARCHITECTURES, LOSSES, OPTIMIZERS  # not .models: --help imports no Keras
-    from .noise import NOISE_KINDS
-    from .quantize import CALIBRATION_DIGITS, PERCENTILE
+    from denoiser.digits.noise import NOISE_KINDS
+    from denoiser.models.config import (  # not .models: --help imports no Keras
+        ARCHITECTURES,
+        LOSSES,
+        OPTIMIZERS,
+    )
+    from denoiser.models.quantize import CALIBRATION_DIGITS, PERCENTILE
 
     parser = argparse.ArgumentParser(prog="python -m denoiser",
                                      description="Denoise MNIST digits with autoencoders.")
@@ -471,7 +475,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _cmd_worker(args: argparse.Namespace) -> int:
-    from .remote import redis_url, run_worker
+    from denoiser.training.remote import redis_url, run_worker
 
     url = args.redis or redis_url()
     if not url:
@@ -481,7 +485,7 @@ def _cmd_worker(args: argparse.Namespace) -> int:
 
 
 def _default_dir() -> Path:
-    from .modelfiles import model_dir
+    from denoiser.models.files import model_dir
 
     return model_dir()
 

@@ -20,7 +20,7 @@ if want eval; then  # shipped models and classical filters, Gaussian noise, full
   else
     echo "build/reference/ is absent (scripts/train_reference.sh makes it); docs/eval-reference.* kept" >&2
   fi
-  python -m denoiser.lesson docs  # the figures the Learn view quotes, shipped inside the package
+  python -m denoiser.teaching.lesson docs  # the figures the Learn view quotes, shipped inside the package
 fi
 if want sweep; then  # the blind model against noisy input and every filter, all kinds and amounts
   python -m denoiser evaluate --models blind --kinds gaussian salt_pepper speckle poisson masking \

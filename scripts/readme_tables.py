@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from denoiser.config import ModelConfig
-from denoiser.modelfiles import model_dir, read_manifest
+from denoiser.models.config import ModelConfig
+from denoiser.models.files import model_dir, read_manifest
 
 
 def epochs(training: dict | None) -> str:

@@ -38,7 +38,7 @@ def pytest_collection_modifyitems(items):
 
 @pytest.fixture(scope="session")
 def sample():
-    from denoiser.data import load_sample
+    from denoiser.digits.mnist import load_sample
 
     return load_sample()
 
@@ -52,10 +52,10 @@ def digits(sample):
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory, digits):
     """A model directory holding two small trained models (dense and conv), each with its ONNX export."""
-    from denoiser.export import save_onnx
-    from denoiser.modelfiles import register, save_model
-    from denoiser.models import ModelConfig
-    from denoiser.training import train
+    from denoiser.models.build import ModelConfig
+    from denoiser.models.files import register, save_model
+    from denoiser.models.onnx_export import save_onnx
+    from denoiser.training.fit import train
 
     directory = tmp_path_factory.mktemp("models")
     for name, cfg in {"tiny-dense": ModelConfig("dense", code_size=32),

@@ -10,9 +10,9 @@ import pytest
 from PIL import Image, ImageDraw
 from streamlit.testing.v1 import AppTest
 
-from denoiser.colours import colour_of
-from denoiser.modelfiles import PRETRAINED_DIR
-from denoiser.pretrained import INT8_NOTE, list_pretrained
+from denoiser.models.files import PRETRAINED_DIR
+from denoiser.models.shipped import INT8_NOTE, list_pretrained
+from denoiser.results.colours import colour_of
 from tests.conftest import means, training_begun
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
@@ -114,15 +114,15 @@ def test_amount_slider_changes_noisy_images_and_metrics():
 
 
 def test_the_browser_holds_the_picture_at_every_amount_and_a_move_needs_no_model(monkeypatch):
-    import denoiser.compare
+    import denoiser.results.compare
 
-    drawn, real = [], denoiser.compare.compare_amounts
+    drawn, real = [], denoiser.results.compare.compare_amounts
 
     def counted(*args, **kwargs):
         drawn.append(args)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(denoiser.compare, "compare_amounts", counted)
+    monkeypatch.setattr(denoiser.results.compare, "compare_amounts", counted)
     at = app()
     frames = slider_frames(at)
     assert sorted(map(int, frames)) == list(range(0, 101, 5))
@@ -334,7 +334,7 @@ def test_a_run_known_to_end_in_a_blob_says_why_and_runs_are_scored_against_basel
     psnr = table["PSNR (Gaussian 0.5)"]
     assert psnr["median filter"] > psnr["noisy input"] > 0  # the median filter helps at Gaussian 0.5
     assert list(table["status"])[1:] == ["baseline", "baseline"]
-    from denoiser.evaluation import evaluate_denoiser
+    from denoiser.results.evaluation import evaluate_denoiser
 
     x = at.session_state["digits"].x_test[:500]  # the digits and noise every run is scored on
     assert psnr["noisy input"] == round(evaluate_denoiser(lambda a: a, x, "gaussian", 0.5, 0)["psnr"], 2)
@@ -410,9 +410,9 @@ def test_the_stop_button_ends_training_early_and_keeps_the_model():
 
 @pytest.mark.slow
 def test_a_session_keeps_its_last_five_runs():
-    from denoiser.config import ModelConfig
-    from denoiser.jobs import TrainingJob
-    from denoiser.noise import NoiseSpec
+    from denoiser.digits.noise import NoiseSpec
+    from denoiser.models.config import ModelConfig
+    from denoiser.training.jobs import TrainingJob
 
     at = switch(app(), "Train")
     blank = np.zeros((10, 28, 28), np.float32)
@@ -499,7 +499,7 @@ def test_a_failure_inside_a_view_shows_one_plain_line_and_no_server_path(monkeyp
         raise RuntimeError(f"boom in {APP}")
 
     monkeypatch.setattr("denoiser.add_noise", broken)
-    monkeypatch.setattr("denoiser.compare.add_noise", broken)  # the picture at every amount
+    monkeypatch.setattr("denoiser.results.compare.add_noise", broken)  # the picture at every amount
     at = app()
     no_exception(at)  # caught by the view's error boundary
     shown = " ".join(e.value for e in at.error)
@@ -538,7 +538,7 @@ def test_a_diverged_run_shows_its_status_keeps_its_good_epoch_and_is_selectable(
 @pytest.mark.slow
 def test_three_sessions_share_one_training_slot_and_each_sees_its_place_in_line(monkeypatch):
 
-    import denoiser.jobs as jobs
+    import denoiser.training.jobs as jobs
 
     monkeypatch.setenv(jobs.SLOTS_VAR, "1")
     monkeypatch.setattr(jobs, "_queue", None)  # this server's queue, made with one slot
@@ -655,8 +655,8 @@ def test_without_a_teacher_code_publishing_is_off(tmp_path, monkeypatch):
 @needs_models
 def test_a_gallery_left_on_a_server_without_a_teacher_code_is_not_shown(tiny_model_dir, tmp_path,
                                                                           monkeypatch):
-    from denoiser.gallery import publish
-    from denoiser.modelfiles import read_manifest
+    from denoiser.models.files import read_manifest
+    from denoiser.teaching.gallery import publish
 
     entry = read_manifest(tiny_model_dir)["models"]["tiny-dense"]
     gallery = tmp_path / "gallery"

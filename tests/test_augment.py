@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from denoiser.augment import deform_digits
+from denoiser.digits.augment import deform_digits
 
 
 def test_strength_zero_returns_the_digits_unchanged(digits):

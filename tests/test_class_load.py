@@ -154,8 +154,8 @@ def test_a_spread_never_puts_p95_below_p50(samples):
 def test_a_model_published_to_the_gallery_reaches_a_session_already_open(tmp_path):
     """Two sessions: one is on Denoise when the teacher publishes; its next slider move (a
     fragment's rerun, which never redraws the sidebar by itself) brings the model into its list."""
-    from denoiser.gallery import publish
-    from denoiser.modelfiles import PRETRAINED_DIR, read_manifest
+    from denoiser.models.files import PRETRAINED_DIR, read_manifest
+    from denoiser.teaching.gallery import publish
 
     def options(session: Session) -> list[str]:
         return next(list(proto.options) for kind, proto in session.elements.values()

@@ -109,8 +109,8 @@ def test_train_on_another_keras_backend_writes_a_file_tensorflow_loads(backend, 
     assert proc.returncode == 0, proc.stderr[-2000:]
     entry = json.loads((tmp_path / "manifest.json").read_text())["models"]["other"]
     assert entry["training"]["keras_backend"] == backend
-    from denoiser.metrics import psnr
-    from denoiser.pretrained import load_pretrained
+    from denoiser.models.shipped import load_pretrained
+    from denoiser.results.metrics import psnr
 
     assert "onnx" not in entry  # tf2onnx converts TensorFlow graphs only: this one runs on Keras
     model = load_pretrained("other", tmp_path)  # here, on TensorFlow
@@ -159,7 +159,7 @@ def test_train_can_grow_a_unet_with_whole_digit_context_and_more_filters(tmp_pat
 def test_mixed_precision_training_starts_from_init_and_saves_float32(tmp_path):
     import keras
 
-    from denoiser.pretrained import load_pretrained
+    from denoiser.models.shipped import load_pretrained
 
     small = ["--arch", "unet", "--filters", "4", "--context", "8", "--epochs", "1",
              "--max-digits", "200", "--out", str(tmp_path)]
@@ -225,11 +225,11 @@ def test_module_entry_point_reports_errors_and_usage():
 @pytest.mark.parametrize("diverge_in, written", [(2, True), (1, False)])
 def test_a_diverged_run_writes_its_last_good_epoch_or_nothing(tmp_path, capsys, monkeypatch,
                                                               diverge_in, written):
-    import denoiser.training
+    import denoiser.training.fit
     from tests.conftest import sabotage
 
-    real = denoiser.training.train
-    monkeypatch.setattr(denoiser.training, "train",
+    real = denoiser.training.fit.train
+    monkeypatch.setattr(denoiser.training.fit, "train",
                         lambda *a, **k: real(*a, **{**k, "callbacks": [sabotage(epoch=diverge_in)]}))
     code = main(["train", "--name", "wild", "--arch", "dense", "--epochs", "4", "--max-digits", "300",
                  "--out", str(tmp_path)])
@@ -248,7 +248,7 @@ def test_a_diverged_run_writes_its_last_good_epoch_or_nothing(tmp_path, capsys, 
 def test_show_draws_the_apps_comparison_for_the_same_settings(tmp_path, capsys, monkeypatch):
     from streamlit.testing.v1 import AppTest
 
-    from denoiser.data import SAMPLE_PATH
+    from denoiser.digits.mnist import SAMPLE_PATH
     from tests.conftest import means
 
     monkeypatch.setenv("DENOISER_MNIST", str(SAMPLE_PATH))  # the app and the CLI read the same digits

@@ -4,14 +4,14 @@ import numpy as np
 import pytest
 
 from denoiser import add_noise
-from denoiser.compare import (
+from denoiser.results.compare import (
     EVERY_AMOUNT_PAIRS,
     MODEL_CHUNK,
     compare,
     compare_amounts,
     every_amount_affordable,
 )
-from denoiser.links import AMOUNT_STEP, SLIDER_AMOUNTS
+from denoiser.teaching.links import AMOUNT_STEP, SLIDER_AMOUNTS
 
 
 def blur(images: np.ndarray) -> np.ndarray:

@@ -3,8 +3,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from denoiser import data as data_mod
 from denoiser import load_mnist
+from denoiser.digits import mnist as data_mod
 from tests.conftest import SHARED_MNIST
 
 

@@ -13,7 +13,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from denoiser.cli import main
-from denoiser.modelfiles import ModelFileError, load_model_file, sha256_of
+from denoiser.models.files import ModelFileError, load_model_file, sha256_of
 from tests.conftest import means, odd_layer_model
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -79,8 +79,8 @@ def test_cli_exits_nonzero_with_the_reason(damaged_dir, capsys):
 SAVER = textwrap.dedent("""
     import os, sys
     os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
-    from denoiser.models import ModelConfig, build_model
-    from denoiser.modelfiles import save_model
+    from denoiser.models.build import ModelConfig, build_model
+    from denoiser.models.files import save_model
     model = build_model(ModelConfig("dense", code_size=256, layers=3, nodes=2048), compile=False)
     print("ready", flush=True)
     while True:
@@ -117,9 +117,9 @@ def test_killing_a_save_never_leaves_a_half_written_model(tmp_path):
     ("Dropout", True), ("Activation", True), ("LeakyReLU", True), ("LeakyReLU", False), ("Lambda", False),
 ], ids=["Dropout", "Activation", "LeakyReLU", "LeakyReLU-keras-only", "Lambda"])
 def test_app_runs_or_names_a_model_with_an_unusual_layer(models_copy, monkeypatch, layer, export):
-    from denoiser.config import ModelConfig
-    from denoiser.export import save_onnx
-    from denoiser.modelfiles import register, save_model
+    from denoiser.models.config import ModelConfig
+    from denoiser.models.files import register, save_model
+    from denoiser.models.onnx_export import save_onnx
 
     model = odd_layer_model(layer)
     sha = save_model(model, models_copy / "odd.keras")

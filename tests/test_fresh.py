@@ -8,7 +8,7 @@ import types
 import pytest
 
 from denoiser.fresh import call_in_fresh_process
-from denoiser.jobs import _start_in_background
+from denoiser.training.jobs import _start_in_background
 
 
 @pytest.fixture

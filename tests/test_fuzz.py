@@ -7,8 +7,8 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import array_shapes, arrays
 
 from denoiser import NOISE_KINDS, add_noise, to_mnist
-from denoiser.models import ModelConfig, build_model
-from denoiser.runtime import Denoiser
+from denoiser.models.build import ModelConfig, build_model
+from denoiser.models.runtime import Denoiser
 
 INTEGERS = [np.uint8, np.int8, np.uint16, np.int16, np.uint32, np.int32, np.uint64, np.int64]
 DTYPES = st.sampled_from([*INTEGERS, np.float16, np.float32, np.float64, np.bool_])

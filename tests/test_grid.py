@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from denoiser.grid import BACKGROUND, digit_grid, digit_grid_png
+from denoiser.results.grid import BACKGROUND, digit_grid, digit_grid_png
 
 
 def rows(n: int, captions: bool = True):
@@ -77,9 +77,16 @@ def test_columns_turn_the_grid_wide_and_short_for_one_digit():
 
 def every_label_the_grid_draws() -> list[str]:
     """Each label and caption the app and CLI can hand the grid, from the code that makes them."""
-    from denoiser.classical import CLASSICAL
-    from denoiser.compare import CLEAN, DIFF_LABEL, NOISY, denoised_label, filter_label, metric_caption
-    from denoiser.pretrained import list_pretrained
+    from denoiser.models.shipped import list_pretrained
+    from denoiser.results.classical import CLASSICAL
+    from denoiser.results.compare import (
+        CLEAN,
+        DIFF_LABEL,
+        NOISY,
+        denoised_label,
+        filter_label,
+        metric_caption,
+    )
 
     texts = [NOISY, CLEAN, DIFF_LABEL, "max 0.52", "your digit", "After epoch 12",
              "digit 0123456789", metric_caption(-12.345, 0.987), metric_caption(48.1, -0.01)]
@@ -91,7 +98,7 @@ def every_label_the_grid_draws() -> list[str]:
 def test_the_grid_font_has_a_glyph_for_every_character_it_draws():
     from fontTools.ttLib import TTFont
 
-    from denoiser.grid import FONT_PATH
+    from denoiser.results.grid import FONT_PATH
 
     assert FONT_PATH is not None, "no font file: the built-in font lacks '−' and '·'"
     cmap = TTFont(FONT_PATH).getBestCmap()
@@ -100,7 +107,7 @@ def test_the_grid_font_has_a_glyph_for_every_character_it_draws():
 
 
 def test_large_captions_widen_their_cells_instead_of_overlapping():
-    from denoiser.grid import _font
+    from denoiser.results.grid import _font
 
     images = np.zeros((3, 28, 28), np.float32)
     caption = "17.4 dB · 0.85"
@@ -116,7 +123,7 @@ def test_large_captions_widen_their_cells_instead_of_overlapping():
 def test_text_set_from_cached_glyphs_looks_like_pillows_own(size):
     from PIL import ImageDraw
 
-    from denoiser.grid import _font, _text_ink
+    from denoiser.results.grid import _font, _text_ink
 
     caption = "21.6 dB · 0.90"
     ink = _text_ink(caption, size).astype(float)
@@ -131,7 +138,7 @@ def test_text_set_from_cached_glyphs_looks_like_pillows_own(size):
 
 
 def test_the_grid_draws_its_text_without_a_font_file(monkeypatch):
-    import denoiser.grid as grid
+    import denoiser.results.grid as grid
 
     monkeypatch.setattr(grid, "FONT_PATH", None)
     grid._font.cache_clear()
@@ -149,14 +156,14 @@ def test_the_grid_draws_its_text_without_a_font_file(monkeypatch):
 @pytest.mark.parametrize("bad", [np.zeros((4, 4), np.float32), np.zeros((2, 4, 4), np.uint8),
                                  np.zeros((0, 4), np.uint8)])
 def test_png_bytes_refuses_what_is_not_a_grayscale_picture(bad):
-    from denoiser.grid import png_bytes
+    from denoiser.results.grid import png_bytes
 
     with pytest.raises(ValueError, match="uint8 picture"):
         png_bytes(bad)
 
 
 def test_text_shared_between_grids_through_the_cache_stays_as_set():
-    from denoiser.grid import _text_ink
+    from denoiser.results.grid import _text_ink
 
     caption = "19.2 dB · 0.81"
     first = _text_ink(caption, 13).copy()

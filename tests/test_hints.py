@@ -1,9 +1,10 @@
-"""Hints before a run that is known to end in a blob (denoiser.hints) and where the app shows them."""
+"""Hints before a run that is known to end in a blob (denoiser.training.hints) and where the app shows
+them."""
 
 import pytest
 
-from denoiser.config import ModelConfig
-from denoiser.hints import MIN_UPDATES, training_hints, updates_per_run
+from denoiser.models.config import ModelConfig
+from denoiser.training.hints import MIN_UPDATES, training_hints, updates_per_run
 
 
 def test_updates_count_batches_of_the_digits_left_after_validation():

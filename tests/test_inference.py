@@ -1,5 +1,5 @@
-"""The ONNX Runtime path (denoiser.inference, denoiser.export) must give Keras' outputs and keep
-TensorFlow out of the interactive path."""
+"""The ONNX Runtime path (denoiser.models.onnx_session, denoiser.models.onnx_export) must give Keras'
+outputs and keep TensorFlow out of the interactive path."""
 
 import subprocess
 import sys
@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 
 from denoiser import add_noise, list_pretrained
-from denoiser.export import onnx_bytes, save_onnx
-from denoiser.inference import CHUNK, THREADS_VAR, OnnxModel, UnsupportedModel, default_threads
-from denoiser.modelfiles import ModelFileError, read_manifest, register, save_model, sha256_of
-from denoiser.models import ModelConfig, build_model
-from denoiser.pretrained import load_pretrained
-from denoiser.runtime import Denoiser
+from denoiser.models.build import ModelConfig, build_model
+from denoiser.models.files import ModelFileError, read_manifest, register, save_model, sha256_of
+from denoiser.models.onnx_export import onnx_bytes, save_onnx
+from denoiser.models.onnx_session import CHUNK, THREADS_VAR, OnnxModel, UnsupportedModel, default_threads
+from denoiser.models.runtime import Denoiser
+from denoiser.models.shipped import load_pretrained
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -73,8 +73,7 @@ def test_onnx_equals_keras_on_fresh_random_models(config, tmp_path, noisy):
 
 
 def test_large_batches_are_run_in_chunks_in_order(noisy, monkeypatch):
-    from denoiser import inference
-
+    from denoiser.models import onnx_session as inference
     model = load_pretrained("conv", lazy=True)
     expected = model.denoise(noisy[:13])
     monkeypatch.setattr(inference, "CHUNK", 4)
@@ -98,8 +97,7 @@ def test_layers_the_old_numpy_path_lacked_run_on_onnx_like_keras(layer, noisy):
 
 
 def test_an_export_that_differs_from_keras_is_refused(monkeypatch):
-    from denoiser import export
-
+    from denoiser.models import onnx_export as export
     model = _randomised(ModelConfig("dense", code_size=4, layers=1, nodes=16))
     monkeypatch.setattr(export, "TOLERANCE", -1.0)  # no export can be this close
     with pytest.raises(ModelFileError, match="differs from Keras"):
@@ -205,8 +203,8 @@ def test_a_decoder_that_cannot_be_prepared_is_a_clear_error(tiny_model_dir, digi
 
 
 def test_a_denoiser_and_a_decoder_file_are_not_taken_for_each_other(tiny_model_dir):
-    from denoiser.export import decoder_onnx_bytes
-    from denoiser.inference import OnnxDecoder
+    from denoiser.models.onnx_export import decoder_onnx_bytes
+    from denoiser.models.onnx_session import OnnxDecoder
 
     model = load_pretrained("tiny-conv", tiny_model_dir).model
     with pytest.raises(UnsupportedModel, match="not a digit denoiser"):
@@ -251,15 +249,15 @@ def test_threads_come_from_the_setting_or_the_cores(value, expected, monkeypatch
 @pytest.mark.slow
 def test_the_interactive_path_never_imports_tensorflow():
     code = ("import sys, numpy as np\n"
-            "from denoiser.pretrained import load_pretrained\n"
+            "from denoiser.models.shipped import load_pretrained\n"
             "from denoiser import load_mnist, add_noise\n"
-            "from denoiser.grid import digit_grid\n"
+            "from denoiser.results.grid import digit_grid\n"
             "d = load_mnist(allow_download=False)\n"
             "m = load_pretrained(lazy=True)\n"
             "out = m.denoise(add_noise(d.x_test[:8], seed=0))\n"
             "big = load_pretrained('conv', lazy=True).denoise(add_noise(d.x_test[:600], seed=0))\n"
             "codes = load_pretrained('seed-dense', lazy=True).encode(d.x_test[:5])\n"
-            "from denoiser.latent import interpolate\n"
+            "from denoiser.results.latent import interpolate\n"
             "walk = interpolate(load_pretrained('seed-dense', lazy=True), d.x_test[0], d.x_test[1], 5)\n"
             "assert walk.shape == (5, 28, 28)\n"
             "digit_grid([('x', out, [''] * 8)])\n"

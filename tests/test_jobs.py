@@ -5,9 +5,9 @@ import time
 import numpy as np
 import pytest
 
-from denoiser.jobs import TrainingJob
-from denoiser.models import ModelConfig
-from denoiser.training import NoiseSpec
+from denoiser.models.build import ModelConfig
+from denoiser.training.fit import NoiseSpec
+from denoiser.training.jobs import TrainingJob
 from tests.conftest import training_begun
 
 
@@ -63,7 +63,7 @@ def test_a_run_whose_page_is_gone_frees_its_model(digits):
 def test_failures_are_reported_in_plain_words_and_logged_in_full(digits, caplog):
     j = job(digits)
     j.x_train = np.zeros((10, 5, 5), np.float32)  # shape the model cannot take
-    with caplog.at_level("WARNING", logger="denoiser.jobs"):
+    with caplog.at_level("WARNING", logger="denoiser.training.jobs"):
         j.start().join(60)
     assert j.status == "failed" and j.denoiser() is None
     assert "server's log" in j.error and "Error" not in j.error and "Traceback" not in j.error
@@ -104,7 +104,7 @@ def test_training_runs_in_a_lower_priority_process(digits, monkeypatch):
     import os
     import time
 
-    from denoiser.jobs import BACKGROUND_NICE, PRIORITY_VAR
+    from denoiser.training.jobs import BACKGROUND_NICE, PRIORITY_VAR
 
     monkeypatch.setenv(PRIORITY_VAR, "low")  # the server's default (the suite runs with "normal")
     j = job(digits, epochs=200).start()
@@ -125,7 +125,7 @@ def test_training_runs_in_a_lower_priority_process(digits, monkeypatch):
 
 
 def test_a_run_list_names_runs_in_order_and_drops_the_oldest(digits):
-    from denoiser.runlist import RunList
+    from denoiser.training.runlist import RunList
 
     runs = RunList(cap=2)
     names = []
@@ -143,7 +143,7 @@ def test_a_run_list_names_runs_in_order_and_drops_the_oldest(digits):
 
 @pytest.mark.slow
 def test_one_slot_runs_one_training_and_the_rest_wait_first_come_first_served(digits):
-    from denoiser.jobs import TrainingQueue
+    from denoiser.training.jobs import TrainingQueue
 
     line = TrainingQueue(1)
     first, second, third = (job(digits, epochs=50, queue=line, name=f"run {i}") for i in (1, 2, 3))
@@ -169,7 +169,7 @@ def test_one_slot_runs_one_training_and_the_rest_wait_first_come_first_served(di
 
 
 def test_a_closed_tab_takes_its_run_out_of_the_line(digits):
-    from denoiser.jobs import TrainingQueue
+    from denoiser.training.jobs import TrainingQueue
 
     line = TrainingQueue(1)
     gone = threading.Event()
@@ -186,7 +186,7 @@ def test_a_closed_tab_takes_its_run_out_of_the_line(digits):
 def test_the_estimated_start_counts_the_runs_ahead_with_an_injected_clock():
     import types
 
-    from denoiser.jobs import TrainingQueue
+    from denoiser.training.jobs import TrainingQueue
 
     now = [0.0]
     line = TrainingQueue(2, clock=lambda: now[0])
@@ -210,7 +210,7 @@ def test_a_run_lists_curves_come_out_as_csv_one_line_per_run_and_epoch(digits):
     import csv
     import io
 
-    from denoiser.runlist import RunList
+    from denoiser.training.runlist import RunList
 
     runs = RunList(cap=3)
     for losses, checks in (([0.3, 0.2, 0.1], [0.31, 0.21, 0.11]), ([0.5], [float("nan")])):
@@ -230,8 +230,8 @@ def test_a_run_lists_curves_come_out_as_csv_one_line_per_run_and_epoch(digits):
 def test_a_run_takes_the_spare_process_and_the_next_spare_starts_behind_it(digits, monkeypatch):
     """With a spare on, a run trains in the process started ahead (TensorFlow already imported)
     and trains as well as a fresh one; after it a new spare waits; with every slot taken, none."""
-    from denoiser.jobs import TrainingQueue, keep_a_spare
-    from denoiser.spare import spare_pool
+    from denoiser.training.jobs import TrainingQueue, keep_a_spare
+    from denoiser.training.spare import spare_pool
 
     monkeypatch.setenv("DENOISER_SPARE_TRAINER", "1")
     line, pool = TrainingQueue(1), spare_pool()

@@ -4,8 +4,15 @@ import json
 import shutil
 from pathlib import Path
 
-from denoiser.lesson import DOCS_DIR, FIGURES, lesson_figures, lesson_markdown, table_figures, write_figures
-from denoiser.modelfiles import PRETRAINED_DIR, read_manifest
+from denoiser.models.files import PRETRAINED_DIR, read_manifest
+from denoiser.teaching.lesson import (
+    DOCS_DIR,
+    FIGURES,
+    lesson_figures,
+    lesson_markdown,
+    table_figures,
+    write_figures,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -35,9 +42,9 @@ def test_a_new_measurement_changes_the_lesson(tmp_path):
 
 def test_the_shipped_figures_are_the_docs_tables_and_need_no_docs(tmp_path, monkeypatch):
     # an installed package has no docs/: the lesson reads the figures the package ships, which
-    # `python -m denoiser.lesson` writes from the tables, and which must match them
+    # `python -m denoiser.teaching.lesson` writes from the tables, and which must match them
     assert json.loads(FIGURES.read_text()) == table_figures(DOCS_DIR)
-    monkeypatch.setattr("denoiser.lesson.DOCS_DIR", tmp_path / "no-docs-here")
+    monkeypatch.setattr("denoiser.teaching.lesson.DOCS_DIR", tmp_path / "no-docs-here")
     assert lesson_markdown() == lesson_markdown(DOCS_DIR)
     written = write_figures(DOCS_DIR, tmp_path / "figures.json")
     assert json.loads((tmp_path / "figures.json").read_text()) == written

@@ -5,7 +5,9 @@ import json
 import numpy as np
 import pytest
 
-from denoiser.lessons import (
+from denoiser.models.shipped import list_pretrained
+from denoiser.results.metrics import psnr, ssim
+from denoiser.teaching.experiments import (
     CODE_SIZES,
     CONTEXT,
     OPTIMISERS,
@@ -14,8 +16,6 @@ from denoiser.lessons import (
     recorded_curves,
     shifted,
 )
-from denoiser.metrics import psnr, ssim
-from denoiser.pretrained import list_pretrained
 
 
 def test_a_shift_moves_every_pixel_and_keeps_the_ink(digits):

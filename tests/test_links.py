@@ -7,9 +7,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from denoiser.classical import CLASSICAL
-from denoiser.links import MAX_COUNT, MAX_MODELS, VIEWS, LinkState, link_params, read_link
-from denoiser.noise import NOISE_KINDS
+from denoiser.digits.noise import NOISE_KINDS
+from denoiser.results.classical import CLASSICAL
+from denoiser.teaching.links import MAX_COUNT, MAX_MODELS, VIEWS, LinkState, link_params, read_link
 
 KEYS = ["view", "noise", "amount", "digit", "model", "count", "sample", "seed", "filters", "diff",
         "source", "models", "projector", "other"]
@@ -74,7 +74,7 @@ def test_a_link_compares_at_most_a_few_models_and_says_so():
 
 
 def test_an_exercise_link_locks_known_controls_and_keeps_the_lock():
-    from denoiser.links import LinkState, link_params, read_link
+    from denoiser.teaching.links import LinkState, link_params, read_link
 
     state, notices = read_link({"lock": "amount,model,wings"})
     assert state.lock == ["model", "amount"]  # in the page's order, the unknown one left out

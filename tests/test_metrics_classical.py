@@ -3,8 +3,8 @@ import pytest
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
 from denoiser import add_noise
-from denoiser.classical import CLASSICAL, apply_filter
-from denoiser.metrics import MAX_PSNR, psnr, ssim, summary
+from denoiser.results.classical import CLASSICAL, apply_filter
+from denoiser.results.metrics import MAX_PSNR, psnr, ssim, summary
 
 
 def test_psnr_matches_skimage_per_image_and_caps_identical_images(digits):

@@ -10,11 +10,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from denoiser.config import ModelConfig
-from denoiser.gallery import GalleryError, check_name, gallery_names, publish, unpublish
-from denoiser.modelfiles import ModelFileError, read_manifest
-from denoiser.modelupload import MAX_MODEL_BYTES, check_keras_bytes, open_upload, prepare_upload
-from denoiser.pretrained import load_pretrained
+from denoiser.models.config import ModelConfig
+from denoiser.models.files import ModelFileError, read_manifest
+from denoiser.models.shipped import load_pretrained
+from denoiser.models.upload import MAX_MODEL_BYTES, check_keras_bytes, open_upload, prepare_upload
+from denoiser.teaching.gallery import GalleryError, check_name, gallery_names, publish, unpublish
 from tests.conftest import odd_layer_model
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -46,7 +46,7 @@ def test_an_uploaded_model_is_checked_exported_and_denoises_like_keras(tiny_byte
 
 @pytest.mark.slow
 def test_checking_an_upload_keeps_tensorflow_out_of_the_server(tiny_model_dir):
-    code = ("import sys; from pathlib import Path; from denoiser.modelupload import open_upload; "
+    code = ("import sys; from pathlib import Path; from denoiser.models.upload import open_upload; "
             f"m = open_upload(Path({str(tiny_model_dir / 'tiny-dense.keras')!r}).read_bytes(), 'up'); "
             "import numpy as np; m.denoise(np.zeros((2, 28, 28), np.float32)); "
             "print(sorted(k for k in sys.modules if k.split('.')[0] in ('tensorflow', 'keras')))")
@@ -142,7 +142,7 @@ def test_a_decompression_bomb_is_refused_from_the_zip_directory_before_unpacking
 
 
 def test_a_zip_that_understates_its_config_is_read_only_up_to_the_cap(tiny_bytes):
-    import denoiser.modelupload as upload
+    import denoiser.models.upload as upload
 
     config = zipfile.ZipFile(io.BytesIO(tiny_bytes)).read("config.json")
     data = bytearray(rezip(tiny_bytes, config_text=config[:-1] + b" " * (3 * 2**20) + b"}"))
@@ -189,7 +189,7 @@ def test_a_deeply_nested_config_is_refused_in_plain_words_not_a_recursion_error(
 ])
 def test_objects_outside_the_exact_allow_list_are_refused_before_any_process(tiny_bytes, change, words,
                                                                              monkeypatch):
-    import denoiser.modelupload as upload
+    import denoiser.models.upload as upload
 
     def edit(config):
         layer = next(layer for layer in config["config"]["layers"] if layer["class_name"] == "Dense")
@@ -202,7 +202,7 @@ def test_objects_outside_the_exact_allow_list_are_refused_before_any_process(tin
 
 def test_every_shipped_and_trainable_model_passes_the_allow_list(tiny_model_dir, tmp_path):
 
-    from denoiser.models import build_model, psnr_loss
+    from denoiser.models.build import build_model, psnr_loss
 
     shipped = ROOT / "pretrained"
     files = [*shipped.glob("*.keras"), *shipped.joinpath("lessons").glob("*.keras"),
@@ -241,8 +241,8 @@ def test_a_model_too_costly_per_digit_is_refused_in_plain_words(tmp_path, kind):
 
 
 def test_the_shipped_models_cost_at_most_half_the_bound():
-    from denoiser.modelfiles import load_model_file
-    from denoiser.modelupload import MAX_ACTIVATIONS_PER_DIGIT, MAX_MACS_PER_DIGIT, model_cost
+    from denoiser.models.files import load_model_file
+    from denoiser.models.upload import MAX_ACTIVATIONS_PER_DIGIT, MAX_MACS_PER_DIGIT, model_cost
 
     costs = {p.stem: model_cost(load_model_file(p)) for p in ROOT.joinpath("pretrained").glob("*.keras")}
     assert max(m for m, _ in costs.values()) <= MAX_MACS_PER_DIGIT / 2, costs
@@ -253,7 +253,7 @@ def test_the_shipped_models_cost_at_most_half_the_bound():
 def test_checks_wait_in_a_short_line_and_the_rest_are_told_to_try_again():
     import threading
 
-    from denoiser.modelupload import CheckLine
+    from denoiser.models.upload import CheckLine
 
     line = CheckLine(slots=1, waiting=1, patience=60)
     inside, release, order = threading.Event(), threading.Event(), []
@@ -349,7 +349,7 @@ def test_the_gallery_is_capped_and_a_model_can_be_removed(tiny_model_dir, tmp_pa
 
 def _publish_many(model_dir: str, gallery: str, prefix: str, count: int, max_models: int) -> list[str]:
     """In another process: publish ``count`` models named PREFIX-i; return the refusals."""
-    from denoiser.gallery import GalleryError
+    from denoiser.teaching.gallery import GalleryError
 
     refused = []
     for i in range(count):
@@ -394,7 +394,7 @@ def test_publishing_a_name_again_removes_the_old_files(tiny_model_dir, tmp_path)
 
 
 def test_wrong_teacher_codes_are_slowed_then_locked_out_per_session_and_per_server(caplog):
-    from denoiser.gallery import CodeGuard
+    from denoiser.teaching.gallery import CodeGuard
 
     now = [1000.0]
     guard = CodeGuard(per_session=3, per_server=6, window=600, lockout=600, clock=lambda: now[0])
@@ -426,7 +426,7 @@ def test_wrong_teacher_codes_are_slowed_then_locked_out_per_session_and_per_serv
 
 
 def test_the_training_slots_setting_is_checked(monkeypatch, caplog):
-    from denoiser.jobs import SLOTS_VAR, default_slots
+    from denoiser.training.jobs import SLOTS_VAR, default_slots
 
     monkeypatch.setenv(SLOTS_VAR, "3")
     assert default_slots() == 3

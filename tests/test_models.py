@@ -2,9 +2,9 @@ import keras
 import numpy as np
 import pytest
 
-from denoiser.modelfiles import read_manifest
-from denoiser.models import ModelConfig, build_model, build_unet, encoder_of, grow, unet_features
-from denoiser.pretrained import load_pretrained
+from denoiser.models.build import ModelConfig, build_model, build_unet, encoder_of, grow, unet_features
+from denoiser.models.files import read_manifest
+from denoiser.models.shipped import load_pretrained
 
 
 def dense_sizes(model):
@@ -89,8 +89,8 @@ def test_config_round_trips_through_dict():
 
 
 def test_psnr_loss_is_minus_each_images_psnr():
-    from denoiser.metrics import psnr
-    from denoiser.models import psnr_loss
+    from denoiser.models.build import psnr_loss
+    from denoiser.results.metrics import psnr
 
     rng = np.random.default_rng(0)
     clean = rng.random((5, 28, 28)).astype(np.float32)

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from denoiser import NOISE_KINDS, add_noise
-from denoiser.noise import add_random_noise
+from denoiser.digits.noise import add_random_noise
 
 
 @pytest.mark.parametrize("kind", list(NOISE_KINDS))

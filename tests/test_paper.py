@@ -1,4 +1,4 @@
-"""Photos of handwriting: the paper's light removed, strokes at MNIST's width (denoiser.paper)."""
+"""Photos of handwriting: the paper's light removed, strokes at MNIST's width (denoiser.digits.paper)."""
 
 import io
 
@@ -7,10 +7,10 @@ import pytest
 from PIL import Image
 
 import denoiser
-from denoiser.data import load_sample
-from denoiser.metrics import psnr
-from denoiser.paper import paper_ink, paper_level
-from denoiser.preprocess import BlankImageError, digit_from_bytes, to_mnist
+from denoiser.digits.mnist import load_sample
+from denoiser.digits.paper import paper_ink, paper_level
+from denoiser.digits.preprocess import BlankImageError, digit_from_bytes, to_mnist
+from denoiser.results.metrics import psnr
 from harness.handwriting import CONDITIONS, centre_lines, clean, overlap, photo
 
 DIGITS = 8  # sample digits per condition

@@ -1,6 +1,6 @@
 """The server's store of pictures at every amount (ui.instant_slider.PictureStore)."""
 
-from denoiser.pictures import PictureStore
+from denoiser.results.pictures import PictureStore
 
 
 def test_one_caller_at_a_time_draws_a_set_and_everyone_then_finds_it():
@@ -33,7 +33,7 @@ def test_a_set_keeps_no_model_alive_and_a_later_model_never_takes_its_name():
 
     import numpy as np
 
-    from denoiser.runtime import Denoiser
+    from denoiser.models.runtime import Denoiser
 
     def make():
         return Denoiser(loader=lambda: None, name="upload")

@@ -6,7 +6,7 @@ from PIL import Image, ImageDraw
 from scipy import ndimage
 
 from denoiser import to_mnist
-from denoiser.preprocess import BlankImageError, read_image
+from denoiser.digits.preprocess import BlankImageError, read_image
 
 
 def canvas_stroke(size=280, offset=(0, 0), color=(255, 255, 255)):

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 import denoiser
-from denoiser.modelfiles import (
+from denoiser.models.build import ModelConfig, build_model
+from denoiser.models.files import (
     PRETRAINED_DIR,
     ModelFileError,
     load_model_bytes,
@@ -17,9 +18,8 @@ from denoiser.modelfiles import (
     save_model,
     sha256_of,
 )
-from denoiser.models import ModelConfig, build_model
-from denoiser.pretrained import list_pretrained, load_pretrained
-from denoiser.runtime import Denoiser
+from denoiser.models.runtime import Denoiser
+from denoiser.models.shipped import list_pretrained, load_pretrained
 
 
 def test_manifest_lists_the_models_default_first(tiny_model_dir):
@@ -32,8 +32,8 @@ def test_manifest_lists_the_models_default_first(tiny_model_dir):
 @pytest.mark.slow
 @pytest.mark.parametrize("lazy", [False, True], ids=["keras", "lazy-onnx"])
 def test_a_saved_file_gives_the_in_memory_models_outputs(tmp_path, digits, lazy):
-    from denoiser.export import save_onnx
-    from denoiser.training import train
+    from denoiser.models.onnx_export import save_onnx
+    from denoiser.training.fit import train
 
     config = ModelConfig("conv", filters=4)
     model = train(config, digits[:128], epochs=1, batch_size=32, validation_split=0.0).model
@@ -52,7 +52,7 @@ def test_a_shipped_models_manifest_figures_match_a_fresh_evaluation(name, sample
     """The manifest's PSNR/SSIM (10,000 test digits) against 500 real test digits of the shipped
     sample, same noise seed: a wrong file or a stale figure lands outside the tolerance (measured
     gaps on 300 digits: at most 0.2 dB and 0.03)."""
-    from denoiser.evaluation import evaluate_denoiser
+    from denoiser.results.evaluation import evaluate_denoiser
 
     recorded = read_manifest()["models"][name]["metrics"]["gaussian@0.5"]
     fresh = evaluate_denoiser(load_pretrained(name, lazy=True).denoise, sample.x_test[:500],
@@ -171,7 +171,7 @@ shipped = pytest.mark.skipif(not (PRETRAINED_DIR / "manifest.json").exists(),
 @pytest.mark.slow
 @shipped
 def test_every_shipped_model_loads_verifies_and_denoises(sample):
-    from denoiser.evaluation import evaluate_denoiser
+    from denoiser.results.evaluation import evaluate_denoiser
 
     names = denoiser.list_pretrained()
     assert names[0] == read_manifest()["default"]
@@ -189,8 +189,8 @@ def test_every_shipped_model_loads_verifies_and_denoises(sample):
 @pytest.mark.slow
 @shipped
 def test_default_model_is_the_blind_one_and_beats_the_median_filter(sample):
-    from denoiser.classical import median
-    from denoiser.evaluation import evaluate_denoiser
+    from denoiser.results.classical import median
+    from denoiser.results.evaluation import evaluate_denoiser
 
     model = denoiser.load_pretrained()
     assert model.name == "blind"

@@ -1,4 +1,4 @@
-"""8-bit copies of the ONNX models (denoiser.quantize): a server setting, never the default."""
+"""8-bit copies of the ONNX models (denoiser.models.quantize): a server setting, never the default."""
 
 from pathlib import Path
 
@@ -7,11 +7,11 @@ import pytest
 
 from denoiser import add_noise
 from denoiser.cli import main
-from denoiser.evaluation import evaluate_denoiser
-from denoiser.modelfiles import read_manifest, sha256_of
-from denoiser.noise import NoiseSpec
-from denoiser.pretrained import INT8_NOTE, load_pretrained
-from denoiser.quantize import PRECISION_VAR, int8_onnx, precision
+from denoiser.digits.noise import NoiseSpec
+from denoiser.models.files import read_manifest, sha256_of
+from denoiser.models.quantize import PRECISION_VAR, int8_onnx, precision
+from denoiser.models.shipped import INT8_NOTE, load_pretrained
+from denoiser.results.evaluation import evaluate_denoiser
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -79,7 +79,7 @@ def test_int8_onnx_writes_a_close_copy_of_a_small_model(tiny_model_dir, sample, 
     calibration = NoiseSpec("blind", 1.0).apply(sample.x_train[:64], seed=5)
     fields = int8_onnx(source, calibration, tmp_path / "tiny.int8.onnx")
     assert fields == {"int8": "tiny.int8.onnx", "int8_sha256": sha256_of(tmp_path / "tiny.int8.onnx")}
-    from denoiser.inference import OnnxModel
+    from denoiser.models.onnx_session import OnnxModel
 
     noisy = add_noise(sample.x_test[:16], "gaussian", 0.5, seed=3)
     gap = np.abs(OnnxModel(tmp_path / "tiny.int8.onnx")(noisy) - OnnxModel(source)(noisy))
@@ -131,8 +131,7 @@ def test_sessions_ask_for_exact_8_bit_products_only_on_cpus_without_vnni(monkeyp
     needless. A test cannot choose its CPU, so the flags are given and the option is checked."""
     import platform
 
-    from denoiser import inference
-
+    from denoiser.models import onnx_session as inference
     monkeypatch.setattr(inference, "cpu_flags", lambda: flags)
     monkeypatch.setattr(platform, "machine", lambda: "x86_64")
     model = inference.OnnxModel(ROOT / "pretrained" / read_manifest()["models"]["blind"]["int8"])
@@ -146,7 +145,7 @@ def test_sessions_ask_for_exact_8_bit_products_only_on_cpus_without_vnni(monkeyp
 
 
 def test_the_cpu_flags_are_read_where_linux_lists_them():
-    from denoiser.inference import cpu_flags
+    from denoiser.models.onnx_session import cpu_flags
 
     flags = cpu_flags()
     if not Path("/proc/cpuinfo").exists():

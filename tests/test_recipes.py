@@ -2,7 +2,7 @@
 
 A new architecture: an entry in the config's registry and one builder; the app's controls, the
 CLI, descriptions and inference follow. A new noise kind: one function and one entry in
-``denoiser.noise.NOISES``; the app, links, the CLI and training follow."""
+``denoiser.digits.noise.NOISES``; the app, links, the CLI and training follow."""
 
 from pathlib import Path
 
@@ -13,9 +13,9 @@ from keras import layers
 from streamlit.testing.v1 import AppTest
 
 from denoiser.cli import main
-from denoiser.config import ARCHITECTURES, Architecture, ModelConfig
-from denoiser.models import BUILDERS, build_model, register_architecture
-from denoiser.pretrained import load_pretrained
+from denoiser.models.build import BUILDERS, build_model, register_architecture
+from denoiser.models.config import ARCHITECTURES, Architecture, ModelConfig
+from denoiser.models.shipped import load_pretrained
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 
@@ -80,7 +80,7 @@ def invert(x, amount, rng):
 
 @pytest.fixture
 def inverted():
-    from denoiser.noise import NOISES
+    from denoiser.digits.noise import NOISES
 
     NOISES["invert"] = ("blends every pixel towards its inverse by `amount` (a test's toy)", invert)
     yield "invert"
@@ -89,8 +89,8 @@ def inverted():
 
 @pytest.mark.slow
 def test_a_new_noise_kind_needs_only_its_function_and_entry(inverted, digits, capsys):
-    from denoiser.links import read_link
-    from denoiser.noise import NOISE_KINDS, NoiseSpec, add_noise, add_random_noise
+    from denoiser.digits.noise import NOISE_KINDS, NoiseSpec, add_noise, add_random_noise
+    from denoiser.teaching.links import read_link
 
     assert inverted in NOISE_KINDS
     np.testing.assert_allclose(add_noise(digits[:2], inverted, 1.0), 1.0 - digits[:2], atol=1e-6)

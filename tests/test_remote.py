@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from denoiser.config import ModelConfig
-from denoiser.noise import NoiseSpec
+from denoiser.digits.noise import NoiseSpec
+from denoiser.models.config import ModelConfig
 from harness.server import REDIS_SERVER, free_port, kill_group, start_redis, start_worker
 from tests.conftest import Touches
 
@@ -22,7 +22,7 @@ WORKER_ENV = {"DENOISER_TRAINING_PRIORITY": "normal", "TF_CPP_MIN_LOG_LEVEL": "3
 
 @pytest.fixture(autouse=True)
 def quick_to_notice_a_dead_worker(monkeypatch):
-    monkeypatch.setattr("denoiser.remote.BEAT_TTL", 20)
+    monkeypatch.setattr("denoiser.training.remote.BEAT_TTL", 20)
 
 
 class RedisServer:
@@ -65,7 +65,7 @@ def worker(redis_server):
 
 
 def remote_job(queue, digits, epochs=1, size=300, alive=None):
-    from denoiser.remote import RemoteTrainingJob
+    from denoiser.training.remote import RemoteTrainingJob
 
     return RemoteTrainingJob(ModelConfig("dense", code_size=16), NoiseSpec("gaussian", 0.5), epochs, 32,
                              digits[:size], preview_clean=digits[:4], x_eval=digits[:50], queue=queue,
@@ -98,7 +98,7 @@ def run_keys(redis_server) -> list[bytes]:
 
 
 def test_a_run_trains_on_a_worker_like_a_local_one_and_leaves_nothing_in_redis(redis_server, worker, digits):
-    from denoiser.remote import RedisQueue
+    from denoiser.training.remote import RedisQueue
 
     queue = RedisQueue(redis_server.url)
     job = remote_job(queue, digits).start()
@@ -112,7 +112,7 @@ def test_a_run_trains_on_a_worker_like_a_local_one_and_leaves_nothing_in_redis(r
 
 
 def test_runs_wait_in_line_and_a_closed_page_leaves_the_line(redis_server, digits):
-    from denoiser.remote import RedisQueue
+    from denoiser.training.remote import RedisQueue
 
     queue = RedisQueue(redis_server.url)  # no worker yet: everything waits
     page = {"open": True}
@@ -132,7 +132,7 @@ def test_runs_wait_in_line_and_a_closed_page_leaves_the_line(redis_server, digit
 
 
 def test_stop_ends_a_remote_run_after_the_batch_and_keeps_the_model(redis_server, worker, digits):
-    from denoiser.remote import RedisQueue
+    from denoiser.training.remote import RedisQueue
 
     job = remote_job(RedisQueue(redis_server.url), digits, epochs=50, size=2000).start()
     wait_for(lambda: job.progress is not None, 300, "training to start on the worker")
@@ -143,7 +143,7 @@ def test_stop_ends_a_remote_run_after_the_batch_and_keeps_the_model(redis_server
 
 
 def test_a_worker_killed_mid_run_fails_the_run_with_its_reason_and_the_queue_goes_on(redis_server, digits):
-    from denoiser.remote import RedisQueue
+    from denoiser.training.remote import RedisQueue
 
     queue = RedisQueue(redis_server.url)
     doomed = worker_process(redis_server.url)
@@ -159,7 +159,7 @@ def test_a_worker_killed_mid_run_fails_the_run_with_its_reason_and_the_queue_goe
 
 
 def test_a_run_whose_page_is_gone_is_dropped_by_the_worker_and_its_keys_go(redis_server, worker, digits):
-    from denoiser.remote import RedisQueue
+    from denoiser.training.remote import RedisQueue
 
     page = {"open": True}
     job = remote_job(RedisQueue(redis_server.url), digits, epochs=50, size=2000,
@@ -177,7 +177,7 @@ def test_a_run_whose_page_is_gone_is_dropped_by_the_worker_and_its_keys_go(redis
 
 
 def test_without_redis_training_is_unavailable_and_comes_back_with_it(redis_server):
-    from denoiser.remote import RedisQueue
+    from denoiser.training.remote import RedisQueue
 
     now = [0.0]
     queue = RedisQueue(redis_server.url, clock=lambda: now[0])
@@ -197,14 +197,14 @@ def test_a_run_whose_server_died_is_dropped_when_its_heartbeat_lapses(redis_serv
     from rq import Queue
     from rq.serializers import JSONSerializer
 
-    from denoiser.remote import QUEUE, _pack, key
+    from denoiser.training.remote import QUEUE, _pack, key
 
     client = redis.Redis.from_url(redis_server.url)
     job = remote_job(None, digits, epochs=200, size=2000)
     client.set(key(job.id, "settings"), _pack(job.settings()), ex=3600)
     client.set(key(job.id, "alive"), 1, ex=15)  # refreshed by nobody from now on
     Queue(QUEUE, connection=client, serializer=JSONSerializer).enqueue_call(
-        "denoiser.remote.train_on_worker", args=(job.id,), timeout=3600, result_ttl=0)
+        "denoiser.training.remote.train_on_worker", args=(job.id,), timeout=3600, result_ttl=0)
     wait_for(lambda: client.llen(key(job.id, "events")) > 2, 300, "the worker to train it")
     # the heartbeat lapses: the worker stops after a batch, drops the run and deletes its keys
     wait_for(lambda: run_keys(redis_server) == [], 120, "the dead server's run to be dropped")
@@ -221,7 +221,7 @@ def test_pickles_written_into_redis_run_on_no_worker_and_no_server(redis_server,
     from rq import Queue
     from rq.serializers import JSONSerializer
 
-    from denoiser.remote import QUEUE, RedisQueue, key
+    from denoiser.training.remote import QUEUE, RedisQueue, key
 
     client = redis.Redis.from_url(redis_server.url)
     marker = tmp_path / "ran"
@@ -229,11 +229,11 @@ def test_pickles_written_into_redis_run_on_no_worker_and_no_server(redis_server,
     client.set(key(planted.id, "settings"), pickle.dumps(Touches(marker)), ex=600)
     client.set(key(planted.id, "alive"), 1, ex=600)
     Queue(QUEUE, connection=client, serializer=JSONSerializer).enqueue_call(
-        "denoiser.remote.train_on_worker", args=(planted.id,), timeout=600, result_ttl=0)
+        "denoiser.training.remote.train_on_worker", args=(planted.id,), timeout=600, result_ttl=0)
     wait_for(lambda: client.llen(key(planted.id, "events")) > 0, 120, "the worker to answer")
     assert b"could not read the run's settings" in client.lindex(key(planted.id, "events"), 0)
     Queue(QUEUE, connection=client).enqueue_call(  # an RQ job record pickled, holding a pickle bomb
-        "denoiser.remote.train_on_worker", args=(Touches(marker),), timeout=600, result_ttl=0)
+        "denoiser.training.remote.train_on_worker", args=(Touches(marker),), timeout=600, result_ttl=0)
     wait_for(lambda: client.llen(f"rq:queue:{QUEUE}") == 0, 60, "the worker to take the planted record")
     # a server's run, with no worker taking it: a planted report fails it without running anything
     queue = RedisQueue(redis_server.url)
@@ -251,7 +251,7 @@ def test_pickles_written_into_redis_run_on_no_worker_and_no_server(redis_server,
 
 
 def test_a_redis_with_a_password_is_used_through_its_url_and_refused_without_it(tmp_path):
-    from denoiser.remote import RedisQueue
+    from denoiser.training.remote import RedisQueue
     from harness.server import start_redis
 
     port = free_port()

@@ -6,8 +6,8 @@ import keras
 import numpy as np
 import pytest
 
-from denoiser.models import ModelConfig, build_model
-from denoiser.training import DivergenceGuard, NoiseSpec, NoisyDigits, TimeBudget, train
+from denoiser.models.build import ModelConfig, build_model
+from denoiser.training.fit import DivergenceGuard, NoiseSpec, NoisyDigits, TimeBudget, train
 
 
 @pytest.mark.slow

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from denoiser.preprocess import BlankImageError, digit_from_bytes
+from denoiser.digits.preprocess import BlankImageError, digit_from_bytes
 from harness.uploads import BAD, GOOD, encode, exif_rotated, png_claiming
 
 

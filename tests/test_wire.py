@@ -1,14 +1,15 @@
-"""Messages through Redis (denoiser.wire): what a run sends comes back equal; nothing else is built."""
+"""Messages through Redis (denoiser.training.wire): what a run sends comes back equal; nothing else is
+built."""
 
 import pickle
 
 import numpy as np
 import pytest
 
-from denoiser.config import ModelConfig
-from denoiser.noise import NoiseSpec
-from denoiser.training_types import Progress
-from denoiser.wire import MAGIC, WireError, decode, encode
+from denoiser.digits.noise import NoiseSpec
+from denoiser.models.config import ModelConfig
+from denoiser.training.progress import Progress
+from denoiser.training.wire import MAGIC, WireError, decode, encode
 from tests.conftest import Touches
 
 
@@ -63,7 +64,7 @@ def test_damaged_or_foreign_messages_are_refused_in_words(data):
 
 
 def test_a_message_larger_than_any_the_app_sends_is_refused_before_reading(monkeypatch):
-    import denoiser.wire as wire
+    import denoiser.training.wire as wire
 
     monkeypatch.setattr(wire, "MAX_MESSAGE_BYTES", 100)
     with pytest.raises(WireError, match="larger than any"):

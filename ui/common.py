@@ -13,12 +13,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 import streamlit as st
 
-from denoiser import load_mnist, quantize
-from denoiser.data import OFFLINE_VAR
-from denoiser.links import VIEWS, LinkState, link_params, read_link
-from denoiser.modelfiles import ModelFileError, model_dir
-from denoiser.pretrained import list_pretrained, load_pretrained
-from denoiser.runlist import RunList
+from denoiser import load_mnist
+from denoiser.digits.mnist import OFFLINE_VAR
+from denoiser.models import quantize
+from denoiser.models.files import ModelFileError, model_dir
+from denoiser.models.shipped import list_pretrained, load_pretrained
+from denoiser.teaching.links import VIEWS, LinkState, link_params, read_link
+from denoiser.training.runlist import RunList
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -82,9 +83,9 @@ def freeze_startup_objects() -> bool:
 
     import pandas  # noqa: F401
 
-    import denoiser.evaluation  # noqa: F401
-    import denoiser.jobs  # noqa: F401
-    import denoiser.latent  # noqa: F401
+    import denoiser.results.evaluation  # noqa: F401
+    import denoiser.results.latent  # noqa: F401
+    import denoiser.training.jobs  # noqa: F401
 
     gc.collect()
     gc.freeze()
@@ -233,7 +234,7 @@ def current_link(model_name: str | None, more_models: list[str] | None = None) -
 
 
 def locked(name: str) -> bool:
-    """Whether this session's exercise link locks ``name`` (a key of denoiser.links.LOCKABLE)."""
+    """Whether this session's exercise link locks ``name`` (a key of denoiser.teaching.links.LOCKABLE)."""
     return name in st.session_state.get("locks", [])
 
 
@@ -357,10 +358,10 @@ def grid_style() -> dict:
 
 # ---------------------------------------------------------------- charts
 def bar_chart(values: dict[str, float], title: str, height: int = 220) -> None:
-    """Horizontal bars, one per name, each in its fixed colour (:mod:`denoiser.colours`)."""
+    """Horizontal bars, one per name, each in its fixed colour (:mod:`denoiser.results.colours`)."""
     import pandas as pd
 
-    from denoiser.colours import colours_of
+    from denoiser.results.colours import colours_of
 
     table = pd.DataFrame({"name": list(values), "value": list(values.values())})
     spec = {
@@ -380,7 +381,7 @@ def bar_chart(values: dict[str, float], title: str, height: int = 220) -> None:
 
 def line_chart(table: pd.DataFrame, x_title: str, y_title: str, height: int = 280) -> None:
     """Lines with point markers (so a single epoch shows too), one per column of ``table``, each
-    in its own fixed colour (:mod:`denoiser.colours`: the same method, the same colour everywhere).
+    in its own fixed colour (:mod:`denoiser.results.colours`: the same method, the same colour everywhere).
 
     A plain Vega-Lite spec, not altair: the live training panel redraws its curves every second,
     and building and validating the same chart in altair cost several times what the spec does,
@@ -388,7 +389,7 @@ def line_chart(table: pd.DataFrame, x_title: str, y_title: str, height: int = 28
     """
     import pandas as pd  # imported where needed: the first page has no use for it
 
-    from denoiser.colours import colours_of
+    from denoiser.results.colours import colours_of
 
     long = table.rename_axis("x").reset_index().melt("x", var_name="series", value_name="y").dropna()
     integer_x = pd.api.types.is_integer_dtype(long["x"])
@@ -417,7 +418,7 @@ LATENT_CACHE = 6
 def latent_points(model, data, count: int) -> tuple[np.ndarray, np.ndarray]:
     """The PCA of ``model``'s codes for the first ``count`` test digits, computed once per model
     and count in this session (a session's own runs are models too, so no global cache)."""
-    from denoiser.latent import pca_2d
+    from denoiser.results.latent import pca_2d
 
     cache = st.session_state.setdefault("latent_cache", {})
     key = (model.name, id(model), count)

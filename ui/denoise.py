@@ -9,18 +9,18 @@ import streamlit as st
 
 import denoiser
 from denoiser import NOISE_KINDS, to_mnist
-from denoiser.classical import CLASSICAL
-from denoiser.compare import (
+from denoiser.digits.preprocess import BlankImageError, digit_from_bytes
+from denoiser.results.classical import CLASSICAL
+from denoiser.results.compare import (
     Comparison,
     compare,
     compare_amounts,
     every_amount_affordable,
     means_markdown,
 )
-from denoiser.grid import enlarge
-from denoiser.links import AMOUNT_STEP, MAX_COUNT, SLIDER_AMOUNTS, SOURCES
-from denoiser.pictures import Picture, draw_picture
-from denoiser.preprocess import BlankImageError, digit_from_bytes
+from denoiser.results.grid import enlarge
+from denoiser.results.pictures import Picture, draw_picture
+from denoiser.teaching.links import AMOUNT_STEP, MAX_COUNT, SLIDER_AMOUNTS, SOURCES
 from ui.alt_text import described_image, label_pictures
 from ui.common import (
     PROJECTOR,
@@ -187,7 +187,7 @@ def model_controls(sb) -> tuple[list[str], list[str], bool]:
 
 def class_link(place) -> None:
     """A popover that makes this screen a link for the class, with the controls it locks."""
-    from denoiser.links import LOCKABLE, link_params
+    from denoiser.teaching.links import LOCKABLE, link_params
 
     pop = place.popover("Link for the class", icon=":material/link:",
                         help="This screen as a link to hand out, with chosen controls locked.")

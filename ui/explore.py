@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from denoiser.classical import CLASSICAL
-from denoiser.grid import enlarge
-from denoiser.noise import NOISE_KINDS
+from denoiser.digits.noise import NOISE_KINDS
+from denoiser.results.classical import CLASSICAL
+from denoiser.results.grid import enlarge
 from ui.alt_text import described_image
 from ui.common import (
     SCALE,
@@ -39,7 +39,7 @@ def view_explore(data) -> None:
                       help="Digits per point: more is smoother but slower.")
         go = st.form_submit_button("Run sweep", help="Measure PSNR and SSIM at amounts 0.1 to 0.9.")
     if go:
-        from denoiser.evaluation import evaluate_table, methods_to_compare
+        from denoiser.results.evaluation import evaluate_table, methods_to_compare
 
         models = {name: model for name in names if (model := get_model(name)) is not None}
         methods = methods_to_compare({name: m.denoise for name, m in models.items()}, filters)
@@ -83,7 +83,7 @@ def view_explore(data) -> None:
                          key=f"interp_{side.lower()}_n", help="Which test digit of that class.")
         ends.append(data.x_test[examples[pick - 1]])
     steps = st.slider("Steps", 3, 12, 8, key="interp_steps", help="Images along the way.")
-    from denoiser.latent import interpolate
+    from denoiser.results.latent import interpolate
 
     with st.spinner("Decoding (the first walk with a model prepares its decoder: a few seconds)…"):
         path = interpolate(model, ends[0], ends[1], steps)

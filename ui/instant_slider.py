@@ -2,7 +2,7 @@
 slider moves, before (and while) the server is asked.
 
 The server draws the grid at each of the slider's amounts once per change of digits, models or
-noise (:func:`denoiser.compare.compare_amounts`) and registers each picture as a media file; a
+noise (:func:`denoiser.results.compare.compare_amounts`) and registers each picture as a media file; a
 small Streamlit component (``st.components.v2``, no iframe) watches the slider's value on the
 page and, as it changes, points the grid's ``<img>`` at that amount's picture. Dragging the
 slider therefore shows every amount it passes, and a key press shows the next amount within a
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from denoiser.pictures import PictureStore
+from denoiser.results.pictures import PictureStore
 
 # Runs in the page (not an iframe): finds the slider and the picture by the keys Streamlit puts in
 # their containers' class names (st-key-…) and, as the slider's value changes (each key press, each

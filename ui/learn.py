@@ -7,13 +7,20 @@ import numpy as np
 import streamlit as st
 
 from denoiser import add_noise
-from denoiser.compare import compare, describe, metric_caption
-from denoiser.grid import digit_grid, png_bytes
-from denoiser.lesson import lesson_markdown
-from denoiser.lessons import CODE_SIZES, CONTEXT, OPTIMISERS, lessons_dir, metric_examples, recorded_curves
-from denoiser.metrics import psnr, ssim
-from denoiser.modelfiles import ModelFileError, model_dir
-from denoiser.noise import NOISE_KINDS
+from denoiser.digits.noise import NOISE_KINDS
+from denoiser.models.files import ModelFileError, model_dir
+from denoiser.results.compare import compare, describe, metric_caption
+from denoiser.results.grid import digit_grid, png_bytes
+from denoiser.results.metrics import psnr, ssim
+from denoiser.teaching.experiments import (
+    CODE_SIZES,
+    CONTEXT,
+    OPTIMISERS,
+    lessons_dir,
+    metric_examples,
+    recorded_curves,
+)
+from denoiser.teaching.lesson import lesson_markdown
 from ui.alt_text import described_image
 from ui.common import (
     bar_chart,

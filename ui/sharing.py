@@ -4,7 +4,7 @@ An upload belongs to the session that made it; a gallery model is seen by every 
 this server, and only where a teacher code is set (a gallery folder left from another term on a
 server without a code shows nothing). The teacher's tools (publish, remove) appear only on a page
 opened with ``?teacher`` in its address (the README tells teachers), never in every student's
-view; each code typed there goes through the server's :class:`~denoiser.gallery.CodeGuard`.
+view; each code typed there goes through the server's :class:`~denoiser.teaching.gallery.CodeGuard`.
 """
 
 from __future__ import annotations
@@ -18,7 +18,9 @@ from pathlib import Path
 
 import streamlit as st
 
-from denoiser.gallery import (
+from denoiser.models.files import ModelFileError
+from denoiser.models.runtime import Denoiser
+from denoiser.teaching.gallery import (
     CodeGuard,
     GalleryError,
     gallery_dir,
@@ -27,8 +29,6 @@ from denoiser.gallery import (
     publish,
     unpublish,
 )
-from denoiser.modelfiles import ModelFileError
-from denoiser.runtime import Denoiser
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +105,7 @@ def uploads() -> dict[str, Upload]:
 
 def gallery_model(name: str) -> Denoiser:
     """A class gallery model, loaded once per process and again when it is published anew."""
-    from denoiser.modelfiles import read_manifest
+    from denoiser.models.files import read_manifest
     from ui.common import directory_model
 
     folder = gallery_dir()
@@ -117,7 +117,7 @@ def gallery_model(name: str) -> Denoiser:
 
 def upload_control(place) -> None:
     """A file uploader for a ``.keras`` model; a checked file joins this session's models."""
-    from denoiser.modelupload import MAX_MODEL_BYTES, open_upload, prepare_upload
+    from denoiser.models.upload import MAX_MODEL_BYTES, open_upload, prepare_upload
 
     file = place.file_uploader(
         "Load a model (.keras)", type=["keras"], key="model_upload", max_upload_size=MAX_MODEL_BYTES // 2**20,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from denoiser.grid import digit_grid_png
-from denoiser.noise import BLIND, NOISE_KINDS
+from denoiser.digits.noise import BLIND, NOISE_KINDS
+from denoiser.results.grid import digit_grid_png
 from ui.alt_text import described_image
 from ui.common import MAX_RUNS, bar_chart, get_digits, guarded, line_chart, session_alive, shipped_names
 
@@ -41,7 +41,7 @@ SETTING_CONTROLS = {
 
 def architecture_settings(arch: str) -> dict:
     """A control for each setting ``arch`` reads, laid out three to a row; their values."""
-    from denoiser.config import ARCHITECTURES
+    from denoiser.models.config import ARCHITECTURES
 
     settings = ARCHITECTURES[arch].settings
     missing = [s for s in settings if s not in SETTING_CONTROLS]
@@ -56,11 +56,11 @@ def architecture_settings(arch: str) -> dict:
 
 
 def train_form(data) -> None:
-    from denoiser.config import ARCHITECTURES, LOSSES, OPTIMIZERS, ModelConfig
-    from denoiser.hints import training_hints
-    from denoiser.jobs import TrainingQueue, keep_a_spare
-    from denoiser.noise import NoiseSpec
-    from denoiser.remote import training_backend
+    from denoiser.digits.noise import NoiseSpec
+    from denoiser.models.config import ARCHITECTURES, LOSSES, OPTIMIZERS, ModelConfig
+    from denoiser.training.hints import training_hints
+    from denoiser.training.jobs import TrainingQueue, keep_a_spare
+    from denoiser.training.remote import training_backend
 
     arch = st.selectbox("Architecture", list(ARCHITECTURES), key="t_arch",
                         format_func=lambda a: f"{a} — {ARCHITECTURES[a].description}",
@@ -220,7 +220,7 @@ BASELINE_WORDS = {"noisy input": "no denoising at all: the noisy digits as they 
 @st.cache_data(show_spinner=False)
 def baselines(n: int) -> dict[str, dict[str, float]]:
     """PSNR/SSIM of the noisy input and of a median filter on the digits every run is measured on."""
-    from denoiser.evaluation import NOISY_INPUT, evaluate_denoiser, methods_to_compare
+    from denoiser.results.evaluation import NOISY_INPUT, evaluate_denoiser, methods_to_compare
 
     x = get_digits().x_test[:n]
     methods = methods_to_compare({}, ["median"])  # the noisy input and the filter, as Explore has them

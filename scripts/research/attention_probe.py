@@ -25,13 +25,13 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import keras  # noqa: E402
 from keras import layers  # noqa: E402
 
-from denoiser.data import load_mnist  # noqa: E402
-from denoiser.evaluation import evaluate_denoiser  # noqa: E402
-from denoiser.modelfiles import save_model  # noqa: E402
-from denoiser.models import build_unet, loss_function, with_precision  # noqa: E402
-from denoiser.pretrained import load_pretrained  # noqa: E402
-from denoiser.runtime import Denoiser  # noqa: E402
-from denoiser.training import train  # noqa: E402
+from denoiser.digits.mnist import load_mnist  # noqa: E402
+from denoiser.models.build import build_unet, loss_function, with_precision  # noqa: E402
+from denoiser.models.files import save_model  # noqa: E402
+from denoiser.models.runtime import Denoiser  # noqa: E402
+from denoiser.models.shipped import load_pretrained  # noqa: E402
+from denoiser.results.evaluation import evaluate_denoiser  # noqa: E402
+from denoiser.training.fit import train  # noqa: E402
 
 
 def attention_block(x, name: str, heads: int = 4):

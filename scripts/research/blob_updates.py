@@ -6,7 +6,7 @@ Trains the Train page's default model (dense, code 32, one layer of 256 nodes, A
 Gaussian 0.5) on the shipped sample's 3,600 training digits for each number of weight updates and
 reports, on 200 test digits: PSNR, and how much the outputs differ from digit to digit (the mean
 per-pixel standard deviation across digits, as a fraction of the clean digits' own): near 0 is one
-blob for every input. The hint threshold ``denoiser.hints.MIN_UPDATES`` comes from this table.
+blob for every input. The hint threshold ``denoiser.training.hints.MIN_UPDATES`` comes from this table.
 """
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ import json
 import numpy as np
 
 from denoiser import add_noise
-from denoiser.config import ModelConfig
-from denoiser.data import load_sample
-from denoiser.metrics import psnr
-from denoiser.training import train
+from denoiser.digits.mnist import load_sample
+from denoiser.models.config import ModelConfig
+from denoiser.results.metrics import psnr
+from denoiser.training.fit import train
 from harness.machine import describe_machine
 
 

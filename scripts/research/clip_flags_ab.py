@@ -23,12 +23,12 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import keras  # noqa: E402
 
-from denoiser.config import ModelConfig  # noqa: E402
-from denoiser.data import load_mnist  # noqa: E402
-from denoiser.evaluation import evaluate_denoiser  # noqa: E402
-from denoiser.models import build_model  # noqa: E402
-from denoiser.runtime import Denoiser  # noqa: E402
-from denoiser.training import train  # noqa: E402
+from denoiser.digits.mnist import load_mnist  # noqa: E402
+from denoiser.models.build import build_model  # noqa: E402
+from denoiser.models.config import ModelConfig  # noqa: E402
+from denoiser.models.runtime import Denoiser  # noqa: E402
+from denoiser.results.evaluation import evaluate_denoiser  # noqa: E402
+from denoiser.training.fit import train  # noqa: E402
 
 
 def run(clip_flags: bool, seed: int, x_train, x_test, epochs: int) -> list[float]:

@@ -13,11 +13,11 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-from denoiser.data import load_mnist  # noqa: E402
-from denoiser.evaluation import evaluate_denoiser  # noqa: E402
-from denoiser.models import ModelConfig  # noqa: E402
-from denoiser.runtime import Denoiser  # noqa: E402
-from denoiser.training import NoiseSpec, train  # noqa: E402
+from denoiser.digits.mnist import load_mnist  # noqa: E402
+from denoiser.models.build import ModelConfig  # noqa: E402
+from denoiser.models.runtime import Denoiser  # noqa: E402
+from denoiser.results.evaluation import evaluate_denoiser  # noqa: E402
+from denoiser.training.fit import NoiseSpec, train  # noqa: E402
 
 CANDIDATES = [  # (code size, layers, nodes, loss)
     (32, 1, 128, "binary_crossentropy"),  # the tutorial's shape

@@ -34,8 +34,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import numpy as np  # noqa: E402
 
 from denoiser import add_noise, load_mnist  # noqa: E402
-from denoiser.metrics import psnr  # noqa: E402
-from denoiser.pretrained import load_pretrained  # noqa: E402
+from denoiser.models.shipped import load_pretrained  # noqa: E402
+from denoiser.results.metrics import psnr  # noqa: E402
 
 SHIFTS = [(1, 0), (0, 1), (1, 1), (-1, 0), (0, -1), (-1, -1), (1, -1), (-1, 1)]
 
@@ -71,8 +71,8 @@ def refine(model, clean: np.ndarray, noisy: np.ndarray, x_train: np.ndarray, epo
     import keras
     from keras import layers
 
-    from denoiser.models import unet_features
-    from denoiser.training import NoiseSpec, NoisyDigits
+    from denoiser.models.build import unet_features
+    from denoiser.training.fit import NoiseSpec, NoisyDigits
 
     base = model.model
     stage1 = keras.Model(base.input, base.get_layer("pixels").input, name="stage1")

@@ -21,11 +21,11 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 from keras import layers  # noqa: E402
 
-from denoiser.data import load_mnist  # noqa: E402
-from denoiser.metrics import psnr, ssim  # noqa: E402
-from denoiser.models import ModelConfig, build_model  # noqa: E402
-from denoiser.noise import add_noise  # noqa: E402
-from denoiser.training import NoiseSpec, NoisyDigits  # noqa: E402
+from denoiser.digits.mnist import load_mnist  # noqa: E402
+from denoiser.digits.noise import add_noise  # noqa: E402
+from denoiser.models.build import ModelConfig, build_model  # noqa: E402
+from denoiser.results.metrics import psnr, ssim  # noqa: E402
+from denoiser.training.fit import NoiseSpec, NoisyDigits  # noqa: E402
 
 
 def _double_conv(x, filters: int, name: str):

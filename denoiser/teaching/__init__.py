@@ -1,0 +1,1 @@
+"""Teaching: the lessons and their experiments, the class gallery, shareable links."""

@@ -1,0 +1,121 @@
+"""A training process started ahead of need: TensorFlow imported, waiting for the next run.
+
+A training child spends its first seconds importing TensorFlow and Keras, so a short run's
+wait after *Start training* was mostly that start-up. The server keeps one such process
+ready (started when the Train page opens and after each run, always at the training's low
+priority), and a run takes it instead of starting its own; the next spare starts behind it. A
+spare is only kept while the training queue has a free slot, so it stays within the queue's
+memory bound (``denoiser.training.jobs.TRAINING_GB`` per slot). ``$DENOISER_SPARE_TRAINER=0`` turns it off.
+``python -m benchmarks.bench_first_point`` measures Start → first curve point with and without it.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+#: Environment variable: ``0`` keeps no spare (every run starts its own process).
+SPARE_VAR = "DENOISER_SPARE_TRAINER"
+
+
+@dataclass
+class Spare:
+    """A waiting training process and its three channels: settings in, reports out, stop."""
+
+    process: multiprocessing.process.BaseProcess
+    inbox: Any
+    reports: Any
+    stop: Any
+
+
+def spare_enabled() -> bool:
+    return os.environ.get(SPARE_VAR, "1") != "0"
+
+
+def _warm_up() -> None:
+    """What every run's first seconds went to, done before there is a run: importing Keras and
+    the ONNX exporter, and one tiny training (Keras builds its training step, the CPU kernels
+    load), whose model is then dropped."""
+    import numpy as np
+
+    from denoiser.models import onnx_export  # noqa: F401 - tf2onnx, for the run's end
+    from denoiser.models.config import ModelConfig
+    from denoiser.training.fit import train
+
+    digits = np.random.default_rng(0).random((32, 28, 28), dtype=np.float32)
+    train(ModelConfig("dense", code_size=8), digits, epochs=1, batch_size=16, validation_split=0.0)
+    import keras
+
+    keras.backend.clear_session()  # the warm-up's model and names go; the loaded kernels stay
+
+
+def _wait_then_train(inbox, reports, stop) -> None:
+    """The spare process: import what training needs, wait for a run's settings, train it as a
+    run's own process does (:func:`denoiser.training.jobs._train_in_child`)."""
+    from denoiser.training.jobs import _lower_priority, _train_in_child
+
+    _lower_priority()
+    _warm_up()
+    _train_in_child(inbox.get(), reports, stop)
+
+
+class SparePool:
+    """At most one spare training process, taken by the next run (thread-safe)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._spare: Spare | None = None
+
+    def take(self) -> Spare | None:
+        """The waiting process, now this caller's (None when there is none alive)."""
+        with self._lock:
+            spare, self._spare = self._spare, None
+        if spare is not None and not spare.process.is_alive():
+            return None
+        return spare
+
+    def ready(self) -> bool:
+        with self._lock:
+            return self._spare is not None and self._spare.process.is_alive()
+
+    def refill(self) -> None:
+        """Start a spare if there is none (in the background, at the training's low priority)."""
+        from denoiser.training.jobs import _start_in_background
+
+        with self._lock:
+            if self._spare is not None and self._spare.process.is_alive():
+                return
+            ctx = multiprocessing.get_context("spawn")
+            inbox, reports, stop = ctx.Queue(), ctx.Queue(), ctx.Event()
+            process = ctx.Process(target=_wait_then_train, args=(inbox, reports, stop),
+                                  name="denoiser-train-spare", daemon=True)
+            try:
+                _start_in_background(process)
+            except OSError as err:  # no room for another process now: runs start their own
+                log.warning("no spare training process: %s", err)
+                return
+            self._spare = Spare(process, inbox, reports, stop)
+
+    def drop(self) -> None:
+        """End the spare, if any (the queue is full, or the server is going)."""
+        with self._lock:
+            spare, self._spare = self._spare, None
+        if spare is not None and spare.process.is_alive():
+            # Killed, not asked: it holds no run, and asking would wait for its warm-up to end
+            # (seconds at its low priority) in the page's thread that called this.
+            spare.process.kill()
+            spare.process.join(5)
+
+
+_pool = SparePool()
+
+
+def spare_pool() -> SparePool:
+    """The server's one pool."""
+    return _pool
