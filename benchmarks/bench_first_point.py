@@ -20,7 +20,8 @@ from benchmarks.timing import publish, spread
 from denoiser.digits.mnist import load_sample
 from denoiser.digits.noise import NoiseSpec
 from denoiser.models.config import ModelConfig
-from denoiser.training.jobs import TrainingJob, TrainingQueue, keep_a_spare
+from denoiser.training.jobs import TrainingJob
+from denoiser.training.slots import TrainingQueue, keep_a_spare
 from denoiser.training.spare import spare_pool
 from harness.machine import describe_machine
 

@@ -475,7 +475,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _cmd_worker(args: argparse.Namespace) -> int:
-    from denoiser.training.remote import redis_url, run_worker
+    from denoiser.training.remote import redis_url
+    from denoiser.training.worker import run_worker
 
     url = args.redis or redis_url()
     if not url:

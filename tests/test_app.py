@@ -538,10 +538,10 @@ def test_a_diverged_run_shows_its_status_keeps_its_good_epoch_and_is_selectable(
 @pytest.mark.slow
 def test_three_sessions_share_one_training_slot_and_each_sees_its_place_in_line(monkeypatch):
 
-    import denoiser.training.jobs as jobs
+    import denoiser.training.slots as slots
 
-    monkeypatch.setenv(jobs.SLOTS_VAR, "1")
-    monkeypatch.setattr(jobs, "_queue", None)  # this server's queue, made with one slot
+    monkeypatch.setenv(slots.SLOTS_VAR, "1")
+    monkeypatch.setattr(slots, "_queue", None)  # this server's queue, made with one slot
     sessions = []
     for _ in range(3):
         at = switch(app(), "Train")

@@ -8,7 +8,7 @@ import types
 import pytest
 
 from denoiser.fresh import call_in_fresh_process
-from denoiser.training.jobs import _start_in_background
+from denoiser.training.child import start_in_background
 
 
 @pytest.fixture
@@ -33,7 +33,7 @@ def test_a_fresh_process_does_not_run_the_page(page_as_main):
 
 def test_a_training_process_does_not_run_the_page(page_as_main):
     child = multiprocessing.get_context("spawn").Process(target=os.getpid)
-    _start_in_background(child)
+    start_in_background(child)
     child.join(60)
     assert child.exitcode == 0
     assert not page_as_main.exists()

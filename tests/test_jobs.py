@@ -104,7 +104,7 @@ def test_training_runs_in_a_lower_priority_process(digits, monkeypatch):
     import os
     import time
 
-    from denoiser.training.jobs import BACKGROUND_NICE, PRIORITY_VAR
+    from denoiser.training.child import BACKGROUND_NICE, PRIORITY_VAR
 
     monkeypatch.setenv(PRIORITY_VAR, "low")  # the server's default (the suite runs with "normal")
     j = job(digits, epochs=200).start()
@@ -143,7 +143,7 @@ def test_a_run_list_names_runs_in_order_and_drops_the_oldest(digits):
 
 @pytest.mark.slow
 def test_one_slot_runs_one_training_and_the_rest_wait_first_come_first_served(digits):
-    from denoiser.training.jobs import TrainingQueue
+    from denoiser.training.slots import TrainingQueue
 
     line = TrainingQueue(1)
     first, second, third = (job(digits, epochs=50, queue=line, name=f"run {i}") for i in (1, 2, 3))
@@ -169,7 +169,7 @@ def test_one_slot_runs_one_training_and_the_rest_wait_first_come_first_served(di
 
 
 def test_a_closed_tab_takes_its_run_out_of_the_line(digits):
-    from denoiser.training.jobs import TrainingQueue
+    from denoiser.training.slots import TrainingQueue
 
     line = TrainingQueue(1)
     gone = threading.Event()
@@ -186,7 +186,7 @@ def test_a_closed_tab_takes_its_run_out_of_the_line(digits):
 def test_the_estimated_start_counts_the_runs_ahead_with_an_injected_clock():
     import types
 
-    from denoiser.training.jobs import TrainingQueue
+    from denoiser.training.slots import TrainingQueue
 
     now = [0.0]
     line = TrainingQueue(2, clock=lambda: now[0])
@@ -230,7 +230,7 @@ def test_a_run_lists_curves_come_out_as_csv_one_line_per_run_and_epoch(digits):
 def test_a_run_takes_the_spare_process_and_the_next_spare_starts_behind_it(digits, monkeypatch):
     """With a spare on, a run trains in the process started ahead (TensorFlow already imported)
     and trains as well as a fresh one; after it a new spare waits; with every slot taken, none."""
-    from denoiser.training.jobs import TrainingQueue, keep_a_spare
+    from denoiser.training.slots import TrainingQueue, keep_a_spare
     from denoiser.training.spare import spare_pool
 
     monkeypatch.setenv("DENOISER_SPARE_TRAINER", "1")

@@ -426,7 +426,7 @@ def test_wrong_teacher_codes_are_slowed_then_locked_out_per_session_and_per_serv
 
 
 def test_the_training_slots_setting_is_checked(monkeypatch, caplog):
-    from denoiser.training.jobs import SLOTS_VAR, default_slots
+    from denoiser.training.slots import SLOTS_VAR, default_slots
 
     monkeypatch.setenv(SLOTS_VAR, "3")
     assert default_slots() == 3

@@ -197,14 +197,15 @@ def test_a_run_whose_server_died_is_dropped_when_its_heartbeat_lapses(redis_serv
     from rq import Queue
     from rq.serializers import JSONSerializer
 
-    from denoiser.training.remote import QUEUE, _pack, key
+    from denoiser.training.remote import QUEUE, key
+    from denoiser.training.wire import pack_settings
 
     client = redis.Redis.from_url(redis_server.url)
     job = remote_job(None, digits, epochs=200, size=2000)
-    client.set(key(job.id, "settings"), _pack(job.settings()), ex=3600)
+    client.set(key(job.id, "settings"), pack_settings(job.settings()), ex=3600)
     client.set(key(job.id, "alive"), 1, ex=15)  # refreshed by nobody from now on
     Queue(QUEUE, connection=client, serializer=JSONSerializer).enqueue_call(
-        "denoiser.training.remote.train_on_worker", args=(job.id,), timeout=3600, result_ttl=0)
+        "denoiser.training.worker.train_on_worker", args=(job.id,), timeout=3600, result_ttl=0)
     wait_for(lambda: client.llen(key(job.id, "events")) > 2, 300, "the worker to train it")
     # the heartbeat lapses: the worker stops after a batch, drops the run and deletes its keys
     wait_for(lambda: run_keys(redis_server) == [], 120, "the dead server's run to be dropped")
@@ -229,11 +230,11 @@ def test_pickles_written_into_redis_run_on_no_worker_and_no_server(redis_server,
     client.set(key(planted.id, "settings"), pickle.dumps(Touches(marker)), ex=600)
     client.set(key(planted.id, "alive"), 1, ex=600)
     Queue(QUEUE, connection=client, serializer=JSONSerializer).enqueue_call(
-        "denoiser.training.remote.train_on_worker", args=(planted.id,), timeout=600, result_ttl=0)
+        "denoiser.training.worker.train_on_worker", args=(planted.id,), timeout=600, result_ttl=0)
     wait_for(lambda: client.llen(key(planted.id, "events")) > 0, 120, "the worker to answer")
     assert b"could not read the run's settings" in client.lindex(key(planted.id, "events"), 0)
     Queue(QUEUE, connection=client).enqueue_call(  # an RQ job record pickled, holding a pickle bomb
-        "denoiser.training.remote.train_on_worker", args=(Touches(marker),), timeout=600, result_ttl=0)
+        "denoiser.training.worker.train_on_worker", args=(Touches(marker),), timeout=600, result_ttl=0)
     wait_for(lambda: client.llen(f"rq:queue:{QUEUE}") == 0, 60, "the worker to take the planted record")
     # a server's run, with no worker taking it: a planted report fails it without running anything
     queue = RedisQueue(redis_server.url)

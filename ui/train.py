@@ -59,8 +59,8 @@ def train_form(data) -> None:
     from denoiser.digits.noise import NoiseSpec
     from denoiser.models.config import ARCHITECTURES, LOSSES, OPTIMIZERS, ModelConfig
     from denoiser.training.hints import training_hints
-    from denoiser.training.jobs import TrainingQueue, keep_a_spare
     from denoiser.training.remote import training_backend
+    from denoiser.training.slots import TrainingQueue, keep_a_spare
 
     arch = st.selectbox("Architecture", list(ARCHITECTURES), key="t_arch",
                         format_func=lambda a: f"{a} — {ARCHITECTURES[a].description}",

@@ -3,8 +3,8 @@
 Chosen by one setting, ``$DENOISER_REDIS_URL``; without it the server trains in its own child
 processes (:mod:`denoiser.training.jobs`). A remote run behaves like a local one — live progress, loss
 curves, previews, Stop after the current batch keeping the model, cancelled when its page
-closes, a place in line — because the worker calls the same :func:`denoiser.training.jobs.train_and_report`
-and its reports travel back through Redis. What travels:
+closes, a place in line — because the worker (:mod:`denoiser.training.worker`) calls the same
+:func:`denoiser.training.child.train_and_report` and its reports travel back through Redis. What travels:
 
 - ``denoiser:run:<id>:settings`` — the run's settings and digits, server → worker;
 - ``…:events`` — a list of reports, worker → server; the last one carries the model's bytes;
@@ -32,10 +32,8 @@ import threading
 import time
 from collections.abc import Callable
 
-import numpy as np
-
-from denoiser.training.jobs import FAILED, TrainingJob, _lower_priority, train_and_report
-from denoiser.training.wire import WireError, decode, encode
+from denoiser.training.jobs import FAILED, TrainingJob
+from denoiser.training.wire import WireError, pack_settings, unpack_report
 
 log = logging.getLogger(__name__)
 
@@ -123,7 +121,7 @@ class RedisQueue:
 
     def submit(self, job: TrainingJob) -> None:
         """Put the run in line for a worker (its settings must be in Redis already)."""
-        self.rq.enqueue_call("denoiser.training.remote.train_on_worker", args=(job.id,),
+        self.rq.enqueue_call("denoiser.training.worker.train_on_worker", args=(job.id,),
                              job_id=_rq_job_id(job.id), timeout=KEY_TTL, result_ttl=0,
                              failure_ttl=KEY_TTL, ttl=KEY_TTL)
 
@@ -170,52 +168,6 @@ class RedisQueue:
 
 
 #: What a run's settings hold, and what a worker reports.
-SETTINGS = frozenset({"config", "noise", "epochs", "batch_size", "x_train", "preview_noisy", "x_eval"})
-REPORTS = frozenset({"started", "progress", "preview", "error", "done"})
-
-
-def _pack(settings: dict) -> bytes:
-    """The settings for the wire: digits as uint8 (MNIST is 8-bit: nothing is lost)."""
-    out = dict(settings)
-    for name in ("x_train", "x_eval"):
-        if out.get(name) is not None:
-            out[name] = np.round(np.asarray(out[name]) * 255).astype(np.uint8)
-    return encode(out)
-
-
-def _unpack(data: bytes) -> dict:
-    """Settings read from Redis, checked: the fields a run has, of the types it sends."""
-    from denoiser.digits.noise import NoiseSpec
-    from denoiser.models.config import ModelConfig
-
-    settings = decode(data)
-    if not isinstance(settings, dict) or set(settings) != SETTINGS:
-        raise WireError("not a run's settings")
-    ok = (isinstance(settings["config"], ModelConfig) and isinstance(settings["noise"], NoiseSpec)
-          and all(isinstance(settings[n], int) and not isinstance(settings[n], bool)
-                  for n in ("epochs", "batch_size"))
-          and isinstance(settings["x_train"], np.ndarray) and settings["x_train"].dtype == np.uint8
-          and settings["x_train"].ndim == 3 and settings["x_train"].shape[1:] == (28, 28)
-          and isinstance(settings["preview_noisy"], np.ndarray)
-          and (settings["x_eval"] is None or (isinstance(settings["x_eval"], np.ndarray)
-                                              and settings["x_eval"].dtype == np.uint8)))
-    if not ok:
-        raise WireError("a run's settings of the wrong types")
-    for name in ("x_train", "x_eval"):
-        if settings.get(name) is not None:
-            settings[name] = settings[name].astype(np.float32) / 255.0
-    settings["preview_noisy"] = settings["preview_noisy"].astype(np.float32)
-    return settings
-
-
-def _report_from(data: bytes) -> tuple[str, object]:
-    """A worker's report read from Redis: ``(kind, payload)`` of a kind it sends."""
-    item = decode(data)
-    if not (isinstance(item, list) and len(item) == 2 and item[0] in REPORTS):
-        raise WireError("not a worker's report")
-    return item[0], item[1]
-
-
 class RemoteTrainingJob(TrainingJob):
     """A :class:`~denoiser.training.jobs.TrainingJob` trained by a worker through ``queue`` (a
     :class:`RedisQueue`).
@@ -232,7 +184,7 @@ class RemoteTrainingJob(TrainingJob):
         q: RedisQueue = self.queue
         r = q.redis
         try:
-            r.set(key(self.id, "settings"), _pack(self.settings()), ex=KEY_TTL)
+            r.set(key(self.id, "settings"), pack_settings(self.settings()), ex=KEY_TTL)
             r.set(key(self.id, "alive"), 1, ex=ALIVE_TTL)
             q.submit(self)
         except (redis.RedisError, OSError) as err:
@@ -271,7 +223,7 @@ class RemoteTrainingJob(TrainingJob):
                 if reply is not None:
                     last_heard = time.monotonic()
                     try:
-                        kind, payload = _report_from(reply[1])
+                        kind, payload = unpack_report(reply[1])
                     except WireError as err:
                         log.warning("run %s: a report in Redis this app does not read: %s", self.id, err)
                         self.error = ("the training queue sent a report this app does not read: "
@@ -319,99 +271,6 @@ class RemoteTrainingJob(TrainingJob):
                 log.debug("cannot clean up run %s", self.id)
 
 
-# ---------------------------------------------------------------- the worker side
-class _Watch:
-    """The worker's view of one run: beats while it trains, and tells training to stop when the
-    person pressed Stop (the model is kept) or the page is gone (the run is dropped)."""
-
-    def __init__(self, r, run_id: str) -> None:
-        self.r, self.run_id = r, run_id
-        self.stop = threading.Event()
-        self.dropped = False
-        self._done = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name=f"beat-{run_id}", daemon=True)
-
-    def check(self) -> None:
-        self.r.set(key(self.run_id, "beat"), 1, ex=BEAT_TTL)
-        if not self.r.exists(key(self.run_id, "alive")):
-            self.dropped = True
-            self.stop.set()
-        elif self.r.exists(key(self.run_id, "stop")):
-            self.stop.set()
-
-    def _loop(self) -> None:
-        while not self._done.wait(REFRESH):
-            try:
-                self.check()
-            except Exception:  # noqa: BLE001 - Redis away for a moment: the next beat tries again
-                log.debug("beat of %s failed", self.run_id)
-
-    def __enter__(self) -> _Watch:
-        self.check()
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._done.set()
-        self._thread.join(5)
-
-
-def train_on_worker(run_id: str) -> str:
-    """The RQ job: train run ``run_id`` from its settings in Redis, reporting back through Redis.
-
-    Returns what happened ("done", "dropped", "expired" or "refused": settings this app does not
-    read); the model itself travels in the last report, which expires with the run's other keys.
-    """
-    from rq import get_current_job
-
-    r = get_current_job().connection
-    data = r.get(key(run_id, "settings"))
-    if data is None or not r.exists(key(run_id, "alive")):
-        r.delete(key(run_id, "settings"))
-        return "expired"  # its page closed (or its server died) while it waited
-    events = key(run_id, "events")
-
-    def report(item: tuple) -> None:
-        r.rpush(events, encode(list(item)))
-        r.expire(events, KEY_TTL)
-
-    try:
-        settings = _unpack(data)
-    except WireError as err:
-        log.warning("run %s: settings in Redis that this app does not read: %s", run_id, err)
-        r.delete(key(run_id, "settings"))
-        report(("error", f"the worker could not read the run's settings: {err}"))
-        return "refused"
-    with _Watch(r, run_id) as watch:
-        report(("started", None))
-        train_and_report(settings, report, watch.stop)
-    r.delete(key(run_id, "beat"))
-    if watch.dropped:  # nobody is there to take the model: leave nothing behind
-        r.delete(events, key(run_id, "settings"))
-        return "dropped"
-    return "done"
-
-
-def run_worker(url: str, burst: bool = False) -> None:
-    """Serve the training queue at ``url``: one run at a time, at low CPU priority, in this process
-    (a worker killed mid-run takes its run with it, and the run's page says so)."""
-    import keras
-    from rq import SimpleWorker
-    from rq.serializers import JSONSerializer
-
-    _lower_priority()
-    r = connect(url)
-
-    class Worker(SimpleWorker):
-        def perform_job(self, *args, **kwargs):  # a fresh Keras session for every run
-            try:
-                return super().perform_job(*args, **kwargs)
-            finally:
-                keras.backend.clear_session()
-
-    Worker([QUEUE], connection=r, serializer=JSONSerializer).work(burst=burst, with_scheduler=False)
-
-
 _queue: RedisQueue | None = None
 _queue_lock = threading.Lock()
 
@@ -423,7 +282,7 @@ def training_backend() -> tuple[type[TrainingJob], object]:
     global _queue
     url = redis_url()
     if url is None:
-        from denoiser.training.jobs import server_queue
+        from denoiser.training.slots import server_queue
 
         return TrainingJob, server_queue()
     with _queue_lock:

@@ -5,7 +5,7 @@ wait after *Start training* was mostly that start-up. The server keeps one such 
 ready (started when the Train page opens and after each run, always at the training's low
 priority), and a run takes it instead of starting its own; the next spare starts behind it. A
 spare is only kept while the training queue has a free slot, so it stays within the queue's
-memory bound (``denoiser.training.jobs.TRAINING_GB`` per slot). ``$DENOISER_SPARE_TRAINER=0`` turns it off.
+memory bound (``denoiser.training.slots.TRAINING_GB`` per slot). ``$DENOISER_SPARE_TRAINER=0`` turns it off.
 ``python -m benchmarks.bench_first_point`` measures Start → first curve point with and without it.
 """
 
@@ -57,12 +57,12 @@ def _warm_up() -> None:
 
 def _wait_then_train(inbox, reports, stop) -> None:
     """The spare process: import what training needs, wait for a run's settings, train it as a
-    run's own process does (:func:`denoiser.training.jobs._train_in_child`)."""
-    from denoiser.training.jobs import _lower_priority, _train_in_child
+    run's own process does (:func:`denoiser.training.child.train_in_child`)."""
+    from denoiser.training.child import lower_priority, train_in_child
 
-    _lower_priority()
+    lower_priority()
     _warm_up()
-    _train_in_child(inbox.get(), reports, stop)
+    train_in_child(inbox.get(), reports, stop)
 
 
 class SparePool:
@@ -86,17 +86,18 @@ class SparePool:
 
     def refill(self) -> None:
         """Start a spare if there is none (in the background, at the training's low priority)."""
-        from denoiser.training.jobs import _start_in_background
 
         with self._lock:
             if self._spare is not None and self._spare.process.is_alive():
                 return
+            from denoiser.training.child import start_in_background
+
             ctx = multiprocessing.get_context("spawn")
             inbox, reports, stop = ctx.Queue(), ctx.Queue(), ctx.Event()
             process = ctx.Process(target=_wait_then_train, args=(inbox, reports, stop),
                                   name="denoiser-train-spare", daemon=True)
             try:
-                _start_in_background(process)
+                start_in_background(process)
             except OSError as err:  # no room for another process now: runs start their own
                 log.warning("no spare training process: %s", err)
                 return

@@ -143,3 +143,49 @@ def _tagged(tag: str, body: object, blob, value) -> object:
         except (TypeError, ValueError) as err:
             raise WireError(f"a {body[0]} this app does not send ({err})"[:200]) from None
     raise WireError("the message holds something this app does not send")
+
+
+# ---------------------------------------------------------------- a run's messages
+#: The fields of a run's settings, as a server sends them to a worker.
+SETTINGS = frozenset({"config", "noise", "epochs", "batch_size", "x_train", "preview_noisy", "x_eval"})
+#: The kinds of report a worker sends back.
+REPORTS = frozenset({"started", "progress", "preview", "error", "done"})
+
+
+def pack_settings(settings: dict) -> bytes:
+    """The settings for the wire: digits as uint8 (MNIST is 8-bit: nothing is lost)."""
+    out = dict(settings)
+    for name in ("x_train", "x_eval"):
+        if out.get(name) is not None:
+            out[name] = np.round(np.asarray(out[name]) * 255).astype(np.uint8)
+    return encode(out)
+
+
+def unpack_settings(data: bytes) -> dict:
+    """Settings read from Redis, checked: the fields a run has, of the types it sends."""
+    settings = decode(data)
+    if not isinstance(settings, dict) or set(settings) != SETTINGS:
+        raise WireError("not a run's settings")
+    ok = (isinstance(settings["config"], ModelConfig) and isinstance(settings["noise"], NoiseSpec)
+          and all(isinstance(settings[n], int) and not isinstance(settings[n], bool)
+                  for n in ("epochs", "batch_size"))
+          and isinstance(settings["x_train"], np.ndarray) and settings["x_train"].dtype == np.uint8
+          and settings["x_train"].ndim == 3 and settings["x_train"].shape[1:] == (28, 28)
+          and isinstance(settings["preview_noisy"], np.ndarray)
+          and (settings["x_eval"] is None or (isinstance(settings["x_eval"], np.ndarray)
+                                              and settings["x_eval"].dtype == np.uint8)))
+    if not ok:
+        raise WireError("a run's settings of the wrong types")
+    for name in ("x_train", "x_eval"):
+        if settings.get(name) is not None:
+            settings[name] = settings[name].astype(np.float32) / 255.0
+    settings["preview_noisy"] = settings["preview_noisy"].astype(np.float32)
+    return settings
+
+
+def unpack_report(data: bytes) -> tuple[str, object]:
+    """A worker's report read from Redis: ``(kind, payload)`` of a kind it sends."""
+    item = decode(data)
+    if not (isinstance(item, list) and len(item) == 2 and item[0] in REPORTS):
+        raise WireError("not a worker's report")
+    return item[0], item[1]
