@@ -111,7 +111,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
             flag = f"--{knob.replace('_', '-')}" + ("" if had is True else f" {had}")
             raise CLIError(f"--init {args.init} has {flag}; give that or more "
                            "(a model can grow, not shrink)")
-    from denoiser.models.build import grow, rebuild, with_precision
+    from denoiser.models.build import with_precision
+    from denoiser.models.surgery import grow, rebuild
 
     stop = threading.Event()
     with with_precision("mixed_bfloat16" if args.mixed_precision else "float32"), _stop_on_interrupt(stop):

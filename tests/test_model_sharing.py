@@ -12,8 +12,9 @@ import pytest
 
 from denoiser.models.config import ModelConfig
 from denoiser.models.files import ModelFileError, read_manifest
+from denoiser.models.keras_check import MAX_MODEL_BYTES, check_keras_bytes
 from denoiser.models.shipped import load_pretrained
-from denoiser.models.upload import MAX_MODEL_BYTES, check_keras_bytes, open_upload, prepare_upload
+from denoiser.models.upload import open_upload, prepare_upload
 from denoiser.teaching.gallery import GalleryError, check_name, gallery_names, publish, unpublish
 from tests.conftest import odd_layer_model
 
@@ -142,7 +143,7 @@ def test_a_decompression_bomb_is_refused_from_the_zip_directory_before_unpacking
 
 
 def test_a_zip_that_understates_its_config_is_read_only_up_to_the_cap(tiny_bytes):
-    import denoiser.models.upload as upload
+    from denoiser.models.keras_check import MAX_CONFIG_BYTES
 
     config = zipfile.ZipFile(io.BytesIO(tiny_bytes)).read("config.json")
     data = bytearray(rezip(tiny_bytes, config_text=config[:-1] + b" " * (3 * 2**20) + b"}"))
@@ -156,7 +157,7 @@ def test_a_zip_that_understates_its_config_is_read_only_up_to_the_cap(tiny_bytes
             data[at + 22:at + 26] = (1000).to_bytes(4, "little")
             patched += 1
     assert patched == 2 and zipfile.ZipFile(io.BytesIO(data)).getinfo("config.json").file_size == 1000
-    assert upload.MAX_CONFIG_BYTES < 3 * 2**20
+    assert MAX_CONFIG_BYTES < 3 * 2**20
     with pytest.raises(ModelFileError, match="not a .keras model file"):
         check_keras_bytes(bytes(data))
 

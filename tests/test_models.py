@@ -2,9 +2,10 @@ import keras
 import numpy as np
 import pytest
 
-from denoiser.models.build import ModelConfig, build_model, build_unet, encoder_of, grow, unet_features
+from denoiser.models.build import ModelConfig, build_model, build_unet, unet_features
 from denoiser.models.files import read_manifest
 from denoiser.models.shipped import load_pretrained
+from denoiser.models.surgery import encoder_of, grow
 
 
 def dense_sizes(model):

@@ -22,7 +22,7 @@ def options(monkeypatch):
 
 
 def test_uploads_are_capped_and_xsrf_protection_is_on(options):
-    from denoiser.models.upload import MAX_MODEL_BYTES
+    from denoiser.models.keras_check import MAX_MODEL_BYTES
 
     assert options("server.maxUploadSize") == MAX_MODEL_BYTES // 2**20  # a model file at most
     assert options("global.disableWidgetStateDuplicationWarning") is True  # Learn sets Train's controls

@@ -117,7 +117,8 @@ def gallery_model(name: str) -> Denoiser:
 
 def upload_control(place) -> None:
     """A file uploader for a ``.keras`` model; a checked file joins this session's models."""
-    from denoiser.models.upload import MAX_MODEL_BYTES, open_upload, prepare_upload
+    from denoiser.models.keras_check import MAX_MODEL_BYTES
+    from denoiser.models.upload import open_upload, prepare_upload
 
     file = place.file_uploader(
         "Load a model (.keras)", type=["keras"], key="model_upload", max_upload_size=MAX_MODEL_BYTES // 2**20,

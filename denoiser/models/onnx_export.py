@@ -40,7 +40,7 @@ def onnx_bytes(model: keras.Model) -> bytes:
     """
     import keras
 
-    from denoiser.models.build import encoder_of
+    from denoiser.models.surgery import encoder_of
 
     encoder = encoder_of(model)  # None without a bottleneck: one output
     outputs = [model.outputs[0], *([encoder.outputs[0]] if encoder is not None else [])]
@@ -81,8 +81,8 @@ def decoder_onnx_bytes(model: keras.Model) -> bytes:
     ModelFileError
         The model has no bottleneck, or its decoder cannot be exported or differs from Keras.
     """
-    from denoiser.models.build import decoder_of, encoder_of
     from denoiser.models.onnx_session import OnnxDecoder
+    from denoiser.models.surgery import decoder_of, encoder_of
 
     decoder, encoder = decoder_of(model), encoder_of(model)
     if decoder is None or encoder is None:

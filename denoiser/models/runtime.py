@@ -91,14 +91,14 @@ class Denoiser:
     @functools.cached_property
     def encoder(self) -> keras.Model | None:
         """Image → code half of a bottleneck model (None for models without a code)."""
-        from denoiser.models.build import encoder_of
+        from denoiser.models.surgery import encoder_of
 
         return encoder_of(self.model)
 
     @functools.cached_property
     def decoder(self) -> keras.Model | None:
         """Code → image half of a bottleneck model (None for models without a code)."""
-        from denoiser.models.build import decoder_of
+        from denoiser.models.surgery import decoder_of
 
         return decoder_of(self.model)
 
