@@ -75,7 +75,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     from denoiser.models.onnx_session import OnnxModel
     from denoiser.models.runtime import Denoiser
     from denoiser.models.shipped import load_pretrained
-    from denoiser.results.evaluation import evaluate_denoiser
+    from denoiser.results.evaluation import EVAL_SEED, evaluate_denoiser
     from denoiser.training.fit import NoiseSpec, train
 
     try:
@@ -147,7 +147,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     for kind, amount in {(noise.kind, noise.amount), ("gaussian", 0.5)}:
         if kind == "blind":
             continue
-        scores = evaluate_denoiser(denoiser.denoise, digits.x_test, kind, amount, seed=1234)
+        scores = evaluate_denoiser(denoiser.denoise, digits.x_test, kind, amount, seed=EVAL_SEED)
         measured[f"{kind}@{amount:g}"] = {k: round(v, 4) for k, v in scores.items()}
     entry = {
         "file": path.name,
@@ -223,7 +223,7 @@ def _cmd_quantize(args: argparse.Namespace) -> int:
     from denoiser.models.files import model_dir, read_manifest, register
     from denoiser.models.onnx_session import OnnxModel
     from denoiser.models.quantize import calibration_digits, int8_onnx
-    from denoiser.results.evaluation import evaluate_denoiser
+    from denoiser.results.evaluation import EVAL_SEED, evaluate_denoiser
 
     directory = model_dir(args.dir)
     digits = load_sample() if args.sample else load_mnist(args.data)
@@ -245,8 +245,8 @@ def _cmd_quantize(args: argparse.Namespace) -> int:
         for label, file in (("float32", source), ("int8", directory / fields["int8"])):
             model = OnnxModel(file)
             scores[label] = {k: round(v, 4) for k, v in evaluate_denoiser(
-                lambda z, m=model: np.clip(m(z), 0, 1), x, "gaussian", 0.5, seed=1234).items()}
-        fields["int8_eval"] = {"noise": "gaussian 0.5, seed 1234", "digits": len(x),
+                lambda z, m=model: np.clip(m(z), 0, 1), x, "gaussian", 0.5, seed=EVAL_SEED).items()}
+        fields["int8_eval"] = {"noise": f"gaussian 0.5, seed {EVAL_SEED}", "digits": len(x),
                                "data": digits.description, "calibration": f"{len(calibration)} "
                                f"training digits under blind noise, percentile {args.percentile:g}"
                                + (", 7-bit weights" if args.reduce_range else ""),

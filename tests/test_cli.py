@@ -63,6 +63,13 @@ def test_train_writes_model_and_manifest_entry(tmp_path, capsys):
     assert len(history["loss"]) == 1
     assert history["loss"][0] == pytest.approx(entry["training"]["final_loss"], abs=1e-6)
     assert entry["metrics"]["gaussian@0.5"]["psnr"] > 5
+    # measured as a run trained in the app is, with the same noise seed
+    from denoiser import load_mnist, load_pretrained
+    from denoiser.results.evaluation import EVAL_SEED, evaluate_denoiser
+
+    again = evaluate_denoiser(load_pretrained("mini", tmp_path).denoise, load_mnist().x_test, "gaussian", 0.5,
+                              seed=EVAL_SEED)
+    assert entry["metrics"]["gaussian@0.5"]["psnr"] == pytest.approx(again["psnr"], abs=6e-5)  # 4 decimals
     assert len(entry["sha256"]) == 64
     assert "epoch 1/1" in capsys.readouterr().err
 

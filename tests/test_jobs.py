@@ -28,6 +28,11 @@ def test_job_trains_in_the_background_and_reports(digits):
     assert set(j.metrics) == {"psnr", "ssim"}
     model = j.denoiser()
     assert model.name == j.name and model.denoise(digits[:2]).shape == (2, 28, 28)
+    # measured as every model is (python -m denoiser train, the shipped manifests): one noise seed
+    from denoiser.results.evaluation import EVAL_SEED, evaluate_denoiser
+
+    again = evaluate_denoiser(model.denoise, digits[300:340], "gaussian", 0.5, seed=EVAL_SEED)
+    assert j.metrics["psnr"] == pytest.approx(again["psnr"], abs=1e-4)
     with pytest.raises(RuntimeError, match="already started"):
         j.start()
 

@@ -39,13 +39,13 @@ def view_explore(data) -> None:
                       help="Digits per point: more is smoother but slower.")
         go = st.form_submit_button("Run sweep", help="Measure PSNR and SSIM at amounts 0.1 to 0.9.")
     if go:
-        from denoiser.results.evaluation import evaluate_table, methods_to_compare
+        from denoiser.results.evaluation import EVAL_SEED, evaluate_table, methods_to_compare
 
         models = {name: model for name in names if (model := get_model(name)) is not None}
         methods = methods_to_compare({name: m.denoise for name, m in models.items()}, filters)
         amounts = [round(a, 1) for a in np.arange(0.1, 0.95, 0.1)]
         with st.spinner("Measuring…"):
-            rows = evaluate_table(methods, data.x_test[:n], [kind], amounts, seed=0)
+            rows = evaluate_table(methods, data.x_test[:n], [kind], amounts, seed=EVAL_SEED)
         st.session_state.sweep_result = pd.DataFrame(rows)
     sweep = st.session_state.get("sweep_result")
     if sweep is not None:

@@ -9,7 +9,8 @@ from denoiser.results.grid import digit_grid_png
 from ui.alt_text import described_image
 from ui.common import MAX_RUNS, bar_chart, get_digits, guarded, line_chart, session_alive, shipped_names
 
-#: Test digits each run is measured on (Gaussian 0.5, noise seed 0), and the baselines with it.
+#: Test digits each run is measured on (Gaussian 0.5, the noise seed
+#: :data:`denoiser.results.evaluation.EVAL_SEED`), and the baselines with it.
 EVAL_DIGITS = 500
 
 #: One control per model setting an architecture may read (``Architecture.settings``).
@@ -220,11 +221,11 @@ BASELINE_WORDS = {"noisy input": "no denoising at all: the noisy digits as they 
 @st.cache_data(show_spinner=False)
 def baselines(n: int) -> dict[str, dict[str, float]]:
     """PSNR/SSIM of the noisy input and of a median filter on the digits every run is measured on."""
-    from denoiser.results.evaluation import NOISY_INPUT, evaluate_denoiser, methods_to_compare
+    from denoiser.results.evaluation import EVAL_SEED, NOISY_INPUT, evaluate_denoiser, methods_to_compare
 
     x = get_digits().x_test[:n]
     methods = methods_to_compare({}, ["median"])  # the noisy input and the filter, as Explore has them
-    return {label: evaluate_denoiser(methods[method], x, "gaussian", 0.5, seed=0)
+    return {label: evaluate_denoiser(methods[method], x, "gaussian", 0.5, seed=EVAL_SEED)
             for label, method in (("noisy input", NOISY_INPUT), ("median filter", "filter: median"))}
 
 

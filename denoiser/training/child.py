@@ -28,8 +28,6 @@ log = logging.getLogger(__name__)
 BACKGROUND_NICE = 19
 #: Environment variable: "normal" keeps training at the server's own priority (default: "low").
 PRIORITY_VAR = "DENOISER_TRAINING_PRIORITY"
-#: The seed of the noise a finished run is evaluated on (the app, the workers and the CLI alike).
-EVAL_SEED = 0
 
 
 def lower_priority() -> None:
@@ -100,7 +98,7 @@ def train_and_report(settings: dict, report: Callable[[tuple], None], stop) -> N
         from denoiser.models.files import ModelFileError, model_to_bytes
         from denoiser.models.onnx_export import onnx_bytes
         from denoiser.models.onnx_session import OnnxModel
-        from denoiser.results.evaluation import evaluate_denoiser
+        from denoiser.results.evaluation import EVAL_SEED, evaluate_denoiser
         from denoiser.training.fit import train
 
         preview_noisy = settings["preview_noisy"]
