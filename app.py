@@ -2,7 +2,8 @@
 
 Run with ``streamlit run app.py``. This file sets the page up and navigates between the four
 pages, each a script in ``ui/`` (Denoise, Train, Explore, Learn); what they share is in
-``ui/common.py``, and all the work is done by the ``denoiser`` package.
+``ui/common.py`` and its neighbours (loaders, state, layout, charts), and all the work is done by
+the ``denoiser`` package.
 """
 
 from __future__ import annotations
@@ -18,19 +19,17 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import streamlit as st  # noqa: E402
 
 from denoiser.digits.mnist import MNIST_CREDIT  # noqa: E402
-from ui.common import (  # noqa: E402
-    VIEWS,
+from denoiser.teaching.links import VIEWS
+from ui.layout import page_style, projector_on, projector_toggle
+from ui.loaders import (
     fetch_full_mnist_in_background,
     freeze_again_if_keras_loaded,
     freeze_startup_objects,
     get_digits,
-    init_state,
-    page_style,
-    projector_on,
-    projector_toggle,
     server_precision,
 )
 from ui.sharing import remember_teacher_link  # noqa: E402
+from ui.state import init_state
 
 st.set_page_config(page_title="denoiser · autoencoders on MNIST", page_icon="🧹", layout="wide")
 

@@ -16,7 +16,3 @@ RESULTS = Path(__file__).resolve().parent / "results"
 def result_path(name: str) -> Path:
     """Where benchmark ``name``'s result on this kind of CPU is kept."""
     return RESULTS / f"{name}-{cpu_kind()}.json"
-
-
-# The complete MNIST beside the project, where this workplace keeps it (not needed at run time).
-SHARED_MNIST = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist.npz"

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 #: Modules here that are helpers, not commands.
-HELPERS = {"__init__", "__main__", "timing", "bare_app"}
+HELPERS = {"__init__", "__main__", "bare_app"}
 
 
 def commands() -> list[str]:

@@ -31,10 +31,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
-from benchmarks.bench_app import APP, BARE, open_slider_page, slider_trip  # noqa: E402
-from benchmarks.load_test import server_cpu_seconds  # noqa: E402
 from harness.machine import describe_machine  # noqa: E402
 from harness.server import CHROME_ARGS, CHROMIUM, FRESH_OFFLINE, free_port, start_streamlit  # noqa: E402
+from harness.slider_page import APP, BARE, open_slider_page, slider_trip  # noqa: E402
+from harness.timing import server_cpu_seconds  # noqa: E402
 
 PAGES = {"app": (APP, {}), "bare": (BARE, {}), "bare+link": (BARE, {"BARE_PAGE_WITH": "link"}),
          "bare+nav": (BARE, {"BARE_PAGE_WITH": "nav"}),

@@ -21,9 +21,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import numpy as np  # noqa: E402
 
-from benchmarks import SHARED_MNIST  # noqa: E402
 from denoiser import add_noise, load_mnist, load_pretrained  # noqa: E402
 from denoiser.models.quantize import precision  # noqa: E402
+from harness import SHARED_MNIST  # noqa: E402
 from harness.machine import describe_machine  # noqa: E402
 
 

@@ -16,7 +16,6 @@ import argparse
 import os
 import time
 
-from benchmarks.timing import publish, spread
 from denoiser.digits.mnist import load_sample
 from denoiser.digits.noise import NoiseSpec
 from denoiser.models.config import ModelConfig
@@ -24,6 +23,7 @@ from denoiser.training.jobs import TrainingJob
 from denoiser.training.slots import TrainingQueue, keep_a_spare
 from denoiser.training.spare import spare_pool
 from harness.machine import describe_machine
+from harness.timing import publish, spread
 
 
 def first_point_ms(line: TrainingQueue, x) -> tuple[float, float, float]:

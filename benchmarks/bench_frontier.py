@@ -26,15 +26,15 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # as app.py sets it, before 
 
 import numpy as np  # noqa: E402
 
-from benchmarks import SHARED_MNIST  # noqa: E402
-from benchmarks.timing import median_ms, median_ms_after_rest  # noqa: E402
 from denoiser import add_noise  # noqa: E402
 from denoiser.digits.mnist import load_mnist  # noqa: E402
 from denoiser.models.files import model_dir, read_manifest  # noqa: E402
 from denoiser.models.onnx_session import OnnxModel, default_threads  # noqa: E402
 from denoiser.models.quantize import calibration_digits, int8_onnx  # noqa: E402
 from denoiser.results.evaluation import evaluate_denoiser  # noqa: E402
+from harness import SHARED_MNIST  # noqa: E402
 from harness.machine import describe_machine  # noqa: E402
+from harness.timing import median_ms, median_ms_after_rest  # noqa: E402
 
 
 def main() -> None:

@@ -32,7 +32,6 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # as app.py sets it, before 
 
 import numpy as np  # noqa: E402
 
-from benchmarks.timing import median_ms, median_ms_after_rest  # noqa: E402
 from denoiser import add_noise  # noqa: E402
 from denoiser.digits.mnist import load_sample  # noqa: E402
 from denoiser.models.onnx_session import default_threads  # noqa: E402
@@ -43,6 +42,7 @@ from denoiser.results.grid import COLUMNS_UP_TO, digit_grid, png_bytes  # noqa: 
 from denoiser.results.metrics import psnr, ssim  # noqa: E402
 from denoiser.teaching.links import SLIDER_AMOUNTS  # noqa: E402
 from harness.machine import describe_machine  # noqa: E402
+from harness.timing import median_ms, median_ms_after_rest  # noqa: E402
 
 
 def every_amount(model, clean: np.ndarray, repeats: int, rest_s: float) -> dict:

@@ -27,11 +27,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
-from benchmarks.class_load import AMOUNTS, move  # noqa: E402
-from benchmarks.load_test import server_cpu_seconds  # noqa: E402
+from harness.classroom import AMOUNTS, move  # noqa: E402
 from harness.machine import describe_machine  # noqa: E402
 from harness.server import FRESH_OFFLINE, free_port, start_streamlit, tensorflow_mapped, wait_healthy  # noqa: E402
 from harness.streamlit_client import Session  # noqa: E402
+from harness.timing import server_cpu_seconds  # noqa: E402
 
 
 async def measure(url: str, port: int, moves: int, settle: float, walk: bool) -> dict:

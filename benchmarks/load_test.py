@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import random
 import statistics
 import sys
@@ -33,33 +32,14 @@ ROOT = Path(__file__).resolve().parents[1]
 
 from playwright.async_api import TimeoutError as PlaywrightTimeout  # noqa: E402
 
-from benchmarks.timing import CHANGED, IMAGES, spread  # noqa: E402
-from benchmarks.train_cycles import proc_status  # noqa: E402
 from denoiser.models.quantize import precision  # noqa: E402
 from harness.machine import describe_machine  # noqa: E402
 from harness.server import CHROME_ARGS, CHROMIUM, FRESH_OFFLINE, free_port, start_streamlit, wait_healthy  # noqa: E402
+from harness.timing import CHANGED, IMAGES, cpu_seconds, proc_status, server_cpu_seconds, spread  # noqa: E402
 
 # Every page's first two updates are untimed, for the single user and the classroom alike: a
 # fresh page's first fragment reruns are slower (its scripts and the session warm up).
 WARM_UP = ("ArrowRight", "ArrowLeft")
-
-
-def cpu_seconds(match: bytes) -> float:
-    """User + system CPU seconds of every process whose command line contains ``match``."""
-    total = 0
-    for proc in Path("/proc").iterdir():
-        try:
-            if proc.name.isdigit() and match in (proc / "cmdline").read_bytes():
-                fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
-                total += int(fields[11]) + int(fields[12])
-        except OSError:  # the process ended meanwhile
-            continue
-    return total / os.sysconf("SC_CLK_TCK")
-
-
-def server_cpu_seconds(port: int) -> float:
-    """CPU seconds of the Streamlit server on ``port``."""
-    return cpu_seconds(f"--server.port\x00{port}".encode())
 
 
 async def open_denoise(context, url: str):

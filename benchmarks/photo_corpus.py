@@ -17,12 +17,12 @@ import time
 import numpy as np
 
 import denoiser
-from benchmarks.timing import publish, spread
 from denoiser.digits.mnist import load_sample
 from denoiser.digits.preprocess import digit_from_bytes, to_mnist
 from denoiser.results.metrics import psnr
 from harness.handwriting import CONDITIONS, centre_lines, clean, overlap, photo
 from harness.machine import describe_machine
+from harness.timing import publish, spread
 
 REPEATS = 8  # noise patterns per digit
 

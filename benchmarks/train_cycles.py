@@ -20,12 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 from harness.machine import describe_machine  # noqa: E402
 from harness.server import CHROME_ARGS, CHROMIUM, FRESH_OFFLINE, free_port, start_streamlit, wait_healthy  # noqa: E402
-
-
-def proc_status(pid: int) -> dict[str, float]:
-    fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines())
-    return {"rss_mb": round(int(fields["VmRSS"].split()[0]) / 1024, 1),
-            "threads": int(fields["Threads"])}
+from harness.timing import proc_status  # noqa: E402
 
 
 def settle(pid: int, threads_at_most: int, timeout: float = 30) -> dict[str, float]:

@@ -311,8 +311,8 @@ def format_table(report: dict) -> str:
 
 
 def _cmd_denoise(args: argparse.Namespace) -> int:
-    from denoiser.digits.files import denoise_files
     from denoiser.models.shipped import load_pretrained
+    from denoiser.results.digit_files import denoise_files
 
     missing = [p for p in args.inputs if not Path(p).is_file()]
     if missing:
@@ -326,23 +326,21 @@ def _cmd_denoise(args: argparse.Namespace) -> int:
 
 def _cmd_show(args: argparse.Namespace) -> int:
     from denoiser.digits.mnist import load_mnist, load_sample
-    from denoiser.digits.noise import add_noise
     from denoiser.models.files import save_bytes
     from denoiser.models.shipped import load_pretrained
-    from denoiser.results.compare import compare, means_markdown
-    from denoiser.results.pictures import draw_picture
+    from denoiser.results.compare import means_markdown
+    from denoiser.results.pictures import Scene
 
     if not 1 <= args.count <= 16:
         raise CLIError(f"--count must be in [1, 16], got {args.count}")
     digits = load_sample() if args.sample else load_mnist(args.data)
     clean, labels = digits.sample(args.count, args.digit, seed=args.sample_seed)
     model = load_pretrained(args.model, args.dir, lazy=True)
-    noisy = add_noise(clean, args.kind, args.amount, seed=args.seed)
-    result = compare(clean, [f"digit {d}" for d in labels], noisy, {model.name: model.denoise},
-                     args.filters, args.diff)
-    picture = draw_picture(result, args.kind, args.amount, scale=args.scale, wide=True)  # as the page does
+    scene = Scene(clean, [f"digit {d}" for d in labels], {model.name: model.denoise}, args.kind, args.seed,
+                  args.filters, args.diff, scale=args.scale, wide=True)  # as the page draws it
+    picture = scene.at(args.amount)
     save_bytes(picture.png, args.out)
-    print(means_markdown(result.means))
+    print(means_markdown(picture.means))
     print(f"\nwrote {args.out}", file=sys.stderr)
     return 0
 

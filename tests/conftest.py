@@ -17,7 +17,7 @@ os.environ.setdefault("DENOISER_SPARE_TRAINER", "0")
 import numpy as np
 import pytest
 
-from benchmarks import SHARED_MNIST  # noqa: E402, F401 - the one path to the workplace's full MNIST
+from harness import SHARED_MNIST  # noqa: E402, F401 - the one path to the workplace's full MNIST
 
 #: Modules whose every test drives Chromium, or real redis-server, workers and HAProxy, or a
 #: served app: marked ``browser`` or ``cluster``, and ``slow`` (the quick loop leaves them out).

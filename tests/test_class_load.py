@@ -6,7 +6,7 @@ from argparse import Namespace
 
 import pytest
 
-from benchmarks.class_load import run, tree_rss_mb
+from harness.classroom import run, tree_rss_mb
 from harness.server import FRESH_OFFLINE, ROOT, free_port, start_streamlit, wait_healthy
 from harness.streamlit_client import Session
 
@@ -105,7 +105,7 @@ def test_the_load_generator_runs_a_small_class_with_a_queue(monkeypatch):
 
 
 def test_every_action_a_student_takes_changes_what_the_page_shows(server):
-    from benchmarks.class_load import PLAN, act
+    from harness.classroom import PLAN, act
 
     async def scenario():
         async with Session(server) as page:
@@ -144,7 +144,7 @@ def test_process_tree_memory_counts_children():
 
 @pytest.mark.parametrize("samples", [[5.0], [9.0, 1.0], [3.0, 1.0, 2.0], list(range(1, 101))])
 def test_a_spread_never_puts_p95_below_p50(samples):
-    from benchmarks.timing import spread
+    from harness.timing import spread
 
     row = spread(samples)
     assert row["n"] == len(samples) and row["p95_ms"] >= row["p50_ms"]

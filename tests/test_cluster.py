@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.class_load import ENDED
+from harness.classroom import ENDED
 from harness.server import CHROME_ARGS, CHROMIUM, HAPROXY, REDIS_SERVER
 from harness.streamlit_client import Session
 

@@ -1,4 +1,4 @@
-"""The server's store of pictures at every amount (ui.instant_slider.PictureStore)."""
+"""The server's store of pictures at every amount, and the scenes it keeps (denoiser.results.pictures)."""
 
 from denoiser.results.pictures import PictureStore
 
@@ -48,3 +48,57 @@ def test_a_set_keeps_no_model_alive_and_a_later_model_never_takes_its_name():
     later = [make() for _ in range(50)]
     assert all((m.name, m.serial) != key for m in later) and len({m.serial for m in later}) == 50
     assert np.all([store.get((m.name, m.serial)) is None for m in later])
+
+
+def scene(**kwargs):
+    import numpy as np
+
+    from denoiser.results.pictures import Scene
+
+    clean = np.random.default_rng(3).random((3, 28, 28)).astype(np.float32)
+    fields = {"clean": clean, "labels": ["a", "b", "c"], "denoisers": {"blur": lambda x: x * 0.5 + 0.25},
+              "noise": "gaussian", "seed": 4, "filters": ["median"], "versions": [1]}
+    return Scene(**{**fields, **kwargs})
+
+
+def test_a_scene_draws_the_same_picture_at_an_amount_alone_or_among_all_of_them():
+    """The page shows the picture at the slider's amount at once and the other amounts after; the
+    browser swaps between them, so each must be the picture drawn alone."""
+    one, many = scene(), scene()
+    assert one.key() == many.key()
+    alone = one.at(0.4)
+    among = many.at_each([0.1, 0.4, 0.9])
+    assert set(among) == {0.1, 0.4, 0.9}
+    assert among[0.4].png == alone.png and among[0.4].csv == alone.csv and among[0.4].alt == alone.alt
+    assert among[0.1].png != alone.png
+
+
+def test_a_scene_of_another_model_seed_or_view_is_another_key():
+    base = scene().key()
+    assert scene(versions=[2]).key() != base  # another model under the same name
+    assert scene(seed=5).key() != base and scene(wide=True).key() != base and scene(scale=3).key() != base
+
+
+def test_a_scene_fills_the_store_once_while_another_session_waits():
+    store = PictureStore()
+    first, second = scene(), scene()
+    shown = first.at(0.5)
+    assert store.claim(second.key())  # another session is drawing this scene
+    assert first.fill(store, [0.0, 0.5, 1.0], {0.5: shown}) is None and store.get(first.key()) is None
+    store.release(second.key())
+    pictures = first.fill(store, [0.0, 0.5, 1.0], {0.5: shown})
+    assert set(pictures) == {0.0, 0.5, 1.0} and pictures[0.5] is shown  # the one shown is not redrawn
+    assert store.get(second.key()) is pictures
+
+
+def test_a_scene_that_fails_to_draw_lets_another_session_try():
+    import pytest
+
+    store = PictureStore()
+
+    def broken(x):
+        raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError):
+        scene(denoisers={"bad": broken}).fill(store, [0.0, 1.0], {})
+    assert store.claim(scene(denoisers={"bad": broken}).key())

@@ -47,14 +47,14 @@ def test_the_heap_is_frozen_again_once_after_keras_enters_the_server(monkeypatch
     import sys
     import threading
 
-    import ui.common as common
+    import ui.loaders as loaders
 
     frozen: list[int] = []
     monkeypatch.setattr(gc, "freeze", lambda: frozen.append(1))
     monkeypatch.setattr(gc, "collect", lambda *a: 0)
-    monkeypatch.setattr(common, "_FROZEN_WITH_KERAS", threading.Event())
+    monkeypatch.setattr(loaders, "_FROZEN_WITH_KERAS", threading.Event())
     monkeypatch.delitem(sys.modules, "keras", raising=False)
-    assert not common.freeze_again_if_keras_loaded() and frozen == []  # no Keras: nothing to do
+    assert not loaders.freeze_again_if_keras_loaded() and frozen == []  # no Keras: nothing to do
     monkeypatch.setitem(sys.modules, "keras", object())
-    assert common.freeze_again_if_keras_loaded() and frozen == [1]
-    assert not common.freeze_again_if_keras_loaded() and frozen == [1]  # once per process
+    assert loaders.freeze_again_if_keras_loaded() and frozen == [1]
+    assert not loaders.freeze_again_if_keras_loaded() and frozen == [1]  # once per process

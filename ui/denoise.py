@@ -7,39 +7,21 @@ from urllib.parse import quote, urlencode, urlsplit
 import numpy as np
 import streamlit as st
 
-import denoiser
 from denoiser import NOISE_KINDS, to_mnist
 from denoiser.digits.preprocess import BlankImageError, digit_from_bytes
 from denoiser.results.classical import CLASSICAL
-from denoiser.results.compare import (
-    Comparison,
-    compare,
-    compare_amounts,
-    every_amount_affordable,
-    means_markdown,
-)
+from denoiser.results.compare import every_amount_affordable, means_markdown
 from denoiser.results.grid import enlarge
-from denoiser.results.pictures import Picture, draw_picture
+from denoiser.results.pictures import Picture, Scene
 from denoiser.teaching.links import AMOUNT_STEP, MAX_COUNT, SLIDER_AMOUNTS, SOURCES
 from ui.alt_text import described_image, label_pictures
-from ui.common import (
-    PROJECTOR,
-    current_link,
-    get_digits,
-    get_model,
-    grid_style,
-    guarded,
-    lock_note,
-    locked,
-    model_choices,
-    model_label,
-    projector_on,
-    shipped_names,
-    sync_query_params,
-)
+from ui.common import guarded
 from ui.instant_slider import follow_slider, frame_urls, picture_store
+from ui.layout import PROJECTOR, grid_style, projector_on
+from ui.loaders import get_digits, shipped_names
 from ui.no_mouse import fold_sidebar_on_tablets, skip_link
 from ui.sharing import gallery_changed, upload_control
+from ui.state import current_link, get_model, lock_note, locked, model_choices, model_label, sync_query_params
 
 
 def noise_controls() -> None:
@@ -65,17 +47,11 @@ def results(clean: np.ndarray, labels: list[str], models: list, filters: list[st
         st.rerun(scope="app")
     noise_controls()
     state = st.session_state
-    amount, denoisers = round(state.amount, 2), {model.name: model.denoise for model in models}
-    # The pictures at every amount, when this server has them for these digits, models and noise
-    # (drawn at the end of an earlier run, this session's or another's): a move calls no model.
-    key = (hash(clean.tobytes()), tuple(labels), tuple((model.name, model.serial) for model in models),
-           tuple(filters), show_diff, state.noise_kind, state.noise_seed, projector_on())
-    pictures = picture_store().get(key) or {}
-    if amount in pictures:
-        shown = pictures[amount]
-    else:
-        noisy = denoiser.add_noise(clean, state.noise_kind, state.amount, seed=state.noise_seed)
-        shown = draw(compare(clean, labels, noisy, denoisers, filters, show_diff), amount)
+    amount, scene = round(state.amount, 2), scene_of(clean, labels, models, filters, show_diff)
+    # The pictures at every amount, when this server has them for this scene (drawn at the end of
+    # an earlier run, this session's or another's): a move calls no model.
+    pictures = picture_store().get(scene.key()) or {}
+    shown = pictures[amount] if amount in pictures else scene.at(amount)
     # One picture for the whole grid: one file for the browser to fetch per update. A few digits
     # are drawn with the rows side by side, so the denoised digit sits beside the noisy one; the
     # picture is shown at its own size (never stretched to the page's width).
@@ -94,30 +70,24 @@ def results(clean: np.ndarray, labels: list[str], models: list, filters: list[st
         # Drawn after the page has its picture (Streamlit sends each element as it is made), so
         # new digits or noise wait for no more than one amount; then the slider moves in the
         # browser (ui.instant_slider) and each rerun here only looks its picture up. While another
-        # session draws the same set, this one leaves the slider to the server until it is there.
-        store = picture_store()
-        if not store.claim(key):
+        # session draws the same scene, this one leaves the slider to the server until it is there.
+        pictures = scene.fill(picture_store(), SLIDER_AMOUNTS, {amount: shown})
+        if pictures is None:
             return
-        try:
-            others = [a for a in SLIDER_AMOUNTS if a != amount]
-            pictures = {a: draw(r, a) for a, r in zip(others, compare_amounts(
-                clean, labels, state.noise_kind, others, state.noise_seed, denoisers, filters, show_diff))}
-        except BaseException:
-            store.release(key)  # another session may draw them
-            raise
-        pictures[amount] = shown
-        store.put(key, pictures)
     follow_slider("amount", "grid", frame_urls({a: picture.png for a, picture in pictures.items()}, "grid"),
                   {round(a * 100): picture.alt for a, picture in pictures.items()})
 
 
-def draw(result: Comparison, amount: float) -> Picture:
-    """The grid of ``result`` as this session's view draws it (larger on a projector, whose
-    side-by-side grid uses smaller digits to fit a 1024×768 screen whole)."""
-    style = grid_style()
+def scene_of(clean: np.ndarray, labels: list[str], models: list, filters: list[str],
+             show_diff: bool) -> Scene:
+    """The picture this session's view draws of these digits and models (larger on a projector,
+    whose side-by-side grid uses smaller digits to fit a 1024×768 screen whole)."""
+    state, style = st.session_state, grid_style()
     if projector_on():  # at most three digits there: always drawn side by side
         style["scale"] = PROJECTOR["columns_scale"]
-    return draw_picture(result, st.session_state.noise_kind, amount, wide=projector_on(), **style)
+    return Scene(clean, labels, {model.name: model.denoise for model in models}, state.noise_kind,
+                 state.noise_seed, filters, show_diff, wide=projector_on(),
+                 versions=[model.serial for model in models], **style)
 
 
 def exports(shown: Picture) -> None:

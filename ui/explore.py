@@ -9,16 +9,10 @@ from denoiser.digits.noise import NOISE_KINDS
 from denoiser.results.classical import CLASSICAL
 from denoiser.results.grid import enlarge
 from ui.alt_text import described_image
-from ui.common import (
-    SCALE,
-    code_scatter,
-    get_digits,
-    get_model,
-    guarded,
-    latent_points,
-    line_chart,
-    model_choices,
-)
+from ui.charts import code_scatter, latent_points, line_chart
+from ui.common import SCALE, guarded
+from ui.loaders import get_digits
+from ui.state import get_model, model_choices
 
 
 def view_explore(data) -> None:

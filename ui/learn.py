@@ -22,17 +22,11 @@ from denoiser.teaching.experiments import (
 )
 from denoiser.teaching.lesson import lesson_markdown
 from ui.alt_text import described_image
-from ui.common import (
-    bar_chart,
-    code_scatter,
-    directory_model,
-    get_digits,
-    get_model,
-    grid_style,
-    guarded,
-    latent_points,
-    line_chart,
-)
+from ui.charts import bar_chart, code_scatter, latent_points, line_chart
+from ui.common import guarded
+from ui.layout import grid_style
+from ui.loaders import directory_model, get_digits
+from ui.state import get_model
 
 #: Lesson key -> title, in teaching order.
 LESSONS = {
@@ -72,7 +66,7 @@ def new_digits_button() -> None:
 
 
 def kept_slider(label: str, low, high, step, key: str, default, help: str):
-    """A slider whose value stays while other lessons are on screen (its key is in ui.common's
+    """A slider whose value stays while other lessons are on screen (its key is in ui.state's
     PERSISTENT; the default goes into the session's state, not the widget, so none is given twice)."""
     st.session_state.setdefault(key, default)
     return st.slider(label, low, high, step=step, key=key, help=help)

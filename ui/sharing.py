@@ -106,7 +106,7 @@ def uploads() -> dict[str, Upload]:
 def gallery_model(name: str) -> Denoiser:
     """A class gallery model, loaded once per process and again when it is published anew."""
     from denoiser.models.files import read_manifest
-    from ui.common import directory_model
+    from ui.loaders import directory_model
 
     folder = gallery_dir()
     entry = read_manifest(folder)["models"].get(name)

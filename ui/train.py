@@ -7,7 +7,10 @@ import streamlit as st
 from denoiser.digits.noise import BLIND, NOISE_KINDS
 from denoiser.results.grid import digit_grid_png
 from ui.alt_text import described_image
-from ui.common import MAX_RUNS, bar_chart, get_digits, guarded, line_chart, session_alive, shipped_names
+from ui.charts import bar_chart, line_chart
+from ui.common import MAX_RUNS, guarded
+from ui.loaders import get_digits, shipped_names
+from ui.state import session_alive
 
 #: Test digits each run is measured on (Gaussian 0.5, the noise seed
 #: :data:`denoiser.results.evaluation.EVAL_SEED`), and the baselines with it.
@@ -67,7 +70,7 @@ def train_form(data) -> None:
                         format_func=lambda a: f"{a} — {ARCHITECTURES[a].description}",
                         help="The kind of network; the settings below are the ones it reads.")
     # No st.form: each setting reaches the session as it is set, so it is kept while the person
-    # visits another page (ui.common.PERSISTENT), as a form's unsent values were not.
+    # visits another page (ui.state.PERSISTENT), as a form's unsent values were not.
     with st.container(border=True):
         st.markdown(f"**{arch}: its settings** (for dense, the tutorial's four hyperparameters: "
                     "these three and the loss)")

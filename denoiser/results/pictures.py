@@ -2,18 +2,24 @@
 
 :func:`draw_picture` turns a :class:`~denoiser.results.compare.Comparison` into what a page or the CLI
 shows: the grid as PNG, its rows' means, its scores as CSV and its description for a screen
-reader. :class:`PictureStore` keeps the pictures at every amount of a noise slider, shared by a
-server's sessions (``ui.instant_slider`` hands them to the browser).
+reader. :class:`Scene` is what one such picture is made of (digits, models, noise, style): the
+Denoise page and ``python -m denoiser show`` draw it at an amount, and the page draws it at the
+slider's other amounts too. :class:`PictureStore` keeps those pictures, shared by a server's
+sessions (``ui.instant_slider`` hands them to the browser).
 """
 
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from denoiser.results.compare import Comparison, describe, scores_csv
+import numpy as np
+
+from denoiser.digits.noise import add_noise
+from denoiser.results.compare import Comparison, compare, compare_amounts, describe, scores_csv
 from denoiser.results.grid import COLUMNS_UP_TO, digit_grid, png_bytes
 
 #: Rows drawn side by side (a column per row) up to this many rows, unless ``wide``.
@@ -99,3 +105,59 @@ def draw_picture(result: Comparison, noise: str, amount: float, *, scale: int = 
     grid = digit_grid(rows, columns=columns, scale=scale, font_size=font_size)
     return Picture(result.labels, result.means, png_bytes(grid), grid.shape[1], columns,
                    scores_csv(result, noise, amount), describe(result, noise, amount))
+
+
+@dataclass(frozen=True, eq=False)
+class Scene:
+    """What one Denoise picture is drawn from: clean digits and their labels, the denoisers
+    (name → function, each with a ``version`` that changes when the model behind a name does),
+    filters, the difference row, the noise kind and seed, and the drawing's style."""
+
+    clean: np.ndarray
+    labels: Sequence[str]
+    denoisers: dict[str, Callable[[np.ndarray], np.ndarray]]
+    noise: str
+    seed: int = 0
+    filters: Sequence[str] = ()
+    show_diff: bool = False
+    scale: int = 4
+    font_size: int = 13
+    wide: bool = False
+    versions: Sequence[object] = field(default=())
+
+    def key(self) -> tuple:
+        """The same for two scenes that draw the same pictures (a :class:`PictureStore` key)."""
+        return (hash(self.clean.tobytes()), tuple(self.labels), tuple(self.denoisers), tuple(self.versions),
+                tuple(self.filters), self.show_diff, self.noise, self.seed, self.scale, self.font_size,
+                self.wide)
+
+    def _draw(self, result: Comparison, amount: float) -> Picture:
+        return draw_picture(result, self.noise, amount, scale=self.scale, font_size=self.font_size,
+                            wide=self.wide)
+
+    def at(self, amount: float) -> Picture:
+        """The picture at noise ``amount``: the digits made noisy, denoised, measured and drawn."""
+        noisy = add_noise(self.clean, self.noise, amount, seed=self.seed)
+        return self._draw(compare(self.clean, self.labels, noisy, self.denoisers, self.filters,
+                                  self.show_diff), amount)
+
+    def at_each(self, amounts: Sequence[float]) -> dict[float, Picture]:
+        """The pictures at each of ``amounts`` (one model call for all of them)."""
+        results = compare_amounts(self.clean, self.labels, self.noise, list(amounts), self.seed,
+                                  self.denoisers, self.filters, self.show_diff)
+        return {amount: self._draw(result, amount) for amount, result in zip(amounts, results)}
+
+    def fill(self, store: PictureStore, amounts: Sequence[float], drawn: dict[float, Picture]
+             ) -> dict[float, Picture] | None:
+        """Draw the scene at the ``amounts`` not in ``drawn`` and keep them all in ``store``; None
+        (nothing drawn) while another session draws the same scene (:meth:`PictureStore.claim`)."""
+        key = self.key()
+        if not store.claim(key):
+            return None
+        try:
+            pictures = {**self.at_each([a for a in amounts if a not in drawn]), **drawn}
+        except BaseException:
+            store.release(key)  # another session may draw them
+            raise
+        store.put(key, pictures)
+        return pictures

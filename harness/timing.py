@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import statistics
 import time
 from collections.abc import Callable
@@ -79,3 +80,28 @@ CHANGED = """([sel, before]) => new Promise(resolve => {
   document.addEventListener("load", finish, true);  // an <img> finished loading (capture phase)
   finish();
 })"""
+
+
+def cpu_seconds(match: bytes) -> float:
+    """User + system CPU seconds of every process whose command line contains ``match``."""
+    total = 0
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit() and match in (proc / "cmdline").read_bytes():
+                fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+                total += int(fields[11]) + int(fields[12])
+        except OSError:  # the process ended meanwhile
+            continue
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def server_cpu_seconds(port: int) -> float:
+    """CPU seconds of the Streamlit server on ``port``."""
+    return cpu_seconds(f"--server.port\x00{port}".encode())
+
+
+def proc_status(pid: int) -> dict[str, float]:
+    """Process ``pid``'s resident memory (MB) and thread count, from /proc."""
+    fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines())
+    return {"rss_mb": round(int(fields["VmRSS"].split()[0]) / 1024, 1),
+            "threads": int(fields["Threads"])}
