@@ -1,4 +1,9 @@
-"""Command line: ``python -m denoiser {train,evaluate,denoise,show}``."""
+"""Command line: ``python -m denoiser {train,export,quantize,evaluate,denoise,show,worker}``.
+
+Longer than the package's other modules for a reason: each command's body sits beside its
+options in one parser, and every body imports what it needs only when it runs (``--help`` loads
+neither Keras nor TensorFlow); the work itself is the package's.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,9 @@
-"""Training denoisers with ``model.fit``: fresh noise every epoch, progress, stop and NaN handling."""
+"""Training denoisers with ``model.fit``: fresh noise every epoch, progress, stop and NaN handling.
+
+Longer than the package's other modules for a reason: everything here serves :func:`train` alone
+(the noisy-digit sequence it feeds ``fit``, and the callbacks for progress, Stop, the time budget
+and a diverging loss), and a reader follows one run through it top to bottom.
+"""
 
 from __future__ import annotations
 
