@@ -104,6 +104,7 @@ def _add_many(folder: str, start: int, count: int) -> None:
         add_digit(collection, np.full((28, 28), (start + i) / 255, np.float32), (start + i) % 10)
 
 
+@pytest.mark.slow  # starts processes
 def test_two_processes_adding_at_once_lose_nothing(tmp_path):
     open_collection("together", tmp_path)
     ctx = multiprocessing.get_context("spawn")
