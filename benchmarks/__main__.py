@@ -15,7 +15,11 @@ HELPERS = {"__init__", "__main__", "bare_app"}
 
 
 def commands() -> list[str]:
-    return sorted(p.stem for p in Path(__file__).parent.glob("*.py") if p.stem not in HELPERS)
+    """Every benchmark's name: ``NAME`` for ``benchmarks/NAME.py``, ``research.NAME`` for the
+    probes in ``benchmarks/research/``."""
+    here = Path(__file__).parent
+    return sorted([p.stem for p in here.glob("*.py") if p.stem not in HELPERS]
+                  + [f"research.{p.stem}" for p in (here / "research").glob("*.py") if p.stem != "__init__"])
 
 
 def main(argv: list[str]) -> int:

@@ -8,7 +8,7 @@ model (ONNX Runtime, as the app runs it), PSNR and SSIM for every row, drawing t
 encoding it as PNG. Each
 repeat is one picture after ``--rest-ms`` of rest, as a person looks at the result before moving
 again: on some machines a second core gives little for a while after an idle spell
-(``benchmarks.bench_cores_after_rest``), which a loop of calls back to back never sees (both are
+(``benchmarks.research.bench_cores_after_rest``), which a loop of calls back to back never sees (both are
 in ``benchmarks/results/bench_move-*.json``).
 The back-to-back medians are reported too. Prints a JSON report of medians in ms, naming the CPU
 and the precision (``DENOISER_PRECISION=int8`` runs the model's 8-bit copy, as a server so set does).

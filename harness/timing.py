@@ -45,7 +45,8 @@ def median_ms(fn: Callable[[], object], repeats: int, warmups: int = 1) -> float
 def median_ms_after_rest(fn: Callable[[], object], repeats: int, rest_s: float) -> float:
     """Median wall time of ``fn()`` in ms, each call after ``rest_s`` seconds of sleep: as a slider
     move comes after a person has looked at the last picture, when the machine has been idle (on
-    some machines a second core then gives little for a while: bench_cores_after_rest)."""
+    some machines a second core then gives little for a while:
+    benchmarks/research/bench_cores_after_rest.py)."""
     times = []
     for _ in range(repeats):
         time.sleep(rest_s)

@@ -74,7 +74,7 @@ def session_options(threads: int | None = None, *, spinning: bool = False):
     :func:`default_threads`), threads that sleep between calls, exact int8 where needed.
 
     ``spinning=True`` lets the threads spin a while before they sleep, as ONNX Runtime does by
-    default; the app never asks for it (``benchmarks.bench_spin`` measures why).
+    default; the app never asks for it (``benchmarks.research.bench_spin`` measures why).
     """
     import onnxruntime as ort
 

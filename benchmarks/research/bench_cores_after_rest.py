@@ -1,7 +1,7 @@
 """Does this machine's second core help right after a rest? Two threads of work, back to back and
 after a rest, against one.
 
-Usage: python -m benchmarks.bench_cores_after_rest [--rest-ms 500] [--repeats 15]
+Usage: python -m benchmarks.research.bench_cores_after_rest [--rest-ms 500] [--repeats 15]
 
 A slider move comes after a person has looked at the last picture, and a model call in it runs
 on two threads. On a laptop both cores start at once; on some virtual machines the second core

@@ -1,7 +1,7 @@
 """What would threads that spin between operations buy, and cost? The default model after a rest
 under three thread-pool settings of ONNX Runtime.
 
-Usage: python -m benchmarks.bench_spin [--rest-ms 500] [--repeats 15]
+Usage: python -m benchmarks.research.bench_spin [--rest-ms 500] [--repeats 15]
 
 The app's sessions (:mod:`denoiser.models.onnx_session`) each have their own pool whose threads sleep as
 soon as they find no work (``session.intra_op.allow_spinning = 0``). After a rest, each of the
