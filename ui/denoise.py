@@ -15,6 +15,7 @@ from denoiser.results.grid import enlarge
 from denoiser.results.pictures import Picture, Scene
 from denoiser.teaching.links import AMOUNT_STEP, MAX_COUNT, SLIDER_AMOUNTS, SOURCES
 from ui.alt_text import described_image, label_pictures
+from ui.class_digits import offer_to_class
 from ui.common import guarded
 from ui.instant_slider import follow_slider, frame_urls, picture_store
 from ui.layout import PROJECTOR, grid_style, projector_on
@@ -260,6 +261,8 @@ def view_denoise(data) -> None:
     left, right = st.columns([2, 3])  # the input and, right beside it, what the model makes of it
     with left:
         digit = digit_from_canvas() if source == "Draw" else digit_from_upload()
+        if digit is not None:
+            offer_to_class(digit)
     with right:
         if digit is not None:
             show_results(digit[None], ["your digit"], models, filters, show_diff)

@@ -8,6 +8,7 @@ from denoiser.digits.noise import BLIND, NOISE_KINDS
 from denoiser.results.grid import digit_grid_png
 from ui.alt_text import described_image
 from ui.charts import bar_chart, line_chart
+from ui.class_digits import class_digits_panel
 from ui.common import MAX_RUNS, guarded
 from ui.loaders import get_digits, shipped_names
 from ui.state import session_alive
@@ -310,6 +311,7 @@ def view_train(data) -> None:
     with below:
         runs_table()
         share_panel()
+        class_digits_panel()
     # Last in the script, though drawn beside the form: the browser asks for the panel's first
     # refresh the moment it learns of it, and a request that arrives while this run still has work
     # left (the runs table, its baselines) found the fragment gone and the panel froze.

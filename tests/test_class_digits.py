@@ -1,0 +1,96 @@
+"""The class's own digits in the app (ui.class_digits), through Streamlit's AppTest: a teacher
+opens a collection with the teacher code, a student adds the digit they drew, the teacher sees it
+and removes it; without the code nobody changes anything."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+from streamlit.testing.v1 import AppTest
+
+from denoiser.teaching.collection import get_collection, list_collections
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+
+
+@pytest.fixture
+def classroom(tmp_path, monkeypatch):
+    """A server with a teacher code and its own collections folder; the code guard on the test's
+    clock (a wrong code makes the next try wait)."""
+    monkeypatch.setenv("DENOISER_COLLECTIONS", str(tmp_path / "collections"))
+    monkeypatch.setenv("DENOISER_TEACHER_CODE", "sesame")
+    from ui.sharing import code_guard
+
+    now = [0.0]
+    monkeypatch.setattr(code_guard(), "clock", lambda: now[0])
+    return now
+
+
+def drawn_seven() -> np.ndarray:
+    img = Image.new("RGBA", (280, 280), (0, 0, 0, 255))
+    ImageDraw.Draw(img).line([(60, 50), (220, 50), (120, 240)], fill=(255, 255, 255, 255), width=22)
+    return np.asarray(img)
+
+
+def student_drawing() -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.session_state["canvas_override"] = drawn_seven()  # the canvas seam
+    at.run()
+    return at.radio(key="source").set_value("Draw").run()
+
+
+def teacher_on_train() -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params["teacher"] = ""  # the teacher's link: /train?teacher
+    return at.run().switch_page("ui/train.py").run()
+
+
+def press(at: AppTest, label: str) -> AppTest:
+    return next(b for b in at.button if b.label == label).click().run()
+
+
+def texts(at: AppTest, kind: str) -> str:
+    return " ".join(e.value for e in getattr(at, kind))
+
+
+def test_a_teacher_opens_a_collection_a_student_adds_a_seven_and_the_teacher_removes_it(classroom):
+    student = student_drawing()
+    assert not [s for s in student.selectbox if s.key == "class_label"]  # nothing open: nothing offered
+
+    teacher = teacher_on_train()
+    teacher.text_input(key="class_code").input("wrong")
+    teacher.text_input(key="class_new_name").input("Class 7B, Tuesday")
+    teacher = press(teacher, "Open")
+    assert "not the teacher code" in texts(teacher, "error") and list_collections() == []
+    classroom[0] += 1.0  # the guard's wait after a wrong code has passed
+    teacher.text_input(key="class_code").input("sesame")
+    teacher = press(teacher, "Open")
+    assert "is open" in texts(teacher, "success")
+
+    student = student_drawing()
+    assert "no name, no session" in " ".join(c.value for c in student.caption)  # what is kept, said first
+    student = student.selectbox(key="class_label").set_value(7).run()
+    student = press(student, "Add")
+    assert "now holds 1 digit." in texts(student, "success")
+    student = press(student, "Add")  # the same drawing twice
+    assert "already" in texts(student, "info")
+    x, y = get_collection("Class 7B, Tuesday").digits()
+    assert list(y) == [7] and x.shape == (1, 28, 28) and x.max() == 255  # the framed drawing
+
+    teacher = teacher_on_train()
+    assert "7: 1" in [img.caption for el in teacher.get("image") for img in el.proto.imgs]
+    teacher.text_input(key="class_code").input("sesame")
+    teacher = press(teacher, "Remove it")
+    assert "0 left" in texts(teacher, "success")
+    assert len(get_collection("Class 7B, Tuesday").digits()[0]) == 0
+
+
+def test_a_closed_collection_takes_no_more_digits_and_a_student_has_no_teacher_tools(classroom):
+    from denoiser.teaching.collection import close_collection, open_collection
+
+    close_collection(open_collection("7B"))
+    student = student_drawing()
+    assert not [s for s in student.selectbox if s.key == "class_label"]  # closed: nothing offered
+    student = student.switch_page("ui/train.py").run()
+    assert not [t for t in student.text_input if t.key == "class_code"]  # no ?teacher: no tools
