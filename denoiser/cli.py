@@ -1,4 +1,4 @@
-"""Command line: ``python -m denoiser {train,export,quantize,evaluate,denoise,show,worker}``.
+"""Command line: ``python -m denoiser {train,export,quantize,evaluate,shift,denoise,show,worker}``.
 
 Longer than the package's other modules for a reason: each command's body sits beside its
 options in one parser, and every body imports what it needs only when it runs (``--help`` loads
@@ -296,6 +296,39 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_shift(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from denoiser.digits.mnist import load_mnist, load_sample
+    from denoiser.results.classical import check_filters
+    from denoiser.results.evaluation import methods_to_compare
+    from denoiser.results.shift import measure_shift, shift_markdown
+    from denoiser.teaching.collection import MAX_NPZ_BYTES, CollectionError, read_npz
+
+    try:
+        check_filters(args.filters)
+        path = Path(args.digits)
+        if path.stat().st_size > MAX_NPZ_BYTES:
+            raise CollectionError(f"{path.name} is larger than a collection ({MAX_NPZ_BYTES // 2**20} MB)")
+        ours, _ = read_npz(path.read_bytes())
+    except (ValueError, OSError) as err:
+        raise CLIError(f"{args.digits}: {err}" if isinstance(err, OSError) else str(err)) from None
+    if not len(ours):
+        raise CLIError(f"{args.digits} holds no digits")
+    digits = load_sample() if args.sample else load_mnist(args.data)
+    mnist = digits.x_test[: args.limit] if args.limit else digits.x_test
+    models = _load_models(args.models, args.dir)
+    methods = methods_to_compare({name: m.denoise for name, m in models.items()}, args.filters)
+    rows = measure_shift(methods, {path.stem: ours.astype(np.float32) / 255, "MNIST test": mnist},
+                         args.kind, args.amount)
+    if args.json:
+        print(json.dumps({"noise": f"{args.kind} {args.amount:g}", "mnist": digits.description,
+                          "results": rows}, indent=2))
+    else:
+        print(shift_markdown(rows))
+    return 0
+
+
 def format_table(report: dict) -> str:
     """The evaluation report as a Markdown table: PSNR dB / SSIM per method and noise."""
     rows = report["results"]
@@ -470,6 +503,20 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--sample", action="store_true", help="use the offline sample's test digits")
     s.add_argument("--dir", default=str(_default_dir()), help="model directory")
     s.set_defaults(func=_cmd_show)
+
+    h = sub.add_parser("shift", help="models and filters on a class's digits (.npz) against MNIST's "
+                                     "test digits, at the same noise")
+    h.add_argument("digits", help="a collection exported from the app, or any .npz in Keras' MNIST layout")
+    h.add_argument("--models", nargs="*", default=[], help="model names (default: all)")
+    h.add_argument("--filters", nargs="*", default=["median"], help="classical filters to compare")
+    h.add_argument("--kind", choices=list(NOISE_KINDS), default="gaussian", help="noise kind")
+    h.add_argument("--amount", type=float, default=0.5, help="noise amount in [0, 1]")
+    h.add_argument("--data", help="Keras-layout mnist.npz (default: $DENOISER_MNIST, Keras, sample)")
+    h.add_argument("--sample", action="store_true", help="use the offline sample's test digits")
+    h.add_argument("--limit", type=int, default=1000, help="MNIST test digits to use (0: all)")
+    h.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    h.add_argument("--dir", default=str(_default_dir()), help="model directory")
+    h.set_defaults(func=_cmd_shift)
     w = sub.add_parser("worker", help="train the app's runs from a Redis queue (RQ), one at a time, "
                                       "at low CPU priority; start any number, on any machine")
     w.add_argument("--redis", help="Redis URL (default: $DENOISER_REDIS_URL)")
