@@ -224,14 +224,13 @@ def _cmd_export(args: argparse.Namespace) -> int:
 def _cmd_quantize(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from denoiser.digits.mnist import load_mnist, load_sample
     from denoiser.models.files import model_dir, read_manifest, register
     from denoiser.models.onnx_session import OnnxModel
     from denoiser.models.quantize import calibration_digits, int8_onnx
     from denoiser.results.evaluation import EVAL_SEED, evaluate_denoiser
 
     directory = model_dir(args.dir)
-    digits = load_sample() if args.sample else load_mnist(args.data)
+    digits = _digits(args)
     calibration = calibration_digits(digits.x_train, args.calibration)
     x = digits.x_test[: args.limit] if args.limit else digits.x_test
     for name in args.models:
@@ -262,6 +261,14 @@ def _cmd_quantize(args: argparse.Namespace) -> int:
     return 0
 
 
+def _digits(args: argparse.Namespace):
+    """The digits a command reads: the offline sample with ``--sample``, else ``--data`` (or
+    ``$DENOISER_MNIST``, Keras' copy, the sample)."""
+    from denoiser.digits.mnist import load_mnist, load_sample
+
+    return load_sample() if args.sample else load_mnist(args.data)
+
+
 def _load_models(names: list[str], directory: str) -> dict:
     from denoiser.models.shipped import list_pretrained, load_pretrained
 
@@ -270,7 +277,6 @@ def _load_models(names: list[str], directory: str) -> dict:
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
-    from denoiser.digits.mnist import load_mnist, load_sample
     from denoiser.results.classical import check_filters
     from denoiser.results.evaluation import evaluate_table, methods_to_compare
 
@@ -278,7 +284,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         check_filters(args.filters)  # refuse a wrong filter before loading anything
     except ValueError as err:
         raise CLIError(str(err)) from None
-    digits = load_sample() if args.sample else load_mnist(args.data)
+    digits = _digits(args)
     x = digits.x_test[: args.limit] if args.limit else digits.x_test
     models = _load_models(args.models, args.dir)
     methods = methods_to_compare({name: m.denoise for name, m in models.items()}, args.filters)
@@ -299,7 +305,6 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 def _cmd_shift(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from denoiser.digits.mnist import load_mnist, load_sample
     from denoiser.results.classical import check_filters
     from denoiser.results.evaluation import methods_to_compare
     from denoiser.results.shift import measure_shift, shift_markdown
@@ -315,7 +320,7 @@ def _cmd_shift(args: argparse.Namespace) -> int:
         raise CLIError(f"{args.digits}: {err}" if isinstance(err, OSError) else str(err)) from None
     if not len(ours):
         raise CLIError(f"{args.digits} holds no digits")
-    digits = load_sample() if args.sample else load_mnist(args.data)
+    digits = _digits(args)
     mnist = digits.x_test[: args.limit] if args.limit else digits.x_test
     models = _load_models(args.models, args.dir)
     methods = methods_to_compare({name: m.denoise for name, m in models.items()}, args.filters)
@@ -363,7 +368,6 @@ def _cmd_denoise(args: argparse.Namespace) -> int:
 
 
 def _cmd_show(args: argparse.Namespace) -> int:
-    from denoiser.digits.mnist import load_mnist, load_sample
     from denoiser.models.files import save_bytes
     from denoiser.models.shipped import load_pretrained
     from denoiser.results.compare import means_markdown
@@ -371,7 +375,7 @@ def _cmd_show(args: argparse.Namespace) -> int:
 
     if not 1 <= args.count <= 16:
         raise CLIError(f"--count must be in [1, 16], got {args.count}")
-    digits = load_sample() if args.sample else load_mnist(args.data)
+    digits = _digits(args)
     clean, labels = digits.sample(args.count, args.digit, seed=args.sample_seed)
     model = load_pretrained(args.model, args.dir, lazy=True)
     scene = Scene(clean, [f"digit {d}" for d in labels], {model.name: model.denoise}, args.kind, args.seed,
