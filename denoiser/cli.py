@@ -75,13 +75,10 @@ def _cmd_train(args: argparse.Namespace) -> int:
     from denoiser.digits.augment import check_strength
     from denoiser.digits.mnist import load_mnist
     from denoiser.models.build import ModelConfig
-    from denoiser.models.files import ModelFileError, register, save_model
-    from denoiser.models.onnx_export import save_onnx
-    from denoiser.models.onnx_session import OnnxModel
-    from denoiser.models.runtime import Denoiser
+    from denoiser.models.files import register, save_bytes, save_model, sha256_of
     from denoiser.models.shipped import load_pretrained
-    from denoiser.results.evaluation import EVAL_SEED, evaluate_denoiser
-    from denoiser.training.fit import NoiseSpec, train
+    from denoiser.training.body import train_export_measure
+    from denoiser.training.fit import NoiseSpec
 
     try:
         config = ModelConfig(args.arch, code_size=args.code_size, layers=args.layers,
@@ -116,44 +113,40 @@ def _cmd_train(args: argparse.Namespace) -> int:
             flag = f"--{knob.replace('_', '-')}" + ("" if had is True else f" {had}")
             raise CLIError(f"--init {args.init} has {flag}; give that or more "
                            "(a model can grow, not shrink)")
-    from denoiser.models.build import with_precision
     from denoiser.models.surgery import grow, rebuild
 
-    stop = threading.Event()
-    with with_precision("mixed_bfloat16" if args.mixed_precision else "float32"), _stop_on_interrupt(stop):
-        model = None
+    def starting_model():
         if can_grow and any(getattr(start.config, k) != getattr(config, k) for k in ("filters", *grows)):
-            model = grow(start.model, config)  # wider, deeper or with more context, starting as the old model
-        elif start:
-            model = rebuild(start.model, config)  # a fresh optimiser, in this run's precision
-        result = train(config, x_train, epochs=epochs, batch_size=args.batch_size, noise=noise,
-                       validation_split=args.val_split, seed=args.seed, model=model, stop_event=stop,
-                       cosine_decay=args.cosine, augment=args.augment,
-                       time_budget=budget_s, on_progress=_progress_printer(budget_s=budget_s))
+            return grow(start.model, config)  # wider, deeper or with more context, starting as the old model
+        return rebuild(start.model, config) if start else None  # a fresh optimiser, this run's precision
+
+    stop = threading.Event()
+    with _stop_on_interrupt(stop):
+        trained = train_export_measure(
+            config, x_train, x_eval=digits.x_test,
+            measure_at=[(noise.kind, noise.amount), ("gaussian", 0.5)], start=starting_model,
+            mixed_precision=args.mixed_precision, epochs=epochs, batch_size=args.batch_size,
+            noise=noise, validation_split=args.val_split, seed=args.seed, stop_event=stop,
+            cosine_decay=args.cosine, augment=args.augment, time_budget=budget_s,
+            on_progress=_progress_printer(budget_s=budget_s))
+    result = trained.result
     if result.message:
         print(result.message, file=sys.stderr)
-    if not result.usable:
+    if not trained.usable:
         raise CLIError("training diverged before its first epoch ended; no model was written")
-    trained = result.model
-    if args.mixed_precision:  # ship float32: bfloat16 arithmetic is slow on CPUs without it
-        trained = rebuild(result.model, config, compile=False)
 
     out_dir = Path(args.out)
     path = out_dir / f"{args.name}.keras"
-    sha = save_model(trained, path)
-    try:
-        exported = save_onnx(trained, path)
-    except ModelFileError as err:
-        print(f"warning: {err}; the model runs with Keras only", file=sys.stderr)
-        exported = {}
-    onnx = OnnxModel(out_dir / exported["onnx"]) if exported else None
-    denoiser = Denoiser(trained, args.name, config, onnx=onnx)  # measured as the app runs it
-    measured = {}
-    for kind, amount in {(noise.kind, noise.amount), ("gaussian", 0.5)}:
-        if kind == "blind":
-            continue
-        scores = evaluate_denoiser(denoiser.denoise, digits.x_test, kind, amount, seed=EVAL_SEED)
-        measured[f"{kind}@{amount:g}"] = {k: round(v, 4) for k, v in scores.items()}
+    sha = save_model(trained.model, path)
+    exported = {}
+    if trained.onnx:
+        onnx_path = path.with_suffix(".onnx")
+        save_bytes(trained.onnx, onnx_path)
+        exported = {"onnx": onnx_path.name, "onnx_sha256": sha256_of(onnx_path)}
+    else:
+        print(f"warning: {trained.export_error}; the model runs with Keras only", file=sys.stderr)
+    measured = {key: {k: round(v, 4) for k, v in scores.items()}
+                for key, scores in trained.metrics.items()}
     entry = {
         "file": path.name,
         "description": args.description or f"{config.architecture} trained on {noise.describe()}",

@@ -2,8 +2,9 @@
 
 A run's own child process (:class:`denoiser.training.jobs.TrainingJob`), the spare process
 (:mod:`denoiser.training.spare`) and a Redis worker (:mod:`denoiser.training.worker`) all train
-through :func:`train_and_report`, so a run is trained, evaluated and exported the same way
-wherever it runs.
+through :func:`train_and_report`, which reports around the one training body
+(:func:`denoiser.training.body.train_export_measure`, shared with ``python -m denoiser train``),
+so a run is trained, evaluated and exported the same way wherever it runs.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from collections.abc import Callable
 import numpy as np
 
 from denoiser.fresh import script_free_main
-from denoiser.models.runtime import Denoiser
 
 log = logging.getLogger(__name__)
 
@@ -95,11 +95,8 @@ def train_and_report(settings: dict, report: Callable[[tuple], None], stop) -> N
     try:
         import keras
 
-        from denoiser.models.files import ModelFileError, model_to_bytes
-        from denoiser.models.onnx_export import onnx_bytes
-        from denoiser.models.onnx_session import OnnxModel
-        from denoiser.results.evaluation import EVAL_SEED, evaluate_denoiser
-        from denoiser.training.fit import train
+        from denoiser.models.files import model_to_bytes
+        from denoiser.training.body import train_export_measure
 
         preview_noisy = settings["preview_noisy"]
 
@@ -109,27 +106,19 @@ def train_and_report(settings: dict, report: Callable[[tuple], None], stop) -> N
                 report(("preview", np.clip(out.reshape(preview_noisy.shape), 0, 1)))
 
         x_train = settings["x_train"]
-        result = train(settings["config"], x_train, epochs=settings["epochs"],
-                       batch_size=settings["batch_size"], noise=settings["noise"],
-                       validation_split=0.1 if len(x_train) >= 10 else 0.0, stop_event=stop,
-                       on_progress=lambda p: report(("progress", p)), callbacks=[Preview()])
-        metrics, data, exported = {}, None, None
-        if result.usable:  # finished, stopped, or diverged after a good epoch (its weights kept)
-            try:
-                exported = onnx_bytes(result.model)
-            except ModelFileError as err:  # the server will run it with Keras
-                log.warning("run trained without an ONNX export: %s", err)
-            denoiser = Denoiser(result.model, config=settings["config"],
-                                onnx=OnnxModel(exported) if exported else None)  # as the page runs it
-            x_eval = settings["x_eval"]
-            if x_eval is not None and len(x_eval):
-                metrics = evaluate_denoiser(denoiser.denoise, x_eval, "gaussian", 0.5, seed=EVAL_SEED)
-            data = model_to_bytes(result.model)
+        trained = train_export_measure(
+            settings["config"], x_train, x_eval=settings["x_eval"], epochs=settings["epochs"],
+            batch_size=settings["batch_size"], noise=settings["noise"],
+            validation_split=0.1 if len(x_train) >= 10 else 0.0, stop_event=stop,
+            on_progress=lambda p: report(("progress", p)), callbacks=[Preview()])
+        result = trained.result
         report(("done", {"history": result.history, "epochs_run": result.epochs_run,
-                              "stopped": result.stopped, "diverged": result.diverged,
-                              "message": result.message, "seconds": result.seconds,
-                              "good_epoch": result.good_epoch,
-                              "metrics": metrics, "model": data, "onnx": exported}))
+                         "stopped": result.stopped, "diverged": result.diverged,
+                         "message": result.message, "seconds": result.seconds,
+                         "good_epoch": result.good_epoch,
+                         "metrics": trained.metrics.get("gaussian@0.5", {}),
+                         "model": model_to_bytes(trained.model) if trained.usable else None,
+                         "onnx": trained.onnx}))
     except Exception:  # noqa: BLE001 - reported to the parent, which logs it and tells the user
         report(("error", traceback.format_exc()))
 
