@@ -94,3 +94,30 @@ def test_a_closed_collection_takes_no_more_digits_and_a_student_has_no_teacher_t
     assert not [s for s in student.selectbox if s.key == "class_label"]  # closed: nothing offered
     student = student.switch_page("ui/train.py").run()
     assert not [t for t in student.text_input if t.key == "class_code"]  # no ?teacher: no tools
+
+
+def test_class_digits_are_a_source_on_denoise_sampled_like_mnists(classroom):
+    from denoiser.teaching.collection import add_digit, open_collection
+
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    assert "Class digits" not in at.radio(key="source").options  # no class digits yet: not offered
+
+    collection = open_collection("7B")
+    seven = np.zeros((28, 28), np.uint8)
+    seven[6:22, 12:16] = 255
+    one = np.zeros((28, 28), np.uint8)
+    one[4:24, 13:15] = 200
+    for digit, label in [(seven, 7), (one, 1), (seven[::-1], 7)]:
+        add_digit(collection, digit, label)
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    at = at.radio(key="source").set_value("Class digits").run()
+    assert not at.exception
+    assert "the class's digits “7B”: 3 digits" in " ".join(c.value for c in at.caption)
+    captions = [img.caption for el in at.get("image") for img in el.proto.imgs]
+    grid = next(c for c in captions if c.startswith(("Rows", "Columns")))
+    assert sorted(grid.split("Clean: ")[1].split(". ")[0].split(", ")) == ["digit 1", "digit 7", "digit 7"]
+    at = at.selectbox(key="digit").set_value("7").run()  # one class, as with MNIST's digits
+    captions = [img.caption for el in at.get("image") for img in el.proto.imgs]
+    grid = next(c for c in captions if c.startswith(("Rows", "Columns")))
+    assert grid.split("Clean: ")[1].split(". ")[0].split(", ") == ["digit 7", "digit 7"]
+    assert "dB" in " ".join(m.value for m in at.markdown)  # the means table, as for MNIST

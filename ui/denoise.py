@@ -13,6 +13,7 @@ from denoiser.results.classical import CLASSICAL
 from denoiser.results.compare import every_amount_affordable, means_markdown
 from denoiser.results.grid import enlarge
 from denoiser.results.pictures import Picture, Scene
+from denoiser.teaching.collection import list_collections
 from denoiser.teaching.links import AMOUNT_STEP, MAX_COUNT, SLIDER_AMOUNTS, SOURCES
 from ui.alt_text import described_image, label_pictures
 from ui.class_digits import offer_to_class
@@ -195,6 +196,24 @@ def digits_from_test(data) -> tuple[np.ndarray, list[str]]:
     return images, [f"digit {label}" for label in labels]
 
 
+def class_sources() -> list:
+    """The class's collections that hold digits (the Class digits source offers them)."""
+    return [c for c in list_collections() if sum(c.counts().values())]
+
+
+def pick_class(collections: list):
+    """The chosen collection's digits, to sample like MNIST's test digits."""
+    collection = collections[0]
+    if len(collections) > 1:
+        name = st.selectbox("Class collection", [c.name for c in collections], key="class_source",
+                            help="Which class's digits to sample (your teacher's collections).")
+        collection = next(c for c in collections if c.name == name)
+    digits = collection.as_digits()
+    st.caption(f"{digits.description}, drawn or photographed by the class "
+               "(MNIST's were written by US census workers and students in the 1990s).")
+    return digits
+
+
 def show_received(digit: np.ndarray) -> None:
     """The drawn or uploaded digit, enlarged, as the model receives it."""
     described_image(f"received-{st.session_state.source.lower()}", enlarge(digit, 5),
@@ -251,12 +270,19 @@ def view_denoise(data) -> None:
     models = [model for name in names if (model := get_model(name)) is not None]
     if models and models[0].description and not projector_on():  # beside its choice, not above the picture
         settings.caption(f"**{models[0].name}** — {models[0].description}")
+    classes = class_sources()
+    sources = [s for s in SOURCES if s != "Class digits" or classes]
+    if st.session_state.get("source") not in sources:  # a link to class digits none of which are here
+        st.session_state.source = "Test digits"
     source = (settings if projector_on() else st).radio(
-        "Digits", SOURCES, horizontal=True, key="source", disabled=locked("digits"),
-        help="Sample real MNIST test digits, draw your own, or upload an image."
-             + lock_note("digits"))
+        "Digits", sources, horizontal=True, key="source", disabled=locked("digits"),
+        help="Sample real MNIST test digits, draw your own, upload an image"
+             + (", or sample the digits your class drew" if classes else "") + "." + lock_note("digits"))
     if source == "Test digits":
         sampled_results(data, models, filters, show_diff)
+        return
+    if source == "Class digits":
+        sampled_results(pick_class(classes), models, filters, show_diff)
         return
     left, right = st.columns([2, 3])  # the input and, right beside it, what the model makes of it
     with left:

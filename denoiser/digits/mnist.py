@@ -35,11 +35,13 @@ class Digits:
     y_train: np.ndarray
     x_test: np.ndarray
     y_test: np.ndarray
-    source: str  # "file", "keras" or "sample"
-    location: str
+    source: str  # "file", "keras", "sample", or "other" (digits that are not MNIST's)
+    location: str  # a path or URL; for "other", what the digits are, in words
 
     @property
     def description(self) -> str:
+        if self.source == "other":
+            return f"{self.location}: {len(self.x_test):,} digits"
         where = {"file": f"the file {self.location}",
                  "keras": "Keras' MNIST download",
                  "sample": "the offline sample shipped with denoiser"}[self.source]
@@ -47,7 +49,7 @@ class Digits:
                 f"{len(self.x_test):,} test digits")
 
     def sample(self, count: int, digit: int | None = None, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-        """``count`` different test digits (fewer if the class has fewer), of one class or any.
+        """``count`` different test digits (fewer if there are fewer), of one class or any.
 
         The same ``seed`` gives the same digits: a shared link shows what its sender saw.
 
@@ -61,8 +63,8 @@ class Digits:
         >>> images.shape, set(labels.tolist())
         ((3, 28, 28), {7})
         """
-        if not 0 <= int(count) <= len(self.y_test):
-            raise ValueError(f"count must be in [0, {len(self.y_test)}], got {count!r}")
+        if int(count) < 0:
+            raise ValueError(f"count must be 0 or more, got {count!r}")
         if digit is not None and digit not in range(10):
             raise ValueError(f"digit must be 0-9 or None (any), got {digit!r}")
         pool = np.arange(len(self.y_test)) if digit is None else np.flatnonzero(self.y_test == digit)

@@ -15,7 +15,7 @@ from denoiser.digits.noise import NOISE_KINDS
 from denoiser.results.classical import CLASSICAL
 
 VIEWS = ("Denoise", "Train", "Explore", "Learn")
-SOURCES = ("Test digits", "Draw", "Upload")
+SOURCES = ("Test digits", "Draw", "Upload", "Class digits")
 DIGIT_CLASSES = ("any", *map(str, range(10)))
 MAX_COUNT = 16
 MAX_MODELS = 8  # models compared beside the main one
