@@ -41,7 +41,8 @@ class Digits:
     @property
     def description(self) -> str:
         if self.source == "other":
-            return f"{self.location}: {len(self.x_test):,} digits"
+            n = len(self.x_test)
+            return f"{self.location}: {n:,} digit" + ("" if n == 1 else "s")
         where = {"file": f"the file {self.location}",
                  "keras": "Keras' MNIST download",
                  "sample": "the offline sample shipped with denoiser"}[self.source]
