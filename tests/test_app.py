@@ -672,7 +672,7 @@ def test_a_gallery_left_on_a_server_without_a_teacher_code_is_not_shown(tiny_mod
 
 
 # ---------------------------------------------------------------- the Learn view's lessons
-LESSON_KEYS = ["bottleneck", "codes", "optimisers", "unseen", "context", "metrics", "pca"]
+LESSON_KEYS = ["bottleneck", "codes", "optimisers", "unseen", "context", "metrics", "pca", "shift"]
 needs_lessons = pytest.mark.skipif(not (PRETRAINED_DIR / "lessons" / "manifest.json").exists(),
                                    reason="no lesson models in pretrained/lessons/")
 
@@ -736,6 +736,24 @@ def test_a_lesson_link_sets_up_train_as_it_says_and_stays_in_the_session():
     next(b for b in at.button if b.label == "Train with adadelta yourself").click().run()
     assert at.selectbox(key="t_opt").value == "adadelta" and at.select_slider(key="t_lr").value == 1.0
     assert not any("Session State API" in w.value for w in at.warning)
+
+
+@needs_models
+@needs_lessons
+def test_the_handwriting_lesson_measures_the_uci_digits_and_opens_a_fine_tune(tmp_path, monkeypatch):
+    monkeypatch.setenv("DENOISER_COLLECTIONS", str(tmp_path / "collections"))  # no class digits here
+    at = switch(app(), "Learn")
+    at.segmented_control(key="lesson").set_value("shift").run()
+    no_exception(at)
+    text = " ".join(m.value for m in at.markdown)
+    assert "UCI optical digits" in text and "CC BY 4.0" in text  # the other handwriting, credited
+    assert "dB on theirs" in text and "dB on MNIST's" in text
+    next(b for b in at.button if b.label == "Fine-tune conv on them").click().run()
+    no_exception(at)
+    assert on_page(at) == "Train"
+    assert at.selectbox(key="t_start_from").value == "conv"
+    assert at.selectbox(key="t_extra").value == "UCI optical digits"
+    assert not [s for s in at.selectbox if s.key == "t_arch"]
 
 
 @needs_models

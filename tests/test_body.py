@@ -71,3 +71,22 @@ def test_mixed_precision_trains_in_bfloat16_and_hands_back_float32(digits):
     assert trained.model.dtype_policy.name == "float32" and trained.onnx
     out = np.asarray(trained.model(x_eval[:4]))
     assert out.dtype == np.float32
+
+
+def test_held_out_digits_are_scored_before_and_after_a_fine_tune(digits):
+    x_train, x_eval = digits
+    first = train_export_measure(CONFIG, x_train, epochs=1, batch_size=64, validation_split=0.0)
+    start = build_model(CONFIG)
+    start.set_weights(first.model.get_weights())
+    from denoiser.models.runtime import Denoiser
+
+    before = evaluate_denoiser(Denoiser(start, config=CONFIG).denoise, x_eval, "gaussian", 0.5,
+                               seed=EVAL_SEED)
+    tuned = train_export_measure(CONFIG, x_train, x_held=x_eval, start=lambda: start, epochs=3,
+                                 batch_size=32, validation_split=0.0)
+    assert tuned.held["before"] == pytest.approx(before)  # the starting model, before it trained on
+    after = evaluate_denoiser(OnnxModel(tuned.onnx), x_eval, "gaussian", 0.5, seed=EVAL_SEED)
+    assert tuned.held["after"]["psnr"] == pytest.approx(after["psnr"], abs=1e-4)
+    assert tuned.held["after"]["psnr"] > tuned.held["before"]["psnr"]  # three more epochs helped
+    fresh = train_export_measure(CONFIG, x_train, x_held=x_eval, epochs=1, validation_split=0.0)
+    assert fresh.held["before"] is None and fresh.held["after"]  # a new model has no before

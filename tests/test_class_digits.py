@@ -121,3 +121,77 @@ def test_class_digits_are_a_source_on_denoise_sampled_like_mnists(classroom):
     grid = next(c for c in captions if c.startswith(("Rows", "Columns")))
     assert grid.split("Clean: ")[1].split(". ")[0].split(", ") == ["digit 7", "digit 7"]
     assert "dB" in " ".join(m.value for m in at.markdown)  # the means table, as for MNIST
+
+
+def test_explore_measures_the_class_digits_and_the_uci_digits_against_mnists(classroom):
+    from denoiser.teaching.collection import add_digit, open_collection
+
+    collection = open_collection("7B")
+    for k in range(3):
+        digit = np.zeros((28, 28), np.uint8)
+        digit[5:23, 10 + k:14 + k] = 255
+        add_digit(collection, digit, 1)
+    at = AppTest.from_file(APP, default_timeout=180).run().switch_page("ui/explore.py").run()
+    assert at.selectbox(key="shift_set").options == ["class: 7B", "UCI optical digits"]
+    at = next(b for b in at.button if b.label == "Measure").click().run()
+    assert not at.exception
+    table = next(m.value for m in at.markdown if "| method | digits of |" in m.value)
+    lines = [line for line in table.splitlines() if "| class: 7B |" in line]
+    assert lines and all("| 3 |" in line for line in lines)  # every method on the class's 3 digits
+    assert "| noisy input | MNIST test | 200 |" in table
+    shown = [img.caption for el in at.get("image") for img in el.proto.imgs]
+    assert "class: 7B #0" in " ".join(shown)  # the worst class digits are shown
+
+    at.selectbox(key="shift_set").set_value("UCI optical digits")
+    at = next(b for b in at.button if b.label == "Measure").click().run()
+    table = next(m.value for m in at.markdown if "| method | digits of |" in m.value)
+    assert "| noisy input | UCI optical digits | 200 |" in table
+    assert "CC BY 4.0" in " ".join(c.value for c in at.caption)  # credited where shown
+
+
+@pytest.mark.slow
+def test_train_fine_tunes_a_shipped_model_on_other_handwriting_and_shows_before_and_after(classroom):
+    at = AppTest.from_file(APP, default_timeout=180).run().switch_page("ui/train.py").run()
+    assert at.selectbox(key="t_extra").options == ["MNIST only", "UCI optical digits"]
+    at.session_state["t_code"] = 4  # a new model's setting: not the fine-tune's
+    at.selectbox(key="t_start_from").set_value("seed-dense")
+    at.selectbox(key="t_extra").set_value("UCI optical digits")
+    at.slider(key="t_epochs").set_value(1)
+    at.slider(key="t_size").set_value(100)
+    at = at.run()
+    assert not [s for s in at.selectbox if s.key == "t_arch"]  # its own layers: no architecture to pick
+    assert "1,198 join the training digits, 599 are held out" in " ".join(c.value for c in at.caption)
+    at = next(b for b in at.button if b.label == "Start training").click().run()
+    job = at.session_state["active_job"]
+    job.join(180)
+    at = at.run()
+    assert job.status == "finished", job.error
+    assert len(job.x_train) == 100 + 1198 and len(job.x_held) == 599
+    assert job.summary().startswith("fine-tuned from seed-dense: dense")
+    import json
+
+    shipped = json.loads((Path(APP).parent / "pretrained" / "manifest.json").read_text())
+    own = shipped["models"]["seed-dense"]["config"]
+    assert at.session_state["t_code"] == 4 and job.config.code_size == own["code_size"] != 4
+    assert (job.config.nodes, job.config.layers) == (own["nodes"], own["layers"])  # its own layers
+    before, after = job.held["before"], job.held["after"]
+    assert before and after and before != after
+    table = at.dataframe[0].value
+    cell = table.loc[table["run"] == "run 1", "held-out other digits (dB)"].iloc[0]
+    assert cell == f"{before['psnr']:.2f} → {after['psnr']:.2f}"
+
+
+def test_a_link_to_class_digits_shows_them_here_and_test_digits_where_there_are_none(classroom):
+    from denoiser.teaching.collection import add_digit, open_collection
+
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params["source"] = "Class digits"
+    at = at.run()
+    assert not at.exception and at.radio(key="source").value == "Test digits"  # none here
+
+    add_digit(open_collection("7B"), np.pad(np.full((20, 4), 255, np.uint8), ((4, 4), (12, 12))), 1)
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params["source"] = "Class digits"
+    at = at.run()
+    assert at.radio(key="source").value == "Class digits"
+    assert "“7B”: 1 digit," in " ".join(c.value for c in at.caption)

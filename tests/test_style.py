@@ -88,3 +88,15 @@ def test_the_package_and_the_pages_have_no_import_cycle_and_subpackages_point_on
                                                                                "denoiser.models"}
     package = [p for p in (ROOT / "denoiser").rglob("*.py") if "import streamlit" in p.read_text()]
     assert package == []
+
+
+def test_no_page_imports_another_page():
+    """A page module draws itself when imported: importing one from another drew its widgets on
+    the wrong page (Explore's buttons on Train). Shared code lives in ui's helpers or the package."""
+    pages = {f"ui.{path.stem}" for path in (ROOT / "ui").glob("*.py")
+             if "guarded(view_" in path.read_text() or path.read_text().rstrip().endswith("()")}
+    assert {"ui.denoise", "ui.train", "ui.explore", "ui.learn"} <= pages
+    graph = imports_between(ROOT, ("ui",))
+    crossing = {page: sorted(graph.get(page, set()) & pages) for page in pages}
+    assert {page: found for page, found in crossing.items() if found} == {}
+    assert not set().union(*(graph[m] for m in graph if m not in pages)) & pages  # nor does a helper

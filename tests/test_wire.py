@@ -69,3 +69,37 @@ def test_a_message_larger_than_any_the_app_sends_is_refused_before_reading(monke
     monkeypatch.setattr(wire, "MAX_MESSAGE_BYTES", 100)
     with pytest.raises(WireError, match="larger than any"):
         decode(encode({"model": bytes(200)}))
+
+
+def run_settings(**changes) -> dict:
+    rng = np.random.default_rng(1)
+    settings = {"config": ModelConfig("dense", code_size=8), "noise": NoiseSpec("gaussian", 0.5),
+                "epochs": 1, "batch_size": 32, "x_train": rng.random((6, 28, 28), np.float32),
+                "preview_noisy": rng.random((2, 28, 28), np.float32), "x_eval": None,
+                "x_held": rng.random((3, 28, 28), np.float32), "start_model": b"PK\x03\x04 a keras file"}
+    return {**settings, **changes}
+
+
+def test_a_fine_tunes_settings_travel_with_their_model_and_held_out_digits():
+    from denoiser.training.wire import pack_settings, unpack_settings
+
+    settings = run_settings()
+    back = unpack_settings(pack_settings(settings))
+    assert back["start_model"] == settings["start_model"]
+    np.testing.assert_allclose(back["x_held"], settings["x_held"], atol=0.5 / 255)  # sent as 8 bits
+    assert back["x_held"].dtype == np.float32 and back["x_eval"] is None
+    fresh = unpack_settings(pack_settings(run_settings(x_held=None, start_model=None)))
+    assert fresh["x_held"] is None and fresh["start_model"] is None
+
+
+@pytest.mark.parametrize("changes", [{"start_model": "a path, not bytes"}, {"start_model": 3},
+                                     {"x_held": [[0.5]]}])
+def test_a_fine_tune_of_the_wrong_types_is_refused(changes):
+    from denoiser.training.wire import unpack_settings
+
+    raw = {**run_settings(), **changes}
+    raw["x_train"] = np.uint8(raw["x_train"] * 255)
+    if isinstance(raw["x_held"], np.ndarray):
+        raw["x_held"] = np.uint8(raw["x_held"] * 255)
+    with pytest.raises(WireError, match="wrong types"):
+        unpack_settings(encode(raw))

@@ -8,6 +8,7 @@ import streamlit as st
 from denoiser.digits.noise import NOISE_KINDS
 from denoiser.results.classical import CLASSICAL
 from denoiser.results.grid import enlarge
+from denoiser.teaching.collection import other_handwriting
 from ui.alt_text import described_image
 from ui.charts import code_scatter, latent_points, line_chart
 from ui.common import SCALE, guarded
@@ -50,6 +51,8 @@ def view_explore(data) -> None:
             with col:
                 line_chart(table, "noise amount", label, height=320)
 
+    shift_section(data, choices)
+
     st.header("Latent space")
     coded = [n for n in choices if (m := get_model(n)) is not None and m.has_code]
     if not coded:
@@ -86,6 +89,55 @@ def view_explore(data) -> None:
                     [f"Decoded from the code {t:.0%} of the way from the first digit's code to the "
                      "second's." for t in share],
                     width=28 * SCALE, output_format="PNG", caption=[f"{t:.0%}" for t in share])
+
+
+def shift_section(data, choices) -> None:
+    """Models and filters on other handwriting against MNIST's test digits, at one noise."""
+    st.header("Other handwriting")
+    st.markdown("Are the models as good on handwriting they never saw? The same noise on MNIST's test "
+                "digits and on another set — your class's digits or the UCI optical digits — side by side.")
+    sets = other_handwriting()
+    with st.form("shift"):
+        c1, c2, c3 = st.columns(3)
+        names = c1.multiselect("Models", list(choices), default=list(choices)[:2], key="shift_models",
+                               help="Autoencoders to measure on both sets.")
+        filters = c2.multiselect("Classical filters", list(CLASSICAL), default=["median"],
+                                 key="shift_filters", help="Non-learned denoisers: they know no handwriting.")
+        other = c3.selectbox("Other digits", list(sets), key="shift_set",
+                             help="The class's collections (opened by the teacher) and the UCI optical "
+                                  "digits (43 writers, framed like MNIST; CC BY 4.0).")
+        c1, c2, c3 = st.columns(3)
+        kind = c1.selectbox("Noise kind", list(NOISE_KINDS), key="shift_kind", help="The same for both sets.")
+        amount = c2.slider("Amount", 0.05, 1.0, 0.5, 0.05, key="shift_amount",
+                           help="Noise strength; 0.5 Gaussian is the tutorial's.")
+        n = c3.slider("Digits per set", 20, 500, 200, 20, key="shift_n",
+                      help="At most this many of each set (a class may have fewer).")
+        go = st.form_submit_button("Measure",
+                                   help="Mean PSNR and SSIM with their spread, and the worst digits.")
+    if go:
+        from denoiser.results.evaluation import methods_to_compare
+        from denoiser.results.shift import measure_shift
+
+        theirs = sets[other]()
+        methods = methods_to_compare({name: model.denoise for name in names
+                                      if (model := get_model(name)) is not None}, filters)
+        picked = {other: theirs.x_test[:n], "MNIST test": data.x_test[:n]}
+        with st.spinner("Measuring…"):
+            rows = measure_shift(methods, picked, kind, amount)
+        st.session_state.shift_result = (rows, picked, theirs.description)
+    if st.session_state.get("shift_result"):
+        from denoiser.results.shift import shift_markdown
+
+        rows, picked, description = st.session_state.shift_result
+        st.markdown(shift_markdown(rows))
+        st.caption(f"Other digits: {description}. Mean ± standard deviation over the digits; "
+                   "worst digits: their place in the set, worst first.")
+        for row in rows[2:4]:  # the first method after the noisy input: its worst digits in each set
+            worst = picked[row["digits_of"]][row["worst"]]
+            described_image(f"shift-worst-{row['digits_of']}", [enlarge(d, 3) for d in worst],
+                            [f"One of the {row['digits_of']} digits {row['method']} cleaned worst."
+                             for _ in worst], width=28 * 3, output_format="PNG",
+                            caption=[f"{row['digits_of']} #{i}" for i in row["worst"]])
 
 
 guarded(view_explore)(get_digits())

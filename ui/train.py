@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
+from pathlib import Path
+
+import numpy as np
 import streamlit as st
 
 from denoiser.digits.noise import BLIND, NOISE_KINDS
@@ -60,6 +64,58 @@ def architecture_settings(arch: str) -> dict:
     return values
 
 
+@dataclasses.dataclass
+class Start:
+    """Where a run starts (a model to fine-tune, or none) and the other digits it adds."""
+
+    name: str = ""
+    model: object = None  # a Denoiser
+    keras: bytes | None = None
+    extra_name: str = ""
+    extra_train: np.ndarray | None = None  # two thirds: trained on with the MNIST digits
+    held: np.ndarray | None = None  # a third: measured before and after, never trained on
+
+
+NEW_MODEL = "a new model"
+NO_EXTRA = "MNIST only"
+
+
+def start_and_data() -> Start:
+    """Fine-tuning: a model to start from and other handwriting to add, a third held out."""
+    from denoiser.teaching.collection import other_handwriting, split_held_out
+    from ui.state import get_model, model_choices
+
+    start = Start()
+    row = st.container(horizontal=True, vertical_alignment="bottom", gap="medium")
+    models = [NEW_MODEL, *model_choices()]
+    if st.session_state.get("t_start_from") not in models:
+        st.session_state.t_start_from = NEW_MODEL
+    name = row.selectbox("Start from", models, key="t_start_from",
+                         help="A new model learns from scratch; a trained one goes on learning from "
+                              "its weights (fine-tuning): quicker, and it keeps what it knew.")
+    sets = other_handwriting()
+    if st.session_state.get("t_extra") not in [NO_EXTRA, *sets]:
+        st.session_state.t_extra = NO_EXTRA
+    extra = row.selectbox("Add other handwriting", [NO_EXTRA, *sets], key="t_extra",
+                          help="Your class's digits or the UCI digits join the training digits; a third "
+                               "of them is held out to measure the model on before and after.")
+    if name != NEW_MODEL and (model := get_model(name)) is not None:
+        source = model.keras_source
+        data = Path(source).read_bytes() if isinstance(source, str) else source
+        if data is None:
+            st.warning(f"{name} has no Keras file to go on from: a new model is trained instead.")
+        else:
+            start.name, start.model, start.keras = name, model, data
+    if extra != NO_EXTRA:
+        digits = sets[extra]()
+        train_idx, held_idx = split_held_out(len(digits.x_test))
+        start.extra_name, start.extra_train, start.held = (extra, digits.x_test[train_idx],
+                                                           digits.x_test[held_idx])
+        st.caption(f"{digits.description}: {len(train_idx):,} join the training digits, "
+                   f"{len(held_idx):,} are held out and measured before and after.")
+    return start
+
+
 def train_form(data) -> None:
     from denoiser.digits.noise import NoiseSpec
     from denoiser.models.config import ARCHITECTURES, LOSSES, OPTIMIZERS, ModelConfig
@@ -67,19 +123,27 @@ def train_form(data) -> None:
     from denoiser.training.remote import training_backend
     from denoiser.training.slots import TrainingQueue, keep_a_spare
 
-    arch = st.selectbox("Architecture", list(ARCHITECTURES), key="t_arch",
-                        format_func=lambda a: f"{a} — {ARCHITECTURES[a].description}",
-                        help="The kind of network; the settings below are the ones it reads.")
+    start = start_and_data()
     # No st.form: each setting reaches the session as it is set, so it is kept while the person
     # visits another page (ui.state.PERSISTENT), as a form's unsent values were not.
+    if start.model is None:
+        arch = st.selectbox("Architecture", list(ARCHITECTURES), key="t_arch",
+                            format_func=lambda a: f"{a} — {ARCHITECTURES[a].description}",
+                            help="The kind of network; the settings below are the ones it reads.")
     with st.container(border=True):
-        st.markdown(f"**{arch}: its settings** (for dense, the tutorial's four hyperparameters: "
-                    "these three and the loss)")
-        try:
-            settings = architecture_settings(arch)
-        except ValueError as err:
-            st.error(str(err))
-            settings = None
+        if start.model is not None:
+            arch = start.model.config.architecture
+            settings = {}
+            st.markdown(f"**{start.name}: a {arch} model** — its layers and weights are where this run "
+                        "starts; the settings below say how it goes on learning.")
+        else:
+            st.markdown(f"**{arch}: its settings** (for dense, the tutorial's four hyperparameters: "
+                        "these three and the loss)")
+            try:
+                settings = architecture_settings(arch)
+            except ValueError as err:
+                st.error(str(err))
+                settings = None
         loss = st.radio("Loss", LOSSES, key="t_loss", horizontal=True,
                         help="What training minimises: binary cross-entropy, mean squared error, or "
                              "psnr (minus each digit's PSNR: every digit counts alike).")
@@ -121,11 +185,19 @@ def train_form(data) -> None:
         st.warning("A training run is still going: stop it first.")
         return
     try:
-        config = ModelConfig(arch, **settings, loss=loss, optimizer=optimizer, learning_rate=lr)
-        job = job_class(config, NoiseSpec(kind, amount), epochs, batch, data.x_train[:size],
+        if start.model is not None:  # its own layers; this run's loss and optimiser
+            config = dataclasses.replace(start.model.config, loss=loss, optimizer=optimizer, learning_rate=lr)
+        else:
+            config = ModelConfig(arch, **settings, loss=loss, optimizer=optimizer, learning_rate=lr)
+        x_train = data.x_train[:size]
+        if start.extra_train is not None:
+            x_train = np.concatenate([x_train, start.extra_train])
+        job = job_class(config, NoiseSpec(kind, amount), epochs, batch, x_train,
                         preview_clean=data.x_test[:8], x_eval=data.x_test[:EVAL_DIGITS],
                         name=st.session_state.runs.next_name(), queue=queue,
-                        alive=session_alive(), hints=training_hints(config, epochs, size, batch))
+                        alive=session_alive(), hints=training_hints(config, epochs, size, batch),
+                        start_model=start.keras, start_name=start.name, x_held=start.held,
+                        held_name=start.extra_name)
     except ValueError as err:
         st.error(f"Cannot train with these settings: {err}")
         return
@@ -197,6 +269,8 @@ def live_panel() -> None:
             message = "it was stopped before its first batch, so nothing was trained"
         state(f"{job.name} {job.status}" + (f": {message}" if message else "") +
               (" — pick it in **Denoise** to try it." if job.denoiser() is not None else ""))
+        if job.held:
+            st.markdown(held_words(job))
     history = pd.DataFrame({"training loss": job.history["loss"],
                             "validation loss": job.history["val_loss"]},
                            index=pd.RangeIndex(1, len(job.history["loss"]) + 1, name="epoch"))
@@ -216,6 +290,22 @@ def live_panel() -> None:
     if not job.running and st.session_state.get("_shown") != job.id:  # ended: finished, stopped, …
         st.session_state._shown = job.id
         st.rerun(scope="app")  # refresh the run table and the model list
+
+
+def held_cell(held: dict) -> str | None:
+    """Before → after PSNR on the held-out other digits, for the runs table."""
+    if not held:
+        return None
+    before = held.get("before")
+    return (f"{before['psnr']:.2f} → " if before else "") + f"{held['after']['psnr']:.2f}"
+
+
+def held_words(job) -> str:
+    """A run's scores on the other digits it held out, before and after, in one line."""
+    before, after = job.held.get("before"), job.held["after"]
+    then = (f"{before['psnr']:.2f} dB (SSIM {before['ssim']:.3f}) before, " if before else "")
+    return (f"On the {len(job.x_held):,} held-out digits of *{job.held_name}* (never trained on), "
+            f"Gaussian 0.5: {then}**{after['psnr']:.2f} dB** (SSIM {after['ssim']:.3f}) after.")
 
 
 BASELINE_WORDS = {"noisy input": "no denoising at all: the noisy digits as they are",
@@ -253,7 +343,8 @@ def runs_table() -> None:
                      "epochs": len(job.history["loss"]),
                      "final val loss": round(val[-1], 5) if val else None,
                      "PSNR (Gaussian 0.5)": round(job.metrics["psnr"], 2) if job.metrics else None,
-                     "SSIM": round(job.metrics["ssim"], 3) if job.metrics else None})
+                     "SSIM": round(job.metrics["ssim"], 3) if job.metrics else None,
+                     "held-out other digits (dB)": held_cell(job.held)})
     for name, scores in baselines(EVAL_DIGITS).items():
         rows.append({"run": name, "status": "baseline", "settings": BASELINE_WORDS[name],
                      "PSNR (Gaussian 0.5)": round(scores["psnr"], 2), "SSIM": round(scores["ssim"], 3)})

@@ -47,6 +47,9 @@ class Trained:
         ``"kind@amount"`` → mean scores on ``x_eval`` at :data:`EVAL_SEED`.
     export_error : str or None
         Why there is no export, in words.
+    held : dict
+        On ``x_held`` at Gaussian 0.5: ``"before"`` (the starting model's scores; None for a fresh
+        model) and ``"after"`` — empty without ``x_held``.
     """
 
     result: TrainResult
@@ -54,6 +57,7 @@ class Trained:
     onnx: bytes | None = None
     metrics: dict[str, dict[str, float]] = field(default_factory=dict)
     export_error: str | None = None
+    held: dict[str, dict[str, float] | None] = field(default_factory=dict)
 
     @property
     def usable(self) -> bool:
@@ -67,6 +71,7 @@ def train_export_measure(
     *,
     x_eval: np.ndarray | None = None,
     measure_at: Iterable[tuple[str, float]] = (("gaussian", 0.5),),
+    x_held: np.ndarray | None = None,
     start: Callable[[], keras.Model | None] | None = None,
     mixed_precision: bool = False,
     **fit_options,
@@ -83,6 +88,9 @@ def train_export_measure(
         Clean digits to score the model on (none: no metrics).
     measure_at : iterable of (kind, amount)
         Noises to score at; ``"blind"`` kinds are skipped (they have no one amount).
+    x_held : ndarray, optional
+        Other clean digits held out of training (a class's own): scored at Gaussian 0.5 before
+        training (the starting model) and after, to show what a fine-tune changed.
     start : callable, optional
         Returns the model to start from (fine-tuning) or None; called under the run's precision.
     mixed_precision : bool
@@ -96,6 +104,8 @@ def train_export_measure(
     """
     with with_precision("mixed_bfloat16" if mixed_precision else "float32"):
         model = start() if start else None
+        before = (_scores(Denoiser(model, config=config), x_held, "gaussian", 0.5)
+                  if model is not None and _some(x_held) else None)
         result = train(config, x_train, model=model, **fit_options)
     trained = Trained(result)
     if not result.usable:
@@ -106,12 +116,20 @@ def train_export_measure(
     except ModelFileError as err:
         trained.export_error = str(err)
         log.warning("trained without an ONNX export: %s", err)
-    if x_eval is not None and len(x_eval):
-        denoiser = Denoiser(trained.model, config=config,
-                            onnx=OnnxModel(trained.onnx) if trained.onnx else None)  # as the app runs it
+    denoiser = Denoiser(trained.model, config=config,
+                        onnx=OnnxModel(trained.onnx) if trained.onnx else None)  # as the app runs it
+    if _some(x_eval):
         for kind, amount in dict.fromkeys(measure_at):
-            if kind == "blind":
-                continue
-            scores = evaluate_denoiser(denoiser.denoise, x_eval, kind, amount, seed=EVAL_SEED)
-            trained.metrics[f"{kind}@{amount:g}"] = scores
+            if kind != "blind":
+                trained.metrics[f"{kind}@{amount:g}"] = _scores(denoiser, x_eval, kind, amount)
+    if _some(x_held):
+        trained.held = {"before": before, "after": _scores(denoiser, x_held, "gaussian", 0.5)}
     return trained
+
+
+def _some(x: np.ndarray | None) -> bool:
+    return x is not None and len(x) > 0
+
+
+def _scores(denoiser: Denoiser, x: np.ndarray, kind: str, amount: float) -> dict[str, float]:
+    return evaluate_denoiser(denoiser.denoise, x, kind, amount, seed=EVAL_SEED)

@@ -95,7 +95,8 @@ def train_and_report(settings: dict, report: Callable[[tuple], None], stop) -> N
     try:
         import keras
 
-        from denoiser.models.files import model_to_bytes
+        from denoiser.models.files import load_model_bytes, model_to_bytes
+        from denoiser.models.surgery import rebuild
         from denoiser.training.body import train_export_measure
 
         preview_noisy = settings["preview_noisy"]
@@ -105,9 +106,14 @@ def train_and_report(settings: dict, report: Callable[[tuple], None], stop) -> N
                 out = np.asarray(self.model.predict_on_batch(preview_noisy))
                 report(("preview", np.clip(out.reshape(preview_noisy.shape), 0, 1)))
 
-        x_train = settings["x_train"]
+        x_train, config, start_model = settings["x_train"], settings["config"], settings["start_model"]
+
+        def start():  # a fine-tune: the given model's weights, with this run's optimiser
+            return rebuild(load_model_bytes(start_model), config) if start_model else None
+
         trained = train_export_measure(
-            settings["config"], x_train, x_eval=settings["x_eval"], epochs=settings["epochs"],
+            config, x_train, x_eval=settings["x_eval"], x_held=settings["x_held"], start=start,
+            epochs=settings["epochs"],
             batch_size=settings["batch_size"], noise=settings["noise"],
             validation_split=0.1 if len(x_train) >= 10 else 0.0, stop_event=stop,
             on_progress=lambda p: report(("progress", p)), callbacks=[Preview()])
@@ -118,7 +124,7 @@ def train_and_report(settings: dict, report: Callable[[tuple], None], stop) -> N
                          "good_epoch": result.good_epoch,
                          "metrics": trained.metrics.get("gaussian@0.5", {}),
                          "model": model_to_bytes(trained.model) if trained.usable else None,
-                         "onnx": trained.onnx}))
+                         "onnx": trained.onnx, "held": trained.held}))
     except Exception:  # noqa: BLE001 - reported to the parent, which logs it and tells the user
         report(("error", traceback.format_exc()))
 

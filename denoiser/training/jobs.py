@@ -68,6 +68,11 @@ class TrainingJob:
     error: str = ""
     started: float = 0.0
     hints: list[str] = field(default_factory=list)  # settings known to end in a blob (training.hints)
+    start_model: bytes | None = None  # a fine-tune: the .keras file it starts from (same config)
+    start_name: str = ""  # that model's name, for the run's summary
+    x_held: np.ndarray | None = None  # other digits held out of training: scored before and after
+    held_name: str = ""  # what they are, for the run's summary
+    held: dict = field(default_factory=dict)  # {"before": scores or None, "after": scores}
     model_bytes: bytes | None = None  # the trained model as a .keras file
     onnx_bytes: bytes | None = None  # its ONNX export, which denoises in this (TensorFlow-free) server
 
@@ -144,8 +149,10 @@ class TrainingJob:
 
     def summary(self) -> str:
         """The run's settings in one line: model, training, noise and data."""
-        return (f"{self.config.describe(training=True)}, {self.noise.describe()} noise, "
-                f"{len(self.x_train):,} digits")
+        return ((f"fine-tuned from {self.start_name}: " if self.start_model else "")
+                + f"{self.config.describe(training=True)}, {self.noise.describe()} noise, "
+                f"{len(self.x_train):,} digits"
+                + (f" (with {self.held_name}; {len(self.x_held):,} held out)" if self.held_name else ""))
 
     # -- the watching thread ---------------------------------------------------------------------
     def _on_progress(self, p: Progress) -> None:
@@ -175,7 +182,7 @@ class TrainingJob:
             self.error = FAILED
             return True
         elif kind == "done":
-            self.metrics = payload.pop("metrics")
+            self.metrics, self.held = payload.pop("metrics"), payload.pop("held", {})
             data, exported = payload.pop("model"), payload.pop("onnx")
             if self.alive is None or self.alive():  # else its page is gone: nobody can use it
                 self.model_bytes, self.onnx_bytes = data, exported
@@ -187,7 +194,8 @@ class TrainingJob:
         """What the training process needs (sent to a child process, or through Redis to a worker)."""
         return {"config": self.config, "noise": self.noise, "epochs": self.epochs,
                 "batch_size": self.batch_size, "x_train": self.x_train,
-                "preview_noisy": self.preview_noisy, "x_eval": self.x_eval}
+                "preview_noisy": self.preview_noisy, "x_eval": self.x_eval, "x_held": self.x_held,
+                "start_model": self.start_model}
 
     def _run(self) -> None:
         if self.queue is not None:

@@ -147,7 +147,9 @@ def _tagged(tag: str, body: object, blob, value) -> object:
 
 # ---------------------------------------------------------------- a run's messages
 #: The fields of a run's settings, as a server sends them to a worker.
-SETTINGS = frozenset({"config", "noise", "epochs", "batch_size", "x_train", "preview_noisy", "x_eval"})
+SETTINGS = frozenset({"config", "noise", "epochs", "batch_size", "x_train", "preview_noisy", "x_eval",
+                      "x_held", "start_model"})
+_DIGIT_SETS = ("x_train", "x_eval", "x_held")
 #: The kinds of report a worker sends back.
 REPORTS = frozenset({"started", "progress", "preview", "error", "done"})
 
@@ -155,7 +157,7 @@ REPORTS = frozenset({"started", "progress", "preview", "error", "done"})
 def pack_settings(settings: dict) -> bytes:
     """The settings for the wire: digits as uint8 (MNIST is 8-bit: nothing is lost)."""
     out = dict(settings)
-    for name in ("x_train", "x_eval"):
+    for name in _DIGIT_SETS:
         if out.get(name) is not None:
             out[name] = np.round(np.asarray(out[name]) * 255).astype(np.uint8)
     return encode(out)
@@ -172,11 +174,12 @@ def unpack_settings(data: bytes) -> dict:
           and isinstance(settings["x_train"], np.ndarray) and settings["x_train"].dtype == np.uint8
           and settings["x_train"].ndim == 3 and settings["x_train"].shape[1:] == (28, 28)
           and isinstance(settings["preview_noisy"], np.ndarray)
-          and (settings["x_eval"] is None or (isinstance(settings["x_eval"], np.ndarray)
-                                              and settings["x_eval"].dtype == np.uint8)))
+          and all(settings[n] is None or (isinstance(settings[n], np.ndarray)
+                                          and settings[n].dtype == np.uint8) for n in ("x_eval", "x_held"))
+          and (settings["start_model"] is None or isinstance(settings["start_model"], bytes)))
     if not ok:
         raise WireError("a run's settings of the wrong types")
-    for name in ("x_train", "x_eval"):
+    for name in _DIGIT_SETS:
         if settings.get(name) is not None:
             settings[name] = settings[name].astype(np.float32) / 255.0
     settings["preview_noisy"] = settings["preview_noisy"].astype(np.float32)
