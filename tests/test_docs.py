@@ -178,3 +178,18 @@ def test_every_benchmark_runs_from_one_entry_point():
     assert wrong.returncode == 2 and "--no-such-option" in wrong.stderr
     refused = run("no_such_bench")
     assert refused.returncode == 2 and "no benchmark 'no_such_bench'" in refused.stderr
+
+
+def test_the_shift_page_is_written_from_its_measurements():
+    """docs/shift.md quotes docs/shift-uci.json and nothing else (python -m scripts.shift_figures)."""
+    import json
+
+    from scripts.shift_figures import PAGE, RESULTS, page
+
+    results = json.loads(RESULTS.read_text())
+    assert PAGE.read_text() == page(results)
+    assert results["cpu"] and "CC BY 4.0" in results["credit"]
+    rows = {(r["method"], r["digits_of"]): r for r in results["before"]}
+    assert rows["blind", "UCI digits"]["digits"] == 1797 and rows["blind", "MNIST test"]["digits"] == 10_000
+    results["before"][0]["psnr"] += 1  # a figure changed in the file shows on the page
+    assert PAGE.read_text() != page(results)
