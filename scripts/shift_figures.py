@@ -8,7 +8,7 @@ digits framed like MNIST (:mod:`denoiser.digits.uci`) against MNIST's test digit
 noise 0.5 (:func:`denoiser.results.shift.measure_shift`, the same noisy digits for every method),
 then fine-tunes each model for ``--minutes`` on MNIST training digits plus two thirds of the UCI
 digits (through :func:`denoiser.training.body.train_export_measure`, as the app's runs train) and
-measures again on the third held out. The figures go to ``docs/shift-uci.json`` with the CPU
+measures again on the third held out. The figures go to ``docs/eval-shift-uci.json`` with the CPU
 they were measured on; ``docs/shift.md`` is written from that file (a test keeps them equal).
 """
 
@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
-RESULTS = DOCS / "shift-uci.json"
+RESULTS = DOCS / "eval-shift-uci.json"
 PAGE = DOCS / "shift.md"
 MODELS = {"blind": "blind", "conv": "gaussian"}  # shipped model -> its own training noise
 HELD_OUT_SEED = 0  # the Train page's split (denoiser.teaching.collection.split_held_out)
@@ -80,7 +80,7 @@ def page(results: dict) -> str:
     lines = [
         "# Other people's handwriting: the shift, and a fine-tune",
         "",
-        "<!-- Written by `python -m scripts.shift_figures` from `docs/shift-uci.json`; "
+        "<!-- Written by `python -m scripts.shift_figures` from `docs/eval-shift-uci.json`; "
         "do not edit by hand. -->",
         "",
         "MNIST's digits were written by US census workers and students. How well do models trained "

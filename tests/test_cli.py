@@ -232,11 +232,11 @@ def test_module_entry_point_reports_errors_and_usage():
 @pytest.mark.parametrize("diverge_in, written", [(2, True), (1, False)])
 def test_a_diverged_run_writes_its_last_good_epoch_or_nothing(tmp_path, capsys, monkeypatch,
                                                               diverge_in, written):
-    import denoiser.training.fit
+    import denoiser.training.body
     from tests.conftest import sabotage
 
-    real = denoiser.training.fit.train
-    monkeypatch.setattr(denoiser.training.fit, "train",
+    real = denoiser.training.body.train  # the one training body's call of fit.train
+    monkeypatch.setattr(denoiser.training.body, "train",
                         lambda *a, **k: real(*a, **{**k, "callbacks": [sabotage(epoch=diverge_in)]}))
     code = main(["train", "--name", "wild", "--arch", "dense", "--epochs", "4", "--max-digits", "300",
                  "--out", str(tmp_path)])

@@ -181,7 +181,7 @@ def test_every_benchmark_runs_from_one_entry_point():
 
 
 def test_the_shift_page_is_written_from_its_measurements():
-    """docs/shift.md quotes docs/shift-uci.json and nothing else (python -m scripts.shift_figures)."""
+    """docs/shift.md quotes docs/eval-shift-uci.json and nothing else (python -m scripts.shift_figures)."""
     import json
 
     from scripts.shift_figures import PAGE, RESULTS, page

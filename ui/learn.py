@@ -292,7 +292,7 @@ def lesson_shift() -> None:
     theirs, set_name = other_digits()
     st.markdown("MNIST's digits were written by US census workers and students in the 1990s. Every "
                 "model here learned from them alone. Below: the same noise on MNIST's digits and on "
-                f"**{theirs.description}** — the same models, the same filter.")
+                f"**{theirs.description}** — the same models.")
     amount = amount_slider("l_shift_amount")
     models = {name: m for name in ("conv", "blind") if (m := get_model(name)) is not None}
     images, labels = theirs.sample(DIGITS, None, seed=st.session_state.setdefault("l_seed", 0))
