@@ -23,6 +23,9 @@ from harness import SHARED_MNIST  # noqa: E402, F401 - the one path to the workp
 #: served app: marked ``browser`` or ``cluster``, and ``slow`` (the quick loop leaves them out).
 BROWSER_MODULES = {"test_browser.py"}
 CLUSTER_MODULES = {"test_cluster.py", "test_remote.py", "test_class_load.py"}
+#: Modules whose every test runs the whole app in-process (Streamlit's AppTest) or trains a
+#: model: marked ``slow`` (seconds each; the quick loop leaves them out).
+SLOW_MODULES = {"test_app.py", "test_class_digits.py", "test_faults.py", "test_body.py", "test_training.py"}
 
 
 def pytest_collection_modifyitems(items):
@@ -33,6 +36,8 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.slow)
         if module in CLUSTER_MODULES:
             item.add_marker(pytest.mark.cluster)
+            item.add_marker(pytest.mark.slow)
+        if module in SLOW_MODULES:
             item.add_marker(pytest.mark.slow)
 
 

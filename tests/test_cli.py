@@ -24,6 +24,7 @@ def run_cli(*args):
                           timeout=300)
 
 
+@pytest.mark.slow
 def test_evaluate_json_lists_every_method_and_noise(tiny_model_dir, capsys, tmp_path):
     code = main(["evaluate", "--dir", str(tiny_model_dir), "--sample", "--limit", "40",
                  "--filters", "median", "--kinds", "gaussian", "salt_pepper",
@@ -50,6 +51,7 @@ def test_evaluate_table_is_markdown(tiny_model_dir, capsys):
     assert "| method | gaussian 0.5 |" in out and "| tiny-dense |" in out
 
 
+@pytest.mark.slow
 def test_train_writes_model_and_manifest_entry(tmp_path, capsys):
     assert main(["train", "--name", "mini", "--arch", "dense", "--code-size", "16",
                  "--epochs", "1", "--max-digits", "300", "--augment", "0.5",
@@ -222,6 +224,7 @@ def test_bad_input_is_one_line_and_nonzero(args, message, capsys):
     assert err.startswith("error:") and message in err and "\n" not in err
 
 
+@pytest.mark.slow
 def test_module_entry_point_reports_errors_and_usage():
     bad = run_cli("denoise", "missing.npy", "--out", "o")
     assert bad.returncode == 2 and "missing.npy: no such file" in bad.stderr
@@ -229,6 +232,7 @@ def test_module_entry_point_reports_errors_and_usage():
     assert usage.returncode == 2 and "invalid choice" in usage.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("diverge_in, written", [(2, True), (1, False)])
 def test_a_diverged_run_writes_its_last_good_epoch_or_nothing(tmp_path, capsys, monkeypatch,
                                                               diverge_in, written):
@@ -252,6 +256,7 @@ def test_a_diverged_run_writes_its_last_good_epoch_or_nothing(tmp_path, capsys, 
         assert not (tmp_path / "wild.keras").exists()
 
 
+@pytest.mark.slow
 def test_show_draws_the_apps_comparison_for_the_same_settings(tmp_path, capsys, monkeypatch):
     from streamlit.testing.v1 import AppTest
 

@@ -163,7 +163,7 @@ class Touches:
     (npz(y_train=np.array([Touches(), Touches()], dtype=object)), "Python objects"),
     (npz(x_train=np.zeros((MAX_DIGITS + 1, 28, 28), np.uint8),
          y_train=np.zeros(MAX_DIGITS + 1, np.uint8)), "more than"),
-])
+], ids=lambda value: value if isinstance(value, str) else "npz")  # named by the words, not the bytes
 def test_a_bad_npz_is_refused_in_plain_words_and_changes_nothing(tmp_path, data, words):
     with pytest.raises(CollectionError, match=words):
         import_npz("imported", data, tmp_path)

@@ -25,6 +25,7 @@ def page_as_main(tmp_path, monkeypatch):
     return marker
 
 
+@pytest.mark.slow
 def test_a_fresh_process_does_not_run_the_page(page_as_main):
     assert call_in_fresh_process(os.getpid, timeout=60) != os.getpid()
     assert not page_as_main.exists()

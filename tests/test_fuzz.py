@@ -27,6 +27,7 @@ def any_array(max_side=40, max_dims=4):
         elements=floats_for(dt)))
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(image=any_array())
 def test_to_mnist_returns_a_digit_or_raises_value_error(image):

@@ -25,6 +25,7 @@ def noisy(sample):
     return add_noise(sample.x_test[:40], "gaussian", 0.5, seed=3)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", list_pretrained())
 def test_onnx_equals_keras_on_every_shipped_model(name, noisy):
     entry = read_manifest()["models"][name]
@@ -202,6 +203,7 @@ def test_a_decoder_that_cannot_be_prepared_is_a_clear_error(tiny_model_dir, digi
         lazy.decode(np.full((1, 392), np.nan))
 
 
+@pytest.mark.slow
 def test_a_denoiser_and_a_decoder_file_are_not_taken_for_each_other(tiny_model_dir):
     from denoiser.models.onnx_export import decoder_onnx_bytes
     from denoiser.models.onnx_session import OnnxDecoder
@@ -323,6 +325,7 @@ def test_a_lazy_model_never_loads_keras_to_race(tiny_model_dir, digits):
     assert lazy._model is None and lazy.large_batch_path is None
 
 
+@pytest.mark.slow
 def test_a_models_threads_stop_working_when_its_call_ends():
     """Threads may spin within a call, never after it: the cores between calls are the other
     users'. Spinning on after a call burns tens of ms of CPU however busy the machine is (the

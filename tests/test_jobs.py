@@ -46,6 +46,7 @@ def test_stop_keeps_the_model(digits):
     assert len(j.history["loss"]) < 200
 
 
+@pytest.mark.slow
 def test_stop_before_the_first_batch_cancels_the_run_at_once(digits):
     j = job(digits, epochs=200).start()
     j.stop()  # still starting up: importing TensorFlow in its process
@@ -173,6 +174,7 @@ def test_one_slot_runs_one_training_and_the_rest_wait_first_come_first_served(di
     assert third.status == "stopped" and line.running == 0
 
 
+@pytest.mark.slow
 def test_a_closed_tab_takes_its_run_out_of_the_line(digits):
     from denoiser.training.slots import TrainingQueue
 

@@ -241,6 +241,7 @@ def test_a_model_too_costly_per_digit_is_refused_in_plain_words(tmp_path, kind):
         prepare_upload(data)
 
 
+@pytest.mark.slow
 def test_the_shipped_models_cost_at_most_half_the_bound():
     from denoiser.models.files import load_model_file
     from denoiser.models.upload import MAX_ACTIVATIONS_PER_DIGIT, MAX_MACS_PER_DIGIT, model_cost

@@ -101,6 +101,7 @@ def test_psnr_loss_is_minus_each_images_psnr():
     np.testing.assert_allclose(-loss, psnr(clean, guess), atol=0.01)  # 1e-5 floor: tiny offset
 
 
+@pytest.mark.slow
 def test_context_layer_sees_the_whole_digit():
     """With context, a pixel far from a change still reacts to it; without, a U-Net's reach is local."""
     x = np.zeros((2, 28, 28), np.float32)
@@ -152,6 +153,7 @@ def _weight_layout(model):
     return [(layer.name, [tuple(w.shape) for w in layer.weights]) for layer in model.layers if layer.weights]
 
 
+@pytest.mark.slow
 def test_unet_keeps_the_layer_names_of_the_shipped_models():
     # grow() and --init match weights by layer name: a renamed layer would silently start fresh.
     shipped = load_pretrained("unet-gaussian").model
@@ -160,6 +162,7 @@ def test_unet_keeps_the_layer_names_of_the_shipped_models():
     assert _weight_layout(rebuilt) == _weight_layout(shipped)
 
 
+@pytest.mark.slow
 def test_two_unet_bodies_fit_in_one_model_under_different_prefixes():
     inputs = keras.Input((28, 28, 1))
     first = unet_features(inputs, 4, context=8)
@@ -240,6 +243,7 @@ def test_grow_adds_clip_flags_without_changing_the_output():
     assert np.abs(flagged.get_layer("enc1_a").kernel.numpy()[:, :, 1:]).max() > 0  # now they count
 
 
+@pytest.mark.slow
 def test_grow_widens_a_unet_that_already_has_clip_flags():
     keras.utils.set_random_seed(0)
     small = build_model(ModelConfig("unet", filters=4, clip_flags=True))

@@ -60,6 +60,7 @@ def test_a_shadow_and_ruled_lines_leave_no_ink(handwriting):
     assert level[-20:, -20:].mean() < 0.75 * level[:20, :20].mean()  # the shadowed corner is darker paper
 
 
+@pytest.mark.slow
 def test_stroke_width_is_the_same_for_a_hairline_and_a_marker(handwriting):
     """A 4-pixel pen and a 60-pixel marker frame to the same ink mass, within a fifth."""
     lines = handwriting[1]

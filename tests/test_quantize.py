@@ -21,6 +21,7 @@ def psnr_of(model, sample) -> float:
                              with_ssim=False)["psnr"]
 
 
+@pytest.mark.slow
 def test_the_shipped_int8_copy_is_checked_and_close_to_the_float_model(sample):
     entry = read_manifest()["models"]["blind"]
     assert sha256_of(ROOT / "pretrained" / entry["int8"]) == entry["int8_sha256"]
@@ -42,6 +43,7 @@ def test_a_model_without_an_int8_copy_runs_as_exported_under_the_int8_setting(sa
                                   load_pretrained("conv", lazy=True, precision="float32").denoise(noisy))
 
 
+@pytest.mark.slow
 def test_a_damaged_int8_copy_leaves_the_model_running_as_exported(models_copy, sample, caplog):
     assert main(["quantize", "tiny-conv", "--dir", str(models_copy), "--sample", "--calibration", "32",
                  "--limit", "10"]) == 0
