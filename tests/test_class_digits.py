@@ -195,3 +195,25 @@ def test_a_link_to_class_digits_shows_them_here_and_test_digits_where_there_are_
     at = at.run()
     assert at.radio(key="source").value == "Class digits"
     assert "“7B”: 1 digit," in " ".join(c.value for c in at.caption)
+
+
+def test_a_guided_round_asks_for_each_digit_in_turn_and_labels_it_so(classroom):
+    from denoiser.teaching.collection import open_collection
+
+    open_collection("7B")
+    student = student_drawing()
+    student = student.toggle(key="class_guided").set_value(True).run()
+    assert "Draw a 0" in texts(student, "markdown")
+    assert not [s for s in student.selectbox if s.key == "class_label"]  # the round names the digit
+    student = press(student, "Add")
+    assert "Added as a 0" in texts(student, "success")
+    assert "Draw a 1" in texts(student, "markdown")  # the next one asked for
+    student.session_state["canvas_override"] = np.asarray(  # another drawing
+        Image.fromarray(drawn_seven()).transpose(Image.Transpose.FLIP_LEFT_RIGHT))
+    student = press(student.run(), "Add")
+    assert "Added as a 1" in texts(student, "success")
+    assert list(get_collection("7B").digits()[1]) == [0, 1]
+    student.session_state["class_added_labels"] = list(range(10))  # the whole round drawn
+    student = student.run()
+    assert "every digit from 0 to 9" in texts(student, "success")
+    assert not [b for b in student.button if b.label == "Add"]  # nothing more asked for

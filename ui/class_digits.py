@@ -54,10 +54,19 @@ def offer_to_class(digit: np.ndarray) -> None:
             collection = next(c for c in collections if c.name == name)
         else:
             collection = collections[0]
-        label = row.selectbox("Which digit is this?", list(range(10)), index=None, key="class_label",
-                              placeholder="0–9", width=160,
-                              help="The digit you meant to draw: the class's models learn from it.")
         added = state.setdefault("class_added", [])
+        labels = state.setdefault("class_added_labels", [])
+        guided = bool(state.get("class_guided"))
+        asked = next_to_draw(labels) if guided else None
+        if guided and asked is None:
+            return  # the round is done: guided_prompt says so
+        if guided:
+            label = asked
+            st.caption(f"Adds it as a **{asked}**, the digit the round asked for.")
+        else:
+            label = row.selectbox("Which digit is this?", list(range(10)), index=None, key="class_label",
+                                  placeholder="0–9", width=160,
+                                  help="The digit you meant to draw: the class's models learn from it.")
         fingerprint = hashlib.sha256(digit.tobytes()).hexdigest()
         press = row.button("Add", icon=":material/add:", disabled=label is None,
                            help=f"Add this digit to “{collection.name}” (up to {MAX_PER_SESSION} each).")
@@ -75,7 +84,36 @@ def offer_to_class(digit: np.ndarray) -> None:
                 st.error(f"Not added: {err}.")
             else:
                 added.append(fingerprint)
-                st.success(f"Added as a {label}: “{collection.name}” now holds {digits_word(total)}.")
+                labels.append(label)
+                st.success(f"Added as a {label}: “{collection.name}” now holds {digits_word(total)}."
+                           + (" Clear the drawing for the next one." if guided else ""))
+
+
+def guided_prompt():
+    """Above the canvas while a collection is open: the guided round's switch, and a place for
+    the digit it asks for next; None when there is no round. Fill it with :func:`ask_next` once
+    the page has added this run's digit, so it asks for the next one."""
+    if not any(c.open for c in list_collections()):
+        return None
+    if not st.toggle("Guided round: 0 to 9", key="class_guided",
+                     help="The app asks you for each digit in turn, for the class's digits."):
+        return None
+    return st.empty()
+
+
+def ask_next(place) -> None:
+    """The guided round's request ("Draw a 3"), or its thanks once 0–9 are all drawn."""
+    asked = next_to_draw(st.session_state.get("class_added_labels", []))
+    if asked is None:
+        place.success("You have drawn every digit from 0 to 9 for the class — thank you! "
+                      "Turn the round off to add more.")
+    else:
+        place.markdown(f"#### Draw a {asked}")
+
+
+def next_to_draw(labels: list[int]) -> int | None:
+    """The guided round's next digit: the first of 0–9 this session has not added yet."""
+    return next((d for d in range(10) if d not in labels), None)
 
 
 def _teacher_ok(code: str) -> bool:

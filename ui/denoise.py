@@ -16,7 +16,7 @@ from denoiser.results.pictures import Picture, Scene
 from denoiser.teaching.collection import list_collections
 from denoiser.teaching.links import AMOUNT_STEP, MAX_COUNT, SLIDER_AMOUNTS, SOURCES
 from ui.alt_text import described_image, label_pictures
-from ui.class_digits import offer_to_class
+from ui.class_digits import ask_next, guided_prompt, offer_to_class
 from ui.common import guarded
 from ui.instant_slider import follow_slider, frame_urls, picture_store
 from ui.layout import PROJECTOR, grid_style, projector_on
@@ -286,9 +286,12 @@ def view_denoise(data) -> None:
         return
     left, right = st.columns([2, 3])  # the input and, right beside it, what the model makes of it
     with left:
+        ask = guided_prompt()
         digit = digit_from_canvas() if source == "Draw" else digit_from_upload()
         if digit is not None:
             offer_to_class(digit)
+        if ask is not None:  # after the add: it asks for the next digit
+            ask_next(ask)
     with right:
         if digit is not None:
             show_results(digit[None], ["your digit"], models, filters, show_diff)

@@ -22,7 +22,7 @@ PERSISTENT = ("noise_kind", "amount", "digit", "model_name", "more_models", "fil
               # the Learn view's lessons: each keeps its settings while another is on screen
               "lesson", "l_bottleneck_amount", "l_codes_amount", "l_opt_amount", "l_unseen_kind",
               "l_unseen_amount", "l_context_amount", "l_metrics_strength", "l_pca_n",
-              "l_shift_amount",
+              "l_shift_amount", "class_guided",
               # the Train page's settings, kept while the person looks at another page
               "t_start_from", "t_extra",
               "t_arch", "t_loss", "t_opt", "t_lr", "t_epochs", "t_batch", "t_noise", "t_amount", "t_size",
