@@ -26,7 +26,7 @@ DOCS = Path(__file__).resolve().parents[1] / "docs"
 RESULTS = DOCS / "eval-shift-uci.json"
 PAGE = DOCS / "shift.md"
 MODELS = {"blind": "blind", "conv": "gaussian"}  # shipped model -> its own training noise
-HELD_OUT_SEED = 0  # the Train page's split (denoiser.teaching.collection.split_held_out)
+HELD_OUT_SEED = 0  # the Train page's split (denoiser.teaching.handwriting.split_held_out)
 
 
 def measure(data: str | None, minutes: float) -> dict:
@@ -36,7 +36,7 @@ def measure(data: str | None, minutes: float) -> dict:
     from denoiser.models.surgery import rebuild
     from denoiser.results.classical import CLASSICAL
     from denoiser.results.shift import measure_shift
-    from denoiser.teaching.collection import split_held_out
+    from denoiser.teaching.handwriting import split_held_out
     from denoiser.training.body import train_export_measure
     from harness.machine import describe_machine
 

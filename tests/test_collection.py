@@ -186,3 +186,18 @@ def test_an_array_header_claiming_a_huge_shape_is_refused_before_numpy_reserves_
             out.writestr(name, huge if name == "x_train.npy" else archive.read(name))
     with pytest.raises(CollectionError, match="more than"):
         read_npz(buffer.getvalue())
+
+
+def test_other_handwriting_offers_collections_with_digits_then_the_uci_digits(tmp_path):
+    from denoiser.teaching.handwriting import other_handwriting, split_held_out
+
+    add_digit(open_collection("7B", tmp_path), np.pad(np.full((20, 4), 255, np.uint8), ((4, 4), (12, 12))), 1)
+    open_collection("Empty", tmp_path)
+    sets = other_handwriting(tmp_path)
+    assert list(sets) == ["class: 7B", "UCI optical digits"]  # an empty collection is no set
+    assert sets["class: 7B"]().y_test.tolist() == [1] and len(sets["UCI optical digits"]().x_test) == 1797
+    train, held = split_held_out(1797)
+    assert (len(train), len(held)) == (1198, 599) and not set(train) & set(held)
+    assert split_held_out(1797)[1].tolist() == held.tolist()  # the same split every time
+    assert [len(part) for part in split_held_out(1)] == [1, 0]  # one digit: nothing to hold out
+    assert [len(part) for part in split_held_out(2)] == [1, 1]

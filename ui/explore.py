@@ -8,7 +8,7 @@ import streamlit as st
 from denoiser.digits.noise import NOISE_KINDS
 from denoiser.results.classical import CLASSICAL
 from denoiser.results.grid import enlarge
-from denoiser.teaching.collection import other_handwriting
+from denoiser.teaching.handwriting import other_handwriting
 from ui.alt_text import described_image
 from ui.charts import code_scatter, latent_points, line_chart
 from ui.common import SCALE, guarded

@@ -82,7 +82,7 @@ NO_EXTRA = "MNIST only"
 
 def start_and_data() -> Start:
     """Fine-tuning: a model to start from and other handwriting to add, a third held out."""
-    from denoiser.teaching.collection import other_handwriting, split_held_out
+    from denoiser.teaching.handwriting import other_handwriting, split_held_out
     from ui.state import get_model, model_choices
 
     start = Start()

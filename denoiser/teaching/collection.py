@@ -21,7 +21,6 @@ import os
 import re
 import shutil
 import zipfile
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -71,30 +70,6 @@ class Collection:
         """How many of each digit 0-9 the collection holds."""
         _, labels = self.digits()
         return {d: int(np.sum(labels == d)) for d in range(10)}
-
-
-def other_handwriting(directory: str | Path | None = None) -> dict[str, Callable[[], Digits]]:
-    """Digit sets that are not MNIST's, by the name the pages show: each collection that holds
-    digits (``"class: NAME"``), then the UCI optical digits shipped with the app; each loads when
-    called."""
-    from denoiser.digits.uci import load_uci_digits
-
-    sets: dict[str, Callable[[], Digits]] = {
-        f"class: {c.name}": c.as_digits for c in list_collections(directory) if sum(c.counts().values())}
-    return {**sets, "UCI optical digits": load_uci_digits}
-
-
-def split_held_out(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Indices of ``n`` digits to train on (two thirds) and to hold out (a third, at least one
-    when there are two or more), in order; the same ``seed`` gives the same split.
-
-    >>> train, held = split_held_out(10)
-    >>> len(train), len(held), sorted([*train, *held]) == list(range(10))
-    (7, 3, True)
-    """
-    order = np.random.default_rng(seed).permutation(n)
-    cut = max(n // 3, 1 if n >= 2 else 0)
-    return np.sort(order[cut:]), np.sort(order[:cut])
 
 
 def collections_dir(directory: str | Path | None = None) -> Path:
