@@ -145,6 +145,27 @@ def draw_digits(browser, url: str, student: int, touch: bool, first_total: int) 
     return replica
 
 
+def see_class_digits(browser, url: str) -> None:
+    """Any student picks Class digits on Denoise: the class's digits, denoised, and the slider
+    changes the picture as it does for MNIST's."""
+    page = new_page(browser)
+    page.goto(url)
+    page.get_by_text("Denoised by").first.wait_for()
+    page.get_by_test_id("stRadioGroup").get_by_text("Class digits", exact=True).click()
+    page.get_by_text("the class's digits “Class 7B, Tuesday”: 30 digits").wait_for()
+    grid = page.locator(".st-key-grid img")
+    page.wait_for_function("() => { const i = document.querySelector('.st-key-grid img');"
+                           " return i && i.complete && i.naturalWidth > 0; }")
+    before = grid.get_attribute("src")
+    thumb = page.get_by_role("slider", name="Amount")
+    thumb.focus()
+    for _ in range(4):
+        thumb.press("ArrowRight")
+    page.wait_for_function("b => document.querySelector('.st-key-grid img').src !== b", arg=before)
+    assert page.get_by_test_id("stException").count() == 0
+    page.context.close()
+
+
 def class_collects(browser, url: str, folder: Path, fresh_url: str) -> set[str]:
     """The whole story; the replicas that served the students."""
     from denoiser.teaching.collection import get_collection, list_collections
@@ -169,6 +190,8 @@ def class_collects(browser, url: str, folder: Path, fresh_url: str) -> set[str]:
 
     replicas = {draw_digits(browser, url, student, touch, first_total=10 * (student - 1))
                 for student, touch in ((1, False), (2, False), (3, True))}
+
+    see_class_digits(browser, url)
 
     teacher.reload()
     teacher.get_by_text(PANEL).click()
