@@ -41,6 +41,19 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.slow)
 
 
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium through Playwright, one per test module (marks its tests ``browser``)."""
+    from playwright.sync_api import sync_playwright
+
+    from harness.server import CHROME_ARGS, CHROMIUM
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROME_ARGS)
+        yield b
+        b.close()
+
+
 @pytest.fixture(scope="session")
 def sample():
     from denoiser.digits.mnist import load_sample

@@ -14,7 +14,6 @@ import numpy as np
 import pytest
 
 from harness.server import (
-    CHROME_ARGS,
     CHROMIUM,
     HAPROXY,
     REDIS_SERVER,
@@ -51,16 +50,6 @@ class Server:
     def __exit__(self, *exc) -> None:
         self.proc.terminate()
         self.proc.wait(10)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROME_ARGS)
-        yield b
-        b.close()
 
 
 def new_page(browser, touch: bool = False):
