@@ -10,6 +10,7 @@ from PIL import Image, ImageDraw
 from streamlit.testing.v1 import AppTest
 
 from denoiser.teaching.collection import get_collection, list_collections
+from ui.class_digits import ADD
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 
@@ -71,9 +72,9 @@ def test_a_teacher_opens_a_collection_a_student_adds_a_seven_and_the_teacher_rem
     student = student_drawing()
     assert "no name, no session" in " ".join(c.value for c in student.caption)  # what is kept, said first
     student = student.selectbox(key="class_label").set_value(7).run()
-    student = press(student, "Add")
+    student = press(student, ADD)
     assert "now holds 1 digit." in texts(student, "success")
-    student = press(student, "Add")  # the same drawing twice
+    student = press(student, ADD)  # the same drawing twice
     assert "already" in texts(student, "info")
     x, y = get_collection("Class 7B, Tuesday").digits()
     assert list(y) == [7] and x.shape == (1, 28, 28) and x.max() == 255  # the framed drawing
@@ -205,15 +206,15 @@ def test_a_guided_round_asks_for_each_digit_in_turn_and_labels_it_so(classroom):
     student = student.toggle(key="class_guided").set_value(True).run()
     assert "Draw a 0" in texts(student, "markdown")
     assert not [s for s in student.selectbox if s.key == "class_label"]  # the round names the digit
-    student = press(student, "Add")
+    student = press(student, ADD)
     assert "Added as a 0" in texts(student, "success")
     assert "Draw a 1" in texts(student, "markdown")  # the next one asked for
     student.session_state["canvas_override"] = np.asarray(  # another drawing
         Image.fromarray(drawn_seven()).transpose(Image.Transpose.FLIP_LEFT_RIGHT))
-    student = press(student.run(), "Add")
+    student = press(student.run(), ADD)
     assert "Added as a 1" in texts(student, "success")
     assert list(get_collection("7B").digits()[1]) == [0, 1]
     student.session_state["class_added_labels"] = list(range(10))  # the whole round drawn
     student = student.run()
     assert "every digit from 0 to 9" in texts(student, "success")
-    assert not [b for b in student.button if b.label == "Add"]  # nothing more asked for
+    assert not [b for b in student.button if b.label == ADD]  # nothing more asked for

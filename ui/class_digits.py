@@ -33,6 +33,8 @@ def digits_word(n: int) -> str:
     return f"{n} digit" + ("" if n == 1 else "s")
 
 
+#: The button that adds a student's digit to the open collection.
+ADD = "Add to the class's digits"
 #: What a student reads before adding a digit: what is kept, and what is not.
 CONSENT = ("Only the 28×28 picture and the digit you name are kept — no name, no session, no time "
            "— for your class to look at and train on. The teacher can remove any digit.")
@@ -45,8 +47,7 @@ def offer_to_class(digit: np.ndarray) -> None:
     if not collections:
         return
     state = st.session_state
-    with st.container(border=True, key="add-to-class"):
-        st.markdown("**Add it to the class's digits**")
+    with st.container(key="add-to-class"):
         row = st.container(horizontal=True, vertical_alignment="bottom", gap="small")
         if len(collections) > 1:
             name = row.selectbox("Collection", [c.name for c in collections], key="class_collection",
@@ -64,11 +65,11 @@ def offer_to_class(digit: np.ndarray) -> None:
             label = asked
             st.caption(f"Adds it as a **{asked}**, the digit the round asked for.")
         else:
-            label = row.selectbox("Which digit is this?", list(range(10)), index=None, key="class_label",
-                                  placeholder="0–9", width=160,
+            label = row.selectbox("Which digit?", list(range(10)), index=None, key="class_label",
+                                  placeholder="0–9", width=130,
                                   help="The digit you meant to draw: the class's models learn from it.")
         fingerprint = hashlib.sha256(digit.tobytes()).hexdigest()
-        press = row.button("Add", icon=":material/add:", disabled=label is None,
+        press = row.button(ADD, icon=":material/add:", disabled=label is None,
                            help=f"Add this digit to “{collection.name}” (up to {MAX_PER_SESSION} each).")
         st.caption(CONSENT)
         if not press:
@@ -95,10 +96,11 @@ def guided_prompt():
     the page has added this run's digit, so it asks for the next one."""
     if not any(c.open for c in list_collections()):
         return None
-    if not st.toggle("Guided round: 0 to 9", key="class_guided",
-                     help="The app asks you for each digit in turn, for the class's digits."):
-        return None
-    return st.empty()
+    guided = st.toggle("Guided round: 0 to 9", key="class_guided",
+                       help="The app asks you for each digit in turn, for the class's digits.")
+    place = st.empty() if guided else None
+    st.space("small")  # room for the canvas's toolbar, which floats above it
+    return place
 
 
 def ask_next(place) -> None:

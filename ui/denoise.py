@@ -242,7 +242,6 @@ def digit_from_canvas() -> np.ndarray | None:
     except BlankImageError:
         st.info("The canvas is blank: draw a digit with a finger or the mouse.")
         return None
-    show_received(digit)
     return digit
 
 
@@ -256,7 +255,6 @@ def digit_from_upload() -> np.ndarray | None:
     except ValueError as err:  # unreadable, too large or blank: say so, keep the page working
         st.error(f"Cannot use this file: {err}")
         return None
-    show_received(digit)
     return digit
 
 
@@ -289,7 +287,8 @@ def view_denoise(data) -> None:
         ask = guided_prompt()
         digit = digit_from_canvas() if source == "Draw" else digit_from_upload()
         if digit is not None:
-            offer_to_class(digit)
+            offer_to_class(digit)  # right under the drawing, in view on a laptop's screen
+            show_received(digit)
         if ask is not None:  # after the add: it asks for the next digit
             ask_next(ask)
     with right:
