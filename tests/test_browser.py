@@ -490,7 +490,7 @@ def test_the_chosen_lesson_stays_highlighted_after_another_page(page, server):
     page.get_by_text("learn almost nothing under Keras 3").first.wait_for()
     at_rest(page, 1)
     checked = [lessons.nth(i).get_attribute("aria-checked") for i in range(lessons.count())]
-    assert checked == ["false", "false", "true", "false", "false", "false", "false"]
+    assert len(checked) == 8 and checked[2] == "true" and checked.count("true") == 1
 
 
 SURFACES = {  # name: viewport, touch, link
