@@ -43,6 +43,7 @@ def test_evaluate_json_lists_every_method_and_noise(tiny_model_dir, capsys, tmp_
     assert all(0 < r["psnr"] < 100 and -1 <= r["ssim"] <= 1 for r in rows)
 
 
+@pytest.mark.slow
 def test_evaluate_table_is_markdown(tiny_model_dir, capsys):
     assert main(["evaluate", "--dir", str(tiny_model_dir), "--sample", "--limit", "20",
                  "--models", "tiny-dense", "--filters", "median", "--amounts", "0.5",
