@@ -93,8 +93,16 @@ def test_moving_the_slider_changes_the_images(page, server):
     assert_no_exception(page)
 
 
+def slider_follows(page) -> None:
+    """Wait until the slider moves the picture in the browser: the component holds every
+    amount's picture (on a loaded machine they arrive well after the first one)."""
+    page.wait_for_function("() => window.__denoiserFrames && window.__denoiserFrames.size >= 21",
+                           timeout=180_000)
+
+
 def test_dragging_the_slider_shows_each_amount_before_the_server_hears_of_it(page, server):
     open_app(page, server)
+    slider_follows(page)
     grid = '.st-key-grid [data-testid="stImage"] img'
     first = page.eval_on_selector(grid, "e => e.src")
     thumb = page.get_by_role("slider", name="Amount")
