@@ -111,6 +111,30 @@ def test_a_run_trains_on_a_worker_like_a_local_one_and_leaves_nothing_in_redis(r
     assert run_keys(redis_server) == []
 
 
+def test_a_fine_tune_trains_on_a_worker_from_the_model_sent_and_scores_its_held_out_digits(
+        redis_server, worker, digits):
+    from denoiser.models.files import model_to_bytes
+    from denoiser.models.runtime import Denoiser
+    from denoiser.results.evaluation import EVAL_SEED, evaluate_denoiser
+    from denoiser.training.fit import train
+    from denoiser.training.remote import RedisQueue, RemoteTrainingJob
+
+    config = ModelConfig("dense", code_size=16)
+    start = train(config, digits[:300], epochs=1, validation_split=0.0).model
+    held = digits[300:360]
+    before = evaluate_denoiser(Denoiser(start, config=config).denoise, held, "gaussian", 0.5, seed=EVAL_SEED)
+    job = RemoteTrainingJob(config, NoiseSpec("gaussian", 0.5), 1, 32, digits[:300], preview_clean=digits[:4],
+                            x_eval=digits[:50], queue=RedisQueue(redis_server.url),
+                            start_model=model_to_bytes(start), start_name="mine", x_held=held,
+                            held_name="other digits").start()
+    job.join(300)
+    assert job.status == "finished", job.error
+    # the worker began from the model sent: its "before" is that model's score on the held-out digits
+    assert job.held["before"]["psnr"] == pytest.approx(before["psnr"], abs=0.02)  # digits sent as 8 bits
+    assert job.held["after"]["psnr"] != job.held["before"]["psnr"]
+    assert run_keys(redis_server) == []
+
+
 def test_runs_wait_in_line_and_a_closed_page_leaves_the_line(redis_server, digits):
     from denoiser.training.remote import RedisQueue
 
