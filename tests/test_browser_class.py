@@ -1,5 +1,5 @@
 """A class collects its digits, in real Chromium: a teacher opens a collection, three students
-draw ten digits each (two with the mouse, one with a finger), the teacher sees 30, removes one
+draw ten digits each (two with the mouse on a laptop, one with a finger on a phone), the teacher sees 30, removes one
 and exports; a fresh server imports the file and shows 29; without the code nobody opens, closes
 or deletes a collection. On one server, and on two replicas behind HAProxy (the local cluster)
 sharing the collections folder."""
@@ -30,6 +30,7 @@ pytestmark = [pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is 
 CODE = "sesame"
 PANEL = "The class's digits (teachers)"
 LAPTOP = {"width": 1366, "height": 768}
+PHONE = {"width": 390, "height": 844}
 
 
 def env_for(folder: Path) -> dict:
@@ -55,7 +56,8 @@ class Server:
 
 
 def new_page(browser, touch: bool = False):
-    context = browser.new_context(viewport=LAPTOP, has_touch=touch,
+    """A laptop with a mouse, or a phone with a finger."""
+    context = browser.new_context(viewport=PHONE if touch else LAPTOP, has_touch=touch, is_mobile=touch,
                                   accept_downloads=True)
     page = context.new_page()
     page.set_default_timeout(30_000)
@@ -120,9 +122,10 @@ def draw_digits(browser, url: str, student: int, touch: bool, first_total: int) 
             page.mouse.up()
         page.get_by_text("What the model receives (28×28)").wait_for()
         choose(page, "Which digit?", str(digit))
-        if digit == 0 and not touch:  # on a laptop the button is in view beside the drawing
-            box = button(page, ADD).bounding_box()
-            assert box["y"] >= 0 and box["y"] + box["height"] <= LAPTOP["height"], box
+        if digit == 0:  # on a laptop and a phone the button is in view right under the drawing
+            box, screen = button(page, ADD).bounding_box(), PHONE if touch else LAPTOP
+            assert box["y"] >= 0 and box["y"] + box["height"] <= screen["height"], box
+            assert box["x"] >= 0 and box["x"] + box["width"] <= screen["width"], box
         button(page, ADD).click()
         total = first_total + digit + 1
         try:
