@@ -1,8 +1,8 @@
 """A class collects its digits, in real Chromium: a teacher opens a collection, three students
-draw ten digits each (two with the mouse on a laptop, one with a finger on a phone), the teacher sees 30, removes one
-and exports; a fresh server imports the file and shows 29; without the code nobody opens, closes
-or deletes a collection. On one server, and on two replicas behind HAProxy (the local cluster)
-sharing the collections folder."""
+draw ten digits each (two with the mouse on a laptop, one with a finger on a phone), the
+teacher sees 30, removes one and exports; a fresh server imports the file and shows 29; without
+the code nobody opens, closes or deletes a collection. On one server, and on two replicas behind
+HAProxy (the local cluster) sharing the collections folder."""
 
 from __future__ import annotations
 
