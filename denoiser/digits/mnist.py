@@ -92,6 +92,14 @@ def _from_arrays(arrays, source: str, location: str) -> Digits:
                   np.asarray(y_test, np.int64), source, location)
 
 
+def other_digits(x: np.ndarray, y: np.ndarray, what: str) -> Digits:
+    """Digits that are not MNIST's — (N, 28, 28) pixels and their labels — as test digits in
+    [0, 1] to sample, denoise and measure like MNIST's; ``what`` says what they are (no
+    training split)."""
+    return Digits(np.zeros((0, 28, 28), np.float32), np.zeros(0, np.int64), _to_float(x),
+                  np.asarray(y, np.int64), "other", what)
+
+
 def load_npz(path: str | Path, source: str = "file") -> Digits:
     """Load digits from a ``.npz`` in Keras' ``mnist.npz`` layout."""
     path = Path(path)

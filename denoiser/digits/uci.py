@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from denoiser.digits.mnist import Digits
+from denoiser.digits.mnist import Digits, other_digits
 
 UCI_PATH = Path(__file__).parents[1] / "assets" / "uci_digits.npz"
 #: How the digits are credited wherever they are shown.
@@ -32,7 +32,4 @@ def load_uci_digits(path: str | Path = UCI_PATH) -> Digits:
     ((1797, 28, 28), True)
     """
     with np.load(path, allow_pickle=False) as arrays:
-        x, y = arrays["x_test"], arrays["y_test"]
-    empty = np.zeros((0, 28, 28), np.float32)
-    return Digits(empty, np.zeros(0, np.int64), x.astype(np.float32) / 255, y.astype(np.int64),
-                  "other", UCI_CREDIT)
+        return other_digits(arrays["x_test"], arrays["y_test"], UCI_CREDIT)

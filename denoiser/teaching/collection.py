@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from denoiser.digits.mnist import Digits
+from denoiser.digits.mnist import Digits, other_digits
 from denoiser.models.files import manifest_lock, save_bytes
 
 #: Environment variable: where collections are kept (default: ``collections`` beside the gallery).
@@ -61,10 +61,7 @@ class Collection:
     def as_digits(self) -> Digits:
         """The collection as test digits in [0, 1], to sample, denoise and measure like MNIST's
         (its training split is empty)."""
-        x, y = self.digits()
-        empty = np.zeros((0, 28, 28), np.float32)
-        return Digits(empty, np.zeros(0, np.int64), x.astype(np.float32) / 255, y.astype(np.int64),
-                      "other", f"the class's digits “{self.name}”")
+        return other_digits(*self.digits(), f"the class's digits “{self.name}”")
 
     def counts(self) -> dict[int, int]:
         """How many of each digit 0-9 the collection holds."""
