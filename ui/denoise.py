@@ -13,7 +13,7 @@ from denoiser.results.classical import CLASSICAL
 from denoiser.results.compare import every_amount_affordable, means_markdown
 from denoiser.results.grid import enlarge
 from denoiser.results.pictures import Picture, Scene
-from denoiser.teaching.collection import list_collections
+from denoiser.teaching.handwriting import collections_with_digits
 from denoiser.teaching.links import AMOUNT_STEP, MAX_COUNT, SLIDER_AMOUNTS, SOURCES
 from ui.alt_text import described_image, label_pictures
 from ui.class_digits import ask_next, guided_prompt, offer_to_class
@@ -196,11 +196,6 @@ def digits_from_test(data) -> tuple[np.ndarray, list[str]]:
     return images, [f"digit {label}" for label in labels]
 
 
-def class_sources() -> list:
-    """The class's collections that hold digits (the Class digits source offers them)."""
-    return [c for c in list_collections() if sum(c.counts().values())]
-
-
 def pick_class(collections: list):
     """The chosen collection's digits, to sample like MNIST's test digits."""
     collection = collections[0]
@@ -268,7 +263,7 @@ def view_denoise(data) -> None:
     models = [model for name in names if (model := get_model(name)) is not None]
     if models and models[0].description and not projector_on():  # beside its choice, not above the picture
         settings.caption(f"**{models[0].name}** — {models[0].description}")
-    classes = class_sources()
+    classes = collections_with_digits()  # the Class digits source offers them
     sources = [s for s in SOURCES if s != "Class digits" or classes]
     if st.session_state.get("source") not in sources:  # a link to class digits none of which are here
         st.session_state.source = "Test digits"

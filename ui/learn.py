@@ -273,16 +273,13 @@ def lesson_pca() -> None:
 
 
 def other_digits():
-    """The lesson's other handwriting: the class's digits when a collection holds some (the first
-    one with digits), else the UCI optical digits shipped with the app; and its set name on the
-    Explore and Train pages."""
-    from denoiser.digits.uci import load_uci_digits
-    from denoiser.teaching.collection import list_collections
+    """The lesson's other handwriting and its name on the Explore and Train pages: the first set
+    :func:`denoiser.teaching.handwriting.other_handwriting` offers (a class's digits when a
+    collection holds some, else the UCI optical digits shipped with the app)."""
+    from denoiser.teaching.handwriting import other_handwriting
 
-    for collection in list_collections():
-        if sum(collection.counts().values()):
-            return collection.as_digits(), f"class: {collection.name}"
-    return load_uci_digits(), "UCI optical digits"
+    name, load = next(iter(other_handwriting().items()))
+    return load(), name
 
 
 def lesson_shift() -> None:

@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 
 from denoiser.digits.mnist import Digits
-from denoiser.teaching.collection import list_collections
+from denoiser.teaching.collection import Collection, list_collections
 
-__all__ = ["other_handwriting", "split_held_out"]
+__all__ = ["collections_with_digits", "other_handwriting", "split_held_out"]
 
 
 def other_handwriting(directory: str | Path | None = None) -> dict[str, Callable[[], Digits]]:
@@ -23,8 +23,13 @@ def other_handwriting(directory: str | Path | None = None) -> dict[str, Callable
     from denoiser.digits.uci import load_uci_digits
 
     sets: dict[str, Callable[[], Digits]] = {
-        f"class: {c.name}": c.as_digits for c in list_collections(directory) if sum(c.counts().values())}
+        f"class: {c.name}": c.as_digits for c in collections_with_digits(directory)}
     return {**sets, "UCI optical digits": load_uci_digits}
+
+
+def collections_with_digits(directory: str | Path | None = None) -> list[Collection]:
+    """The class collections that hold at least one digit (an empty one is nothing to show)."""
+    return [c for c in list_collections(directory) if len(c.digits()[1])]
 
 
 def split_held_out(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
