@@ -75,7 +75,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
     from denoiser.digits.augment import check_strength
     from denoiser.digits.mnist import load_mnist
     from denoiser.models.build import ModelConfig
-    from denoiser.models.files import register, save_bytes, save_model, sha256_of
+    from denoiser.models.files import register, save_model
+    from denoiser.models.onnx_export import write_onnx
     from denoiser.models.shipped import load_pretrained
     from denoiser.training.body import train_export_measure
     from denoiser.training.fit import NoiseSpec
@@ -138,12 +139,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
     out_dir = Path(args.out)
     path = out_dir / f"{args.name}.keras"
     sha = save_model(trained.model, path)
-    exported = {}
-    if trained.onnx:
-        onnx_path = path.with_suffix(".onnx")
-        save_bytes(trained.onnx, onnx_path)
-        exported = {"onnx": onnx_path.name, "onnx_sha256": sha256_of(onnx_path)}
-    else:
+    exported = write_onnx(trained.onnx, path) if trained.onnx else {}
+    if not trained.onnx:
         print(f"warning: {trained.export_error}; the model runs with Keras only", file=sys.stderr)
     measured = {key: {k: round(v, 4) for k, v in scores.items()}
                 for key, scores in trained.metrics.items()}

@@ -135,6 +135,12 @@ def save_onnx(model: keras.Model, keras_path: str | Path) -> dict:
 
     Returns the manifest fields that name it: ``{"onnx": file name, "onnx_sha256": hex}``.
     """
+    return write_onnx(onnx_bytes(model), keras_path)
+
+
+def write_onnx(data: bytes, keras_path: str | Path) -> dict:
+    """Write an ONNX export made already (:func:`onnx_bytes`) beside its ``.keras`` file
+    (atomically); returns the manifest fields that name it, as :func:`save_onnx` does."""
     path = Path(keras_path).with_suffix(".onnx")
-    save_bytes(onnx_bytes(model), path)
+    save_bytes(data, path)
     return {"onnx": path.name, "onnx_sha256": sha256_of(path)}
