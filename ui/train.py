@@ -70,10 +70,15 @@ class Start:
 
     name: str = ""
     model: object = None  # a Denoiser
-    keras: bytes | None = None
+    keras_source: str | bytes | None = None  # its .keras file (a path) or the file's bytes
     extra_name: str = ""
     extra_train: np.ndarray | None = None  # two thirds: trained on with the MNIST digits
     held: np.ndarray | None = None  # a third: measured before and after, never trained on
+
+    def keras_bytes(self) -> bytes | None:
+        """The starting model's .keras file, read when a run starts (not at every rerun)."""
+        source = self.keras_source
+        return Path(source).read_bytes() if isinstance(source, str) else source
 
 
 NEW_MODEL = "a new model"
@@ -100,12 +105,10 @@ def start_and_data() -> Start:
                           help="Your class's digits or the UCI digits join the training digits; a third "
                                "of them is held out to measure the model on before and after.")
     if name != NEW_MODEL and (model := get_model(name)) is not None:
-        source = model.keras_source
-        data = Path(source).read_bytes() if isinstance(source, str) else source
-        if data is None:
+        if model.keras_source is None:
             st.warning(f"{name} has no Keras file to go on from: a new model is trained instead.")
         else:
-            start.name, start.model, start.keras = name, model, data
+            start.name, start.model, start.keras_source = name, model, model.keras_source
     if extra != NO_EXTRA:
         digits = sets[extra]()
         train_idx, held_idx = split_held_out(len(digits.x_test))
@@ -196,7 +199,7 @@ def train_form(data) -> None:
                         preview_clean=data.x_test[:8], x_eval=data.x_test[:EVAL_DIGITS],
                         name=st.session_state.runs.next_name(), queue=queue,
                         alive=session_alive(), hints=training_hints(config, epochs, size, batch),
-                        start_model=start.keras, start_name=start.name, x_held=start.held,
+                        start_model=start.keras_bytes(), start_name=start.name, x_held=start.held,
                         held_name=start.extra_name)
     except ValueError as err:
         st.error(f"Cannot train with these settings: {err}")
