@@ -25,7 +25,8 @@ BROWSER_MODULES = {"test_browser.py"}
 CLUSTER_MODULES = {"test_cluster.py", "test_remote.py", "test_class_load.py"}
 #: Modules whose every test runs the whole app in-process (Streamlit's AppTest) or trains a
 #: model: marked ``slow`` (seconds each; the quick loop leaves them out).
-SLOW_MODULES = {"test_app.py", "test_class_digits.py", "test_faults.py", "test_body.py", "test_training.py"}
+SLOW_MODULES = {"test_app.py", "test_class_digits.py", "test_faults.py", "test_body.py", "test_training.py",
+                "test_primed.py"}
 
 
 def pytest_collection_modifyitems(items):

@@ -235,14 +235,15 @@ def test_a_run_lists_curves_come_out_as_csv_one_line_per_run_and_epoch(digits):
 
 @pytest.mark.slow
 def test_a_run_takes_the_spare_process_and_the_next_spare_starts_behind_it(digits, monkeypatch):
-    """With a spare on, a run trains in the process started ahead (TensorFlow already imported)
-    and trains as well as a fresh one; after it a new spare waits; with every slot taken, none."""
+    """With a spare on, a run trains in the process started ahead (TensorFlow already imported,
+    its model primed as the page expected) and trains as well as a fresh one; after it a new spare
+    waits; with every slot taken, none."""
     from denoiser.training.slots import TrainingQueue, keep_a_spare
     from denoiser.training.spare import spare_pool
 
     monkeypatch.setenv("DENOISER_SPARE_TRAINER", "1")
     line, pool = TrainingQueue(1), spare_pool()
-    keep_a_spare(line)  # as the Train page does when it opens
+    keep_a_spare(line, expect=ModelConfig("dense", code_size=16))  # as the Train page does
     assert pool.ready()
     waiting = pool._spare.process.pid
     first = job(digits, queue=line, name="run 1").start()
@@ -269,3 +270,24 @@ def process_alive(pid: int) -> bool:
         return False
     with open(f"/proc/{pid}/stat") as stat:
         return stat.read().split()[2] != "Z"  # a zombie has ended
+
+
+def test_the_live_panel_looks_often_until_the_first_point_then_once_a_second(digits):
+    """While a run waits for its first epoch the Train page's live panel refreshes every quarter
+    second, so the curve's first point shows soon after it exists; then once a second; when the
+    run has ended, not at all. (A queued run waits minutes: once a second.)"""
+    from ui.train import POLL, STARTING_POLL, poll_every
+
+    run = job(digits)
+    run._thread = threading.Thread(target=run._stop.wait, daemon=True)  # "running", trains nothing
+    run._thread.start()
+    run._admitted.set()
+    assert run.status == "training" and poll_every(run) == STARTING_POLL < POLL
+    run.history["loss"].append(0.3)
+    assert poll_every(run) == POLL
+    run._admitted.clear()
+    run.history["loss"].clear()
+    assert run.status == "queued" and poll_every(run) == POLL
+    run.stop()
+    run._thread.join(5)
+    assert poll_every(run) is None

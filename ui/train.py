@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import streamlit as st
@@ -16,6 +17,9 @@ from ui.class_digits import class_digits_panel
 from ui.common import MAX_RUNS, guarded
 from ui.loaders import get_digits, shipped_names
 from ui.state import session_alive
+
+if TYPE_CHECKING:
+    from denoiser.models.config import ModelConfig
 
 #: Test digits each run is measured on (Gaussian 0.5, the noise seed
 #: :data:`denoiser.results.evaluation.EVAL_SEED`), and the baselines with it.
@@ -119,9 +123,26 @@ def start_and_data() -> Start:
     return start
 
 
+def model_config(start, arch: str, settings: dict | None, loss: str, optimizer: str,
+                 lr: float) -> tuple[ModelConfig | None, str]:
+    """The run's model configuration from the form (a fine-tune keeps its model's layers and takes
+    this run's loss and optimiser), or None and why not."""
+    from denoiser.models.config import ModelConfig
+
+    try:
+        if start.model is not None:
+            return dataclasses.replace(start.model.config, loss=loss, optimizer=optimizer,
+                                       learning_rate=lr), ""
+        if settings is None:
+            return None, "the architecture's settings are not valid"
+        return ModelConfig(arch, **settings, loss=loss, optimizer=optimizer, learning_rate=lr), ""
+    except ValueError as err:
+        return None, str(err)
+
+
 def train_form(data) -> None:
     from denoiser.digits.noise import NoiseSpec
-    from denoiser.models.config import ARCHITECTURES, LOSSES, OPTIMIZERS, ModelConfig
+    from denoiser.models.config import ARCHITECTURES, LOSSES, OPTIMIZERS
     from denoiser.training.hints import training_hints
     from denoiser.training.remote import training_backend
     from denoiser.training.slots import TrainingQueue, keep_a_spare
@@ -171,9 +192,11 @@ def train_form(data) -> None:
         size = st.slider("Training digits", min(100, n_max), n_max, min(4000, n_max), step=100,
                          key="t_size", help="How many training digits to learn from (10% are held out "
                                             "for the validation loss).")
+        config, config_error = model_config(start, arch, settings, loss, optimizer, lr)
         job_class, queue = training_backend()
-        if isinstance(queue, TrainingQueue):
-            keep_a_spare(queue)  # a run started from this page begins with TensorFlow loaded
+        if isinstance(queue, TrainingQueue):  # a run from this page starts with TensorFlow loaded,
+            # and a new model with these settings already built and traced
+            keep_a_spare(queue, expect=config if start.model is None else None)
         up = queue.available()
         submitted = st.button("Start training", type="primary", key="t_start",
                               disabled=settings is None or not up,
@@ -188,10 +211,8 @@ def train_form(data) -> None:
         st.warning("A training run is still going: stop it first.")
         return
     try:
-        if start.model is not None:  # its own layers; this run's loss and optimiser
-            config = dataclasses.replace(start.model.config, loss=loss, optimizer=optimizer, learning_rate=lr)
-        else:
-            config = ModelConfig(arch, **settings, loss=loss, optimizer=optimizer, learning_rate=lr)
+        if config is None:
+            raise ValueError(config_error)
         x_train = data.x_train[:size]
         if start.extra_train is not None:
             x_train = np.concatenate([x_train, start.extra_train])
@@ -215,7 +236,23 @@ def live_training() -> None:
     if job is None:
         st.info("Set the hyperparameters in the form and press **Start training**.")
         return
-    st.fragment(live_panel, run_every=1.0 if job.running else None)()
+    st.session_state._poll = (job.id, poll_every(job))
+    st.fragment(live_panel, run_every=st.session_state._poll[1])()
+
+
+#: Seconds between the live panel's refreshes while a run trains; while it waits for its first
+#: epoch, STARTING_POLL, so the first point of the curve shows soon after it exists.
+POLL, STARTING_POLL = 1.0, 0.25
+
+
+def starting(job) -> bool:
+    return job.status == "training" and not job.history["loss"]
+
+
+def poll_every(job) -> float | None:
+    if not job.running:
+        return None
+    return STARTING_POLL if starting(job) else POLL
 
 
 def start_status() -> None:
@@ -293,6 +330,8 @@ def live_panel() -> None:
     if not job.running and st.session_state.get("_shown") != job.id:  # ended: finished, stopped, …
         st.session_state._shown = job.id
         st.rerun(scope="app")  # refresh the run table and the model list
+    elif st.session_state.get("_poll") == (job.id, STARTING_POLL) and not starting(job):
+        st.rerun(scope="app")  # its first epoch is in (or it was stopped): back to POLL
 
 
 def held_cell(held: dict) -> str | None:

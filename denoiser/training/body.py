@@ -24,6 +24,7 @@ from denoiser.models.runtime import Denoiser
 from denoiser.models.surgery import rebuild
 from denoiser.results.evaluation import EVAL_SEED, evaluate_denoiser
 from denoiser.training.fit import train
+from denoiser.training.primed import take as take_primed
 from denoiser.training.progress import TrainResult
 
 log = logging.getLogger(__name__)
@@ -106,6 +107,8 @@ def train_export_measure(
         model = start() if start else None
         before = (_scores(Denoiser(model, config=config), x_held, "gaussian", 0.5)
                   if model is not None and _some(x_held) else None)
+        if model is None:  # a new model: the one the spare process primed, if it did
+            model = take_primed(config, fit_options.get("seed", 0))
         result = train(config, x_train, model=model, **fit_options)
     trained = Trained(result)
     if not result.usable:

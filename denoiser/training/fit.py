@@ -344,10 +344,10 @@ def train(
 
     guard = DivergenceGuard()
     stopper = StopRequest(stop_event or threading.Event(), alive)
-    cbs = [guard, *([budget] if budget else []), *(callbacks or [])]
-    if on_progress is not None:
+    cbs = [guard, *([budget] if budget else [])]
+    if on_progress is not None:  # before the extra callbacks: an epoch's point waits for none of them
         cbs.append(ProgressCallback(on_progress, epochs, len(data)))
-    cbs.append(stopper)  # last, so a stop requested while reporting a batch ends right there
+    cbs += [*(callbacks or []), stopper]  # last, so a stop requested while reporting a batch ends right there
     start = time.perf_counter()
     try:
         history = model.fit(data, epochs=int(epochs), validation_data=validation, callbacks=cbs,

@@ -216,7 +216,7 @@ class TrainingJob:
         try:
             if spare is not None:  # TensorFlow already imported there: the run starts at once
                 child, reports, stop = spare.process, spare.reports, spare.stop
-                spare.inbox.put(self.settings())
+                spare.inbox.put(("train", self.settings()))
             else:
                 ctx = multiprocessing.get_context("spawn")
                 reports, stop = ctx.Queue(), ctx.Event()

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from denoiser.training.spare import spare_enabled, spare_pool
 
 if TYPE_CHECKING:
+    from denoiser.models.config import ModelConfig
     from denoiser.training.jobs import TrainingJob
 
 log = logging.getLogger(__name__)
@@ -131,13 +132,16 @@ _queue: TrainingQueue | None = None
 _queue_lock = threading.Lock()
 
 
-def keep_a_spare(line: TrainingQueue) -> None:
+def keep_a_spare(line: TrainingQueue, expect: ModelConfig | None = None) -> None:
     """Keep one training process ready (:mod:`denoiser.training.spare`) while ``line`` has a free slot
-    and nobody waits; with every slot taken, end it (its memory is a slot's)."""
+    and nobody waits; with every slot taken, end it (its memory is a slot's). ``expect``: the model
+    the next run will likely train (what the Train form shows), which the spare then primes."""
     if not spare_enabled():
         return
     if line.running < line.slots and line.position_free():
         spare_pool().refill()
+        if expect is not None:
+            spare_pool().expect(expect)
     else:
         spare_pool().drop()
 

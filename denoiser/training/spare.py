@@ -6,17 +6,25 @@ ready (started when the Train page opens and after each run, always at the train
 priority), and a run takes it instead of starting its own; the next spare starts behind it. A
 spare is only kept while the training queue has a free slot, so it stays within the queue's
 memory bound (``denoiser.training.slots.TRAINING_GB`` per slot). ``$DENOISER_SPARE_TRAINER=0`` turns it off.
-``python -m benchmarks.bench_first_point`` measures Start → first curve point with and without it.
+While it waits, the Train page tells it what its form shows (:meth:`SparePool.expect`) and it
+primes that model (:mod:`denoiser.training.primed`): built and traced, so a run with those settings
+skips Keras' tracing too. ``python -m benchmarks.bench_first_point`` measures Start → first curve
+point without a spare, with one, and with one primed.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
 import os
+import queue
 import threading
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from denoiser.models.config import ModelConfig
 
 log = logging.getLogger(__name__)
 
@@ -26,12 +34,14 @@ SPARE_VAR = "DENOISER_SPARE_TRAINER"
 
 @dataclass
 class Spare:
-    """A waiting training process and its three channels: settings in, reports out, stop."""
+    """A waiting training process and its three channels: messages in (``("expect", config)``,
+    then ``("train", settings)``), reports out, stop."""
 
     process: multiprocessing.process.BaseProcess
     inbox: Any
     reports: Any
     stop: Any
+    expected: Any = None  # the configuration it was last told to expect
 
 
 def spare_enabled() -> bool:
@@ -56,13 +66,32 @@ def _warm_up() -> None:
 
 
 def _wait_then_train(inbox, reports, stop) -> None:
-    """The spare process: import what training needs, wait for a run's settings, train it as a
-    run's own process does (:func:`denoiser.training.child.train_in_child`)."""
+    """The spare process: import what training needs; prime each configuration it is told to
+    expect, the latest first; train the run it is then given as a run's own process does
+    (:func:`denoiser.training.child.train_in_child`)."""
     from denoiser.training.child import lower_priority, train_in_child
 
     lower_priority()
     _warm_up()
-    train_in_child(inbox.get(), reports, stop)
+    train_in_child(_next_run(inbox), reports, stop)
+
+
+def _next_run(inbox) -> dict:
+    """Prime what ``inbox`` says to expect until it brings a run's settings; return those."""
+    from denoiser.training.primed import prime
+
+    while True:
+        messages = [inbox.get()]
+        with contextlib.suppress(queue.Empty):
+            while True:  # what else came meanwhile: a run goes first, then only the latest wish
+                messages.append(inbox.get_nowait())
+        for kind, payload in messages:
+            if kind == "train":
+                return payload
+        try:
+            prime(messages[-1][1])
+        except Exception:  # noqa: BLE001 - a run with these settings is then built as usual
+            log.warning("could not prime %s", messages[-1][1], exc_info=True)
 
 
 class SparePool:
@@ -79,6 +108,15 @@ class SparePool:
         if spare is not None and not spare.process.is_alive():
             return None
         return spare
+
+    def expect(self, config: ModelConfig) -> None:
+        """Tell the spare (if any) that the next run will likely train ``config``: it primes it."""
+        with self._lock:
+            spare = self._spare
+            if spare is None or spare.expected == config:
+                return
+            spare.expected = config
+        spare.inbox.put(("expect", config))
 
     def ready(self) -> bool:
         with self._lock:
