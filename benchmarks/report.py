@@ -18,7 +18,9 @@ from pathlib import Path
 from benchmarks import RESULTS
 
 PAGE = Path(__file__).resolve().parents[1] / "docs" / "performance.md"
-KINDS = {"avx512": "AVX-512", "avx2": "AVX2 only", "other": "neither AVX-512 nor AVX2"}
+KINDS = {"avx512": "AVX-512", "avx2": "AVX2 only",
+         "avx2cap": "AVX-512 held to AVX2 (a stand-in: an AVX2 CPU's kernels, not its speed)",
+         "other": "neither AVX-512 nor AVX2"}
 
 #: Each benchmark: the command that writes its file, and what it measures.
 BENCHMARKS: dict[str, tuple[str, str]] = {
@@ -57,7 +59,9 @@ BENCHMARKS: dict[str, tuple[str, str]] = {
                      "lost when the conv model cleans them at Gaussian 0.5, ms to frame a photo"),
     "bench_first_point": ("python -m benchmarks.bench_first_point --save FILE",
                           "Start training → the first point of the curve, each run starting its own "
-                          "process (cold) against the spare process (TensorFlow imported ahead)"),
+                          "process (cold) against the spare process (TensorFlow imported ahead) and the "
+                          "spare with the run's model primed (built and traced ahead); the avx2cap file: "
+                          "`--onednn-isa AVX2 --save benchmarks/results/bench_first_point-avx2cap.json`"),
     "bench_worker": ("python -m benchmarks.bench_worker --save FILE",
                      "training on an RQ worker against training in the server's own process"),
 }
