@@ -758,6 +758,34 @@ def test_the_handwriting_lesson_measures_the_uci_digits_and_opens_a_fine_tune(tm
 
 @needs_models
 @needs_lessons
+def test_the_handwriting_lesson_measures_once_for_the_whole_class(tmp_path, monkeypatch):
+    """Thirty students on lesson 8 at one amount: its 800 denoised digits are measured once, not at
+    every student's rerun; another amount is measured anew and scores differently."""
+    import streamlit as st
+
+    from denoiser.results import shift
+
+    monkeypatch.setenv("DENOISER_COLLECTIONS", str(tmp_path / "collections"))
+    st.cache_data.clear()
+    measured = []
+    real = shift.measure_shift
+    monkeypatch.setattr(shift, "measure_shift", lambda *a, **k: measured.append(a[3]) or real(*a, **k))
+
+    def lesson_text(amount=None):
+        at = switch(app(), "Learn")
+        at.segmented_control(key="lesson").set_value("shift").run()
+        if amount is not None:
+            at.slider(key="l_shift_amount").set_value(amount).run()
+        no_exception(at)
+        return next(m.value for m in at.markdown if m.value.startswith("Mean PSNR over"))
+
+    first, second = lesson_text(), lesson_text()
+    assert first == second and len(measured) == 1
+    assert lesson_text(0.9) != first and measured[1:] == [0.9]
+
+
+@needs_models
+@needs_lessons
 def test_the_bottleneck_lesson_opens_denoise_with_its_model_and_noise():
     at = switch(app(), "Learn")
     at.slider(key="l_bottleneck_amount").set_value(0.8).run()
