@@ -1,5 +1,5 @@
 """A class collects its digits, in real Chromium: a teacher opens a collection, three students
-draw ten digits each (two with the mouse on a laptop, one with a finger on a phone), the
+draw ten digits each (one with the mouse on a laptop, one with a finger on a tablet, one on a phone), the
 teacher sees 30, removes one and exports; a fresh server imports the file and shows 29; without
 the code nobody opens, closes or deletes a collection. On one server, and on two replicas behind
 HAProxy (the local cluster) sharing the collections folder."""
@@ -30,6 +30,7 @@ pytestmark = [pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is 
 CODE = "sesame"
 PANEL = "The class's digits (teachers)"
 LAPTOP = {"width": 1366, "height": 768}
+TABLET = {"width": 820, "height": 1180}
 PHONE = {"width": 390, "height": 844}
 
 
@@ -55,9 +56,10 @@ class Server:
         self.proc.wait(10)
 
 
-def new_page(browser, touch: bool = False):
-    """A laptop with a mouse, or a phone with a finger."""
-    context = browser.new_context(viewport=PHONE if touch else LAPTOP, has_touch=touch, is_mobile=touch,
+def new_page(browser, screen: dict = LAPTOP):
+    """A laptop with a mouse, or a tablet or phone with a finger."""
+    touch = screen is not LAPTOP
+    context = browser.new_context(viewport=screen, has_touch=touch, is_mobile=touch,
                                   accept_downloads=True)
     page = context.new_page()
     page.set_default_timeout(30_000)
@@ -96,50 +98,54 @@ def button(page, name: str):
         page.locator('[data-testid^="stBaseButton"]'))
 
 
-def draw_digits(browser, url: str, student: int, touch: bool, first_total: int) -> str:
+def draw_digits(browser, url: str, student: int, screen: dict, first_total: int) -> str:
     """One student draws ten different digits and adds each, labelled 0–9; the replica that
     served them (behind the proxy; "" on one server)."""
-    page = new_page(browser, touch)
+    page = new_page(browser, screen)
     page.goto(url)
     page.get_by_text("Denoised by").first.wait_for()
     page.get_by_test_id("stRadioGroup").get_by_text("Draw", exact=True).click()
     for digit in range(10):
-        canvas = page.locator("canvas").last
-        canvas.wait_for()
-        canvas.scroll_into_view_if_needed()
-        box = canvas.bounding_box()
-        # every stroke another shape (the app frames a drawing, so a moved copy is the same digit)
-        x0, y0 = box["x"] + 60, box["y"]
-        points = [(x0, y0 + 40), (x0 + 20 + 12 * digit, y0 + 100 + 25 * student),
-                  (x0 + 10, y0 + 240 - 8 * digit)]
-        if touch:
-            finger_stroke(page, points)
-        else:
-            page.mouse.move(*points[0])
-            page.mouse.down()
-            for point in points[1:]:
-                page.mouse.move(*point, steps=10)
-            page.mouse.up()
-        page.get_by_text("What the model receives (28×28)").wait_for()
-        choose(page, "Which digit?", str(digit))
-        if digit == 0:  # on a laptop and a phone the button is in view right under the drawing
-            box, screen = button(page, ADD).bounding_box(), PHONE if touch else LAPTOP
-            assert box["y"] >= 0 and box["y"] + box["height"] <= screen["height"], box
-            assert box["x"] >= 0 and box["x"] + box["width"] <= screen["width"], box
-        button(page, ADD).click()
-        total = first_total + digit + 1
         try:
-            page.get_by_text(re.compile(rf"now holds {total} digits?\.")).wait_for()
-        except Exception:
+            draw_and_add(page, student, digit, screen, first_total + digit + 1)
+        except Exception:  # what the student saw, for whoever reads the failure
             page.screenshot(path=str(ROOT / "build" / f"class-student{student}-{digit}.png"), full_page=True)
             print(page.get_by_test_id("stAlert").all_inner_texts())
             raise
-        button(page, "Clear drawing").click()
-        page.get_by_text("Draw a digit with a finger or the mouse").wait_for()
     assert page.get_by_test_id("stException").count() == 0
     replica = next((c["value"] for c in page.context.cookies() if c["name"] == "DENOISER_REPLICA"), "")
     page.context.close()
     return replica
+
+
+def draw_and_add(page, student: int, digit: int, screen: dict, total: int) -> None:
+    """Draw ``digit`` (each student's own shapes), name it, add it: the collection holds ``total``."""
+    canvas = page.locator("canvas").last
+    canvas.wait_for()
+    canvas.scroll_into_view_if_needed()
+    box = canvas.bounding_box()
+    # every stroke another shape (the app frames a drawing, so a moved copy is the same digit)
+    x0, y0 = box["x"] + 60, box["y"]
+    points = [(x0, y0 + 40), (x0 + 20 + 12 * digit, y0 + 100 + 25 * student),
+              (x0 + 10, y0 + 240 - 8 * digit)]
+    if screen is not LAPTOP:  # a finger
+        finger_stroke(page, points)
+    else:
+        page.mouse.move(*points[0])
+        page.mouse.down()
+        for point in points[1:]:
+            page.mouse.move(*point, steps=10)
+        page.mouse.up()
+    page.get_by_text("What the model receives (28×28)").wait_for()
+    choose(page, "Which digit?", str(digit))
+    if digit == 0:  # on a laptop, a tablet and a phone the button is in view under the drawing
+        box = button(page, ADD).bounding_box()
+        assert box["y"] >= 0 and box["y"] + box["height"] <= screen["height"], box
+        assert box["x"] >= 0 and box["x"] + box["width"] <= screen["width"], box
+    button(page, ADD).click()
+    page.get_by_text(re.compile(rf"now holds {total} digits?\.")).wait_for()
+    button(page, "Clear drawing").click()
+    page.get_by_text("Draw a digit with a finger or the mouse").wait_for()
 
 
 def see_class_digits(browser, url: str) -> None:
@@ -185,8 +191,8 @@ def class_collects(browser, url: str, folder: Path, fresh_url: str) -> set[str]:
     assert [(c.name, c.open) for c in list_collections(folder)] == [("Class 7B, Tuesday", True)]
     intruder.context.close()
 
-    replicas = {draw_digits(browser, url, student, touch, first_total=10 * (student - 1))
-                for student, touch in ((1, False), (2, False), (3, True))}
+    replicas = {draw_digits(browser, url, student, screen, first_total=10 * (student - 1))
+                for student, screen in ((1, LAPTOP), (2, TABLET), (3, PHONE))}
 
     see_class_digits(browser, url)
 
