@@ -331,7 +331,10 @@ def live_panel() -> None:
         st.session_state._shown = job.id
         st.rerun(scope="app")  # refresh the run table and the model list
     elif st.session_state.get("_poll") == (job.id, STARTING_POLL) and not starting(job):
-        st.rerun(scope="app")  # its first epoch is in (or it was stopped): back to POLL
+        # its first epoch is in (or it was stopped): back to POLL, once this point has been shown
+        if st.session_state.get("_point_shown") == job.id:
+            st.rerun(scope="app")
+        st.session_state._point_shown = job.id
 
 
 def held_cell(held: dict) -> str | None:
