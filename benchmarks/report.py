@@ -62,6 +62,11 @@ BENCHMARKS: dict[str, tuple[str, str]] = {
                           "process (cold) against the spare process (TensorFlow imported ahead) and the "
                           "spare with the run's model primed (built and traced ahead); the avx2cap file: "
                           "`--onednn-isa AVX2 --save benchmarks/results/bench_first_point-avx2cap.json`"),
+    "bench_start_browser": ("python -m benchmarks.bench_start_browser --save FILE",
+                            "what a student sees after Start training in Chromium (the browser on the "
+                            "same 2 cores as the server, unlike a class): the click to the progress "
+                            "bar's first move and to the loss chart, without a spare and with the "
+                            "primed spare"),
     "bench_worker": ("python -m benchmarks.bench_worker --save FILE",
                      "training on an RQ worker against training in the server's own process"),
 }

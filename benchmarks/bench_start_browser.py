@@ -1,0 +1,98 @@
+"""What a student sees after *Start training*, in Chromium: the time to the curve's first point.
+
+Usage: python -m benchmarks.bench_start_browser [--runs 3] [--think 15] [--save FILE]
+
+Two servers (the fresh offline machine's settings), one with the spare training process turned
+off (``DENOISER_SPARE_TRAINER=0``: every run starts its own process and imports TensorFlow) and
+one as shipped (the spare waits with TensorFlow imported and primes the model the form shows,
+``denoiser.training.primed``). Each run is a new student: a new page on ``/train``, ``--think``
+seconds reading the form, *Start training* with the form's defaults, then the time from the click
+until the live panel draws its loss chart (the first epoch's point) and until the progress bar
+first moves; then Stop. The servers alternate run after run, so a slow spell of the machine falls
+on both. ``benchmarks.bench_first_point`` measures the same start without the page.
+
+Chromium runs on the server's machine here, so its drawing of the page takes CPU from the training
+(which runs at the lowest priority); in a class each browser runs on its own device.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import time
+
+from harness.machine import describe_machine
+from harness.server import CHROME_ARGS, CHROMIUM, FRESH_OFFLINE, free_port, start_streamlit, wait_healthy
+from harness.timing import publish, spread
+
+ROOT_APP = "app.py"
+CHART = '[data-testid="stVegaLiteChart"]'
+BAR = '[data-testid="stProgress"]'
+
+
+def one_start(browser, url: str, think: float) -> tuple[float, float]:
+    """ms from the click to the progress bar's first move and to the loss chart."""
+    context = browser.new_context(viewport={"width": 1366, "height": 768})
+    page = context.new_page()
+    page.set_default_timeout(120_000)
+    try:
+        page.goto(url + "/train")
+        start = page.get_by_role("button", name="Start training", exact=True)
+        start.wait_for()
+        page.wait_for_timeout(think * 1000)
+        assert page.locator(CHART).count() == 0, "a chart before the run: not a new session"
+        clicked = time.perf_counter()
+        start.click()
+        page.get_by_text("· batch").first.wait_for()  # "epoch 1/10 · batch 3/113 …"
+        moved = time.perf_counter()
+        page.locator(CHART).first.wait_for()
+        point = time.perf_counter()
+        with contextlib.suppress(Exception):  # a run that ended already has no Stop
+            page.get_by_role("button", name="Stop", exact=True).first.click(timeout=2000)
+        page.get_by_text("The curves appear after the first epoch.").wait_for(state="detached")
+        page.wait_for_timeout(3000)  # the run ends, and the next spare starts
+        return (moved - clicked) * 1000, (point - clicked) * 1000
+    finally:
+        context.close()
+
+
+def main() -> None:
+    from pathlib import Path
+
+    from playwright.sync_api import sync_playwright
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--think", type=float, default=15.0)
+    parser.add_argument("--save")
+    args = parser.parse_args()
+    app = Path(__file__).resolve().parents[1] / ROOT_APP
+    servers, urls = [], {}
+    try:
+        for mode, spare in (("no_spare", "0"), ("spare_primed", "1")):
+            port = free_port()
+            servers.append(start_streamlit(app, port, {**FRESH_OFFLINE, "DENOISER_SPARE_TRAINER": spare}))
+            wait_healthy(port)
+            urls[mode] = f"http://127.0.0.1:{port}"
+        times = {mode: ([], []) for mode in urls}
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROME_ARGS)
+            for _ in range(args.runs):
+                for mode, url in urls.items():
+                    for kept, value in zip(times[mode], one_start(browser, url, args.think)):
+                        kept.append(value)
+            browser.close()
+    finally:
+        for proc in servers:
+            proc.terminate()
+            proc.wait(10)
+    report = {"machine": describe_machine(), "runs": args.runs, "think_s": args.think,
+              "run": "the Train form's defaults (dense, 10 epochs, 4,000 sample digits, batch 32), "
+                     "a 1366×768 Chromium page",
+              **{mode: {"progress_bar_moves": spread(m), "first_curve_point": spread(c)}
+                 for mode, (m, c) in times.items()}}
+    publish(report, args.save)
+
+
+if __name__ == "__main__":
+    main()
