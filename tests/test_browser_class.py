@@ -88,8 +88,16 @@ def teacher_panel(browser, url: str):
 
 def press(page, name: str, code: str | None = None) -> None:
     if code is not None:
-        page.get_by_role("textbox", name="Teacher code").last.fill(code)
+        commit(page.get_by_role("textbox", name="Teacher code").last, code)
     button(page, name).click()
+
+
+def commit(field, value: str) -> None:
+    """Type ``value`` and press Enter, then let the app take it before the next click (a click that
+    blurs a field still being typed in can race its value to the server on a loaded machine)."""
+    field.fill(value)
+    field.press("Enter")
+    settled(field.page)
 
 
 def button(page, name: str):
@@ -201,7 +209,7 @@ def class_collects(browser, url: str, folder: Path, fresh_url: str) -> set[str]:
     teacher.get_by_text("Class 7B, Tuesday — 30 digits").wait_for()
     x, y = get_collection("Class 7B, Tuesday", folder).digits()
     assert len(x) == 30 and sorted(np.bincount(y).tolist()) == [3] * 10  # each student's 0–9
-    teacher.get_by_role("spinbutton", name="Digit number").fill("1")
+    commit(teacher.get_by_role("spinbutton", name="Digit number"), "1")
     press(teacher, "Remove it", CODE)
     teacher.get_by_text("Removed digit number 1: 29 left.").wait_for()
     with teacher.expect_download() as download:
