@@ -206,6 +206,7 @@ def test_one_epoch_training_completes_and_shows_its_curve(page, server):
     page.locator(f"{charts} canvas, {charts} svg").first.wait_for()
     # this run's losses, every run's validation loss, and PSNR against the baselines
     assert page.locator('[data-testid="stVegaLiteChart"]').count() == 3
+    assert page.locator(f'.st-key-live_panel {charts}').count() == 1  # the run's own, in its panel
     assert_no_exception(page)
     page.screenshot(path=str(ROOT / "build" / "browser-train.png"), full_page=True)
 

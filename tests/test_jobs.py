@@ -291,3 +291,61 @@ def test_the_live_panel_looks_often_until_the_first_point_then_once_a_second(dig
     run.stop()
     run._thread.join(5)
     assert poll_every(run) is None
+
+
+def test_a_page_waiting_for_the_first_point_wakes_when_it_arrives_or_the_run_ends(digits):
+    """``wait_for_point`` returns as soon as the epoch's point is in (not at the end of its
+    timeout), says False when none came in time, and True once the run has ended without one."""
+    from denoiser.training.progress import Progress
+
+    run = job(digits)
+    assert run.wait_for_point(1, timeout=0.01) is False  # nothing yet
+    woke = []
+    waiter = threading.Thread(target=lambda: woke.append(run.wait_for_point(1, timeout=120)))
+    waiter.start()
+    run._on_progress(Progress(1, 2, 3, 6, 0.5))  # a batch, not an epoch: it keeps waiting
+    run._on_progress(Progress(1, 2, 6, 6, 1.0, loss=0.3, val_loss=0.31, epoch_end=True))
+    waiter.join(30)  # far less than its 120 s: it woke on the point
+    assert woke == [True] and not waiter.is_alive()
+    assert run.wait_for_point(2, timeout=0.01) is False  # the second epoch's point is not in
+
+    ended = job(digits)
+    ended._run = lambda: None  # a run that ends at once, before any epoch
+    ended._watch()
+    assert ended.wait_for_point(1, timeout=120) is True and not ended.history["loss"]
+
+
+def test_the_live_panel_draws_a_starting_run_s_first_point_in_the_refresh_it_arrives_in(digits):
+    """While a run starts, each refresh of the live panel waits a little for the first point, so
+    a point that arrives during it is drawn then, not at the next refresh."""
+    from streamlit.testing.v1 import AppTest
+
+    from ui.train import STARTING_POLL, STARTING_WAIT
+
+    assert STARTING_WAIT < STARTING_POLL  # refreshes never pile up behind a waiting one
+    run = job(digits)
+    run._thread = threading.Thread(target=run._stop.wait, daemon=True)  # "running", trains nothing
+    run._thread.start()
+    run._admitted.set()
+    waits = []
+
+    def point_arrives(n, timeout):
+        waits.append(timeout)
+        run.history["loss"].append(0.3)
+        run.history["val_loss"].append(0.31)
+        return True
+
+    run.wait_for_point = point_arrives
+    try:
+        at = AppTest.from_string("from ui.train import live_panel\nlive_panel()")
+        at.session_state["active_job"] = run
+        at.run(timeout=60)
+        assert waits == [STARTING_WAIT]
+        shown = [c.value for c in at.caption]
+        assert "The curves appear after the first epoch." not in shown
+        assert at.get("vega_lite_chart") or at.get("arrow_vega_lite_chart")
+        at.run(timeout=60)  # the point is in: no more waiting
+        assert waits == [STARTING_WAIT]
+    finally:
+        run.stop()
+        run._thread.join(5)

@@ -237,12 +237,14 @@ def live_training() -> None:
         st.info("Set the hyperparameters in the form and press **Start training**.")
         return
     st.session_state._poll = (job.id, poll_every(job))
-    st.fragment(live_panel, run_every=st.session_state._poll[1])()
+    with st.container(key="live_panel"):  # found by the browser tests and benchmarks
+        st.fragment(live_panel, run_every=st.session_state._poll[1])()
 
 
 #: Seconds between the live panel's refreshes while a run trains; while it waits for its first
-#: epoch, STARTING_POLL, so the first point of the curve shows soon after it exists.
-POLL, STARTING_POLL = 1.0, 0.25
+#: epoch, STARTING_POLL, and each of those refreshes waits up to STARTING_WAIT for the point itself
+#: (shorter than STARTING_POLL, so refreshes never pile up), so it shows the moment it exists.
+POLL, STARTING_POLL, STARTING_WAIT = 1.0, 0.25, 0.2
 
 
 def starting(job) -> bool:
@@ -282,6 +284,8 @@ def live_panel() -> None:
     import pandas as pd
 
     job = st.session_state.active_job
+    if starting(job):
+        job.wait_for_point(1, STARTING_WAIT)
     p = job.progress
     if job.hints:
         st.warning("**Heads-up, this may end in a blob.** " + " ".join(job.hints))

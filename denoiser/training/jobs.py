@@ -85,6 +85,8 @@ class TrainingJob:
         self._admitted = threading.Event()  # its turn came: it trains (at once without a queue)
         self.cancelled = False  # stopped, or its page closed, before it trained a batch
         self._lock = threading.Lock()
+        self._news = threading.Condition(self._lock)  # a new point on the curve, or the run's end
+        self._ended = False
         self._thread: threading.Thread | None = None
         self._denoiser: Denoiser | None = None
         shown = self.noise if self.noise.kind != "blind" else NoiseSpec("gaussian", 0.5)
@@ -101,7 +103,7 @@ class TrainingJob:
             self.queue.enqueue(self)  # its place is kept from now, first come first served
         else:
             self._admitted.set()
-        self._thread = threading.Thread(target=self._run, name=f"train-{self.id}", daemon=True)
+        self._thread = threading.Thread(target=self._watch, name=f"train-{self.id}", daemon=True)
         self._thread.start()
         return self
 
@@ -109,6 +111,13 @@ class TrainingJob:
         """Ask training to end after the current batch (the weights are kept); a run that has not
         trained a batch yet (waiting in the queue, or starting up) is cancelled instead."""
         self._stop.set()
+
+    def wait_for_point(self, n: int, timeout: float) -> bool:
+        """Wait until the loss curve holds ``n`` points or the run has ended (True), or at most
+        ``timeout`` seconds (False): a page that shows the point the moment it exists, not at
+        its next look."""
+        with self._news:
+            return self._news.wait_for(lambda: len(self.history["loss"]) >= n or self._ended, timeout)
 
     def join(self, timeout: float | None = None) -> None:
         if self._thread is not None:
@@ -161,6 +170,7 @@ class TrainingJob:
             if p.epoch_end:
                 self.history["loss"].append(p.loss if p.loss is not None else float("nan"))
                 self.history["val_loss"].append(p.val_loss if p.val_loss is not None else float("nan"))
+                self._news.notify_all()
 
     def _wanted(self) -> bool:
         return not self._stop.is_set() and (self.alive is None or self.alive())
@@ -196,6 +206,14 @@ class TrainingJob:
                 "batch_size": self.batch_size, "x_train": self.x_train,
                 "preview_noisy": self.preview_noisy, "x_eval": self.x_eval, "x_held": self.x_held,
                 "start_model": self.start_model}
+
+    def _watch(self) -> None:
+        try:
+            self._run()
+        finally:
+            with self._news:
+                self._ended = True
+                self._news.notify_all()
 
     def _run(self) -> None:
         if self.queue is not None:
