@@ -1,6 +1,6 @@
 """What a student sees after *Start training*, in Chromium: the time to the curve's first point.
 
-Usage: python -m benchmarks.bench_start_browser [--runs 3] [--think 15] [--save FILE]
+Usage: python -m benchmarks.bench_start_browser [--runs 3] [--think 15] [--onednn-isa AVX2] [--save FILE]
 
 Two servers (the fresh offline machine's settings), one with the spare training process turned
 off (``DENOISER_SPARE_TRAINER=0``: every run starts its own process and imports TensorFlow) and
@@ -12,6 +12,9 @@ first moves; then Stop. Both are read on the page's own clock (a click listener 
 MutationObserver in the page), so they are what the page shows, without the time Playwright
 takes to notice it. The servers alternate run after run, so a slow spell of the machine falls
 on both. ``benchmarks.bench_first_point`` measures the same start without the page.
+
+``--onednn-isa AVX2`` holds oneDNN to that instruction set in both servers and their training
+processes, as in ``benchmarks.bench_first_point`` (a stand-in, saved as ``-avx2cap.json``).
 
 Chromium runs on the server's machine here, so its drawing of the page takes CPU from the training
 (which runs at the lowest priority); in a class each browser runs on its own device.
@@ -75,14 +78,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--think", type=float, default=15.0)
+    parser.add_argument("--onednn-isa", help="hold oneDNN to this instruction set, e.g. AVX2")
     parser.add_argument("--save")
     args = parser.parse_args()
     app = Path(__file__).resolve().parents[1] / ROOT_APP
+    machine, held = describe_machine(), {}
+    if args.onednn_isa:  # read by oneDNN in each training process, which inherits the server's
+        held = {"ONEDNN_MAX_CPU_ISA": args.onednn_isa}
+        machine += f"; oneDNN held to {args.onednn_isa} (ONEDNN_MAX_CPU_ISA)"
     servers, urls = [], {}
     try:
         for mode, spare in (("no_spare", "0"), ("spare_primed", "1")):
             port = free_port()
-            servers.append(start_streamlit(app, port, {**FRESH_OFFLINE, "DENOISER_SPARE_TRAINER": spare}))
+            env = {**FRESH_OFFLINE, **held, "DENOISER_SPARE_TRAINER": spare}
+            servers.append(start_streamlit(app, port, env))
             wait_healthy(port)
             urls[mode] = f"http://127.0.0.1:{port}"
         times = {mode: ([], []) for mode in urls}
@@ -97,7 +106,7 @@ def main() -> None:
         for proc in servers:
             proc.terminate()
             proc.wait(10)
-    report = {"machine": describe_machine(), "runs": args.runs, "think_s": args.think,
+    report = {"machine": machine, "runs": args.runs, "think_s": args.think,
               "run": "the Train form's defaults (dense, 10 epochs, 4,000 sample digits, batch 32), "
                      "a 1366×768 Chromium page",
               **{mode: {"progress_bar_moves": spread(m), "first_curve_point": spread(c)}

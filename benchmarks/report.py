@@ -65,8 +65,9 @@ BENCHMARKS: dict[str, tuple[str, str]] = {
     "bench_start_browser": ("python -m benchmarks.bench_start_browser --save FILE",
                             "what a student sees after Start training in Chromium (the browser on the "
                             "same 2 cores as the server, unlike a class): the click to the progress "
-                            "bar's first move and to the loss chart, without a spare and with the "
-                            "primed spare"),
+                            "bar's first move and to the loss chart, on the page's clock, without a "
+                            "spare and with the primed spare; the avx2cap file: `--onednn-isa AVX2 "
+                            "--save benchmarks/results/bench_start_browser-avx2cap.json`"),
     "bench_worker": ("python -m benchmarks.bench_worker --save FILE",
                      "training on an RQ worker against training in the server's own process"),
 }
