@@ -37,11 +37,11 @@ from harness.timing import publish, spread
 CONFIG = ModelConfig("dense", code_size=32)
 
 
-def first_point_ms(line: TrainingQueue, x) -> tuple[float, float, float]:
+def first_point_ms(line, x, job_class=TrainingJob, config: ModelConfig = CONFIG) -> tuple[float, ...]:
     """ms to the first progress report (the progress bar moves), to the first epoch's point on
-    the loss curve, and to the run's end."""
-    job = TrainingJob(CONFIG, NoiseSpec("gaussian", 0.5), 2, 32, x[:2000],
-                      preview_clean=x[:6], x_eval=x[:100], queue=line)
+    the loss curve, and to the run's end (``line``: the queue, local or Redis, of ``job_class``)."""
+    job = job_class(config, NoiseSpec("gaussian", 0.5), 2, 32, x[:2000],
+                    preview_clean=x[:6], x_eval=x[:100], queue=line)
     start = time.perf_counter()
     job.start()
     while job.progress is None and job.running:

@@ -62,6 +62,10 @@ BENCHMARKS: dict[str, tuple[str, str]] = {
                           "process (cold) against the spare process (TensorFlow imported ahead) and the "
                           "spare with the run's model primed (built and traced ahead); the avx2cap file: "
                           "`--onednn-isa AVX2 --save benchmarks/results/bench_first_point-avx2cap.json`"),
+    "bench_first_point_worker": ("python -m benchmarks.bench_first_point_worker --save FILE",
+                                 "Start training → the first point of the curve on a Redis worker "
+                                 "(TensorFlow imported), a model no page announced against one the "
+                                 "idle worker primed"),
     "bench_start_browser": ("python -m benchmarks.bench_start_browser --save FILE",
                             "what a student sees after Start training in Chromium (the browser on the "
                             "same 2 cores as the server, unlike a class): the click to the progress "

@@ -287,3 +287,53 @@ def test_a_redis_with_a_password_is_used_through_its_url_and_refused_without_it(
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_the_train_form_s_model_reaches_the_workers_and_an_idle_one_primes_it(redis_server, monkeypatch):
+    """With Redis, the Train page tells the workers what its form shows (the newest few, each
+    sent once); an idle worker's primer builds and traces them outside any run, once each, and
+    leaves out what is not one of this app's configs."""
+    import dataclasses
+    import threading
+
+    import redis
+    from streamlit.testing.v1 import AppTest
+
+    from denoiser.training import primed
+    from denoiser.training.remote import EXPECTED, EXPECTED_KEEP, RedisQueue, expected_configs
+    from denoiser.training.worker import Primer
+
+    monkeypatch.setenv("DENOISER_REDIS_URL", redis_server.url)
+    monkeypatch.setattr("denoiser.training.remote._queue", None)
+    r = redis.Redis.from_url(redis_server.url)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
+    at.switch_page("ui/train.py").run()
+    (form,) = expected_configs(r)  # the form's defaults
+    assert (form.architecture, form.code_size, form.optimizer) == ("dense", 32, "adam")
+    at.select_slider(key="t_code").set_value(16).run()
+    assert expected_configs(r) == [form, dataclasses.replace(form, code_size=16)]
+    at.run()  # the same form again: nothing new is sent
+    assert r.zcard(EXPECTED) == 2
+
+    queue = RedisQueue(redis_server.url)
+    for code in (8, 4):
+        queue.expect(ModelConfig(code_size=code))
+    assert r.zcard(EXPECTED) == EXPECTED_KEEP  # the oldest went
+    r.zadd(EXPECTED, {b"DNW1 not a config": time.time() + 60})  # whoever can write to Redis
+    wanted = expected_configs(r)
+    assert wanted == [ModelConfig(code_size=8), ModelConfig(code_size=4)]  # the newest 3, less the foreign
+
+    busy = threading.Lock()
+    held = []
+    real_prime = primed.prime
+    monkeypatch.setattr(primed, "prime", lambda config, seed=0: (held.append(busy.locked()),
+                                                                  real_prime(config, seed)))
+    primed._kept.clear()
+    try:
+        assert Primer(r, busy).once() == wanted
+        assert held == [True, True]  # each under the lock a run takes
+        assert primed.primed_configs() == wanted
+        assert Primer(r, busy).once() == []  # primed already: nothing again
+        assert primed.take(ModelConfig(code_size=4)) is not None
+    finally:
+        primed._kept.clear()

@@ -194,9 +194,13 @@ def train_form(data) -> None:
                                             "for the validation loss).")
         config, config_error = model_config(start, arch, settings, loss, optimizer, lr)
         job_class, queue = training_backend()
-        if isinstance(queue, TrainingQueue):  # a run from this page starts with TensorFlow loaded,
-            # and a new model with these settings already built and traced
-            keep_a_spare(queue, expect=config if start.model is None else None)
+        # A run from this page starts with TensorFlow loaded and a new model with these settings
+        # already built and traced: by this server's spare process, or by an idle Redis worker.
+        expected = config if start.model is None else None
+        if isinstance(queue, TrainingQueue):
+            keep_a_spare(queue, expect=expected)
+        elif expected is not None:
+            queue.expect(expected)
         up = queue.available()
         submitted = st.button("Start training", type="primary", key="t_start",
                               disabled=settings is None or not up,

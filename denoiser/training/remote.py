@@ -12,7 +12,9 @@ closes, a place in line — because the worker (:mod:`denoiser.training.worker`)
   stops the run and drops it (a closed tab, or a replica that died);
 - ``…:stop`` — set by the server when the person presses Stop;
 - ``…:beat`` — refreshed by the worker while it trains; when it lapses the worker is gone and the
-  run has failed.
+  run has failed;
+- ``denoiser:expected`` — the models the class's Train forms show now (:meth:`RedisQueue.expect`),
+  the newest few: an idle worker builds and traces them ahead (:mod:`denoiser.training.primed`).
 
 Every value is a :mod:`denoiser.training.wire` message (JSON and raw bytes), and RQ's own job records use
 its JSON serializer: nothing read from Redis is ever unpickled, so whoever can write to Redis
@@ -32,8 +34,9 @@ import threading
 import time
 from collections.abc import Callable
 
+from denoiser.models.config import ModelConfig
 from denoiser.training.jobs import FAILED, TrainingJob
-from denoiser.training.wire import WireError, pack_settings, unpack_report
+from denoiser.training.wire import WireError, decode, encode, pack_settings, unpack_report
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +54,12 @@ ALIVE_TTL = int(os.environ.get("DENOISER_ALIVE_TTL", "20"))
 BEAT_TTL = int(os.environ.get("DENOISER_BEAT_TTL", "60"))
 #: Seconds between the server's and the worker's refreshes.
 REFRESH = 2.0
+#: The models the Train forms show, newest kept: a sorted set of configs scored by time.
+EXPECTED = "denoiser:expected"
+#: How many of them a worker primes (as many as it keeps: ``denoiser.training.primed.KEEP``).
+EXPECTED_KEEP = 3
+#: The longest entry read from it (a config is a few hundred bytes).
+MAX_EXPECTED_BYTES = 4096
 
 
 def redis_url() -> str | None:
@@ -92,6 +101,7 @@ class RedisQueue:
         self.redis = connect(url)
         self.rq = Queue(QUEUE, connection=self.redis, serializer=JSONSerializer)
         self._checked: tuple[float, bool] = (-1e9, False)
+        self._expected: ModelConfig | None = None
 
     def available(self, every: float = 2.0) -> bool:
         """Whether Redis answers (checked at most every ``every`` seconds)."""
@@ -105,6 +115,23 @@ class RedisQueue:
                 ok = False
             self._checked = (self.clock(), ok)
         return ok
+
+    def expect(self, config: ModelConfig) -> None:
+        """Tell the workers that a run will likely train ``config`` soon (what a Train form shows):
+        an idle worker primes it. Sent again only when it changes; Redis away is no error."""
+        import redis
+
+        if config == self._expected:
+            return
+        try:
+            with self.redis.pipeline() as pipe:
+                pipe.zadd(EXPECTED, {encode(config): time.time()})
+                pipe.zremrangebyrank(EXPECTED, 0, -EXPECTED_KEEP - 1)  # the newest few stay
+                pipe.expire(EXPECTED, KEY_TTL)
+                pipe.execute()
+            self._expected = config
+        except (redis.RedisError, OSError):
+            log.debug("could not tell the workers what to prime")
 
     @property
     def slots(self) -> int:
@@ -165,6 +192,27 @@ class RedisQueue:
 
     def done(self, job: TrainingJob) -> None:
         self.redis.delete(*(key(job.id, part) for part in ("settings", "events", "alive", "stop", "beat")))
+
+
+def expected_configs(r) -> list[ModelConfig]:
+    """The models the Train forms show now (:meth:`RedisQueue.expect`), oldest first; an entry
+    that is not one of this app's configs (whoever can write to Redis wrote it) is left out."""
+    configs = []
+    for data in reversed(r.zrevrange(EXPECTED, 0, EXPECTED_KEEP - 1)):
+        try:
+            config = decode(data) if len(data) <= MAX_EXPECTED_BYTES else None
+        except WireError:
+            config = None
+        if isinstance(config, ModelConfig):
+            configs.append(config)
+        elif data not in _refused:  # said once, not at every look
+            _refused.append(data)
+            del _refused[:-EXPECTED_KEEP]
+            log.warning("left out an entry of %s that is not a model's settings", EXPECTED)
+    return configs
+
+
+_refused: list[bytes] = []
 
 
 #: What a run's settings hold, and what a worker reports.

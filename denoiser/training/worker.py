@@ -2,7 +2,9 @@
 
 ``python -m denoiser worker`` calls :func:`run_worker`; the server side (the queue, the run a
 page reads) is :mod:`denoiser.training.remote`. A run trains through the same
-:func:`denoiser.training.child.train_and_report` as in a server's own child process.
+:func:`denoiser.training.child.train_and_report` as in a server's own child process. While it
+waits for a run, the worker primes the models the class's Train forms show (:class:`Primer`), as
+a server's spare training process does.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import logging
 import threading
 
 from denoiser.training.child import lower_priority, train_and_report
-from denoiser.training.remote import BEAT_TTL, KEY_TTL, QUEUE, REFRESH, connect, key
+from denoiser.training.remote import BEAT_TTL, KEY_TTL, QUEUE, REFRESH, connect, expected_configs, key
 from denoiser.training.wire import WireError, encode, unpack_settings
 
 log = logging.getLogger(__name__)
@@ -51,6 +53,55 @@ class _Watch:
     def __exit__(self, *exc) -> None:
         self._done.set()
         self._thread.join(5)
+
+
+class Primer:
+    """Builds and traces (:func:`denoiser.training.primed.prime`) the models the Train forms show
+    (:func:`~denoiser.training.remote.expected_configs`) while the worker waits, so a run with
+    those settings starts with its graphs made. ``busy`` is held by the run that trains: priming
+    never overlaps a run (both use Keras' global state)."""
+
+    def __init__(self, r, busy: threading.Lock, every: float = REFRESH) -> None:
+        self.r, self.busy, self.every = r, busy, every
+        self._failed: set = set()  # configs that could not be primed: not tried again
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="primer", daemon=True)
+
+    def once(self) -> list:
+        """Prime what the forms show and is not primed yet, newest last; returns what it primed."""
+        import redis
+
+        from denoiser.training.primed import prime, primed_configs
+
+        try:
+            wanted = expected_configs(self.r)
+        except (redis.RedisError, OSError):
+            return []  # Redis away for a moment: the next look tries again
+        done = []
+        for config in wanted:
+            if config in primed_configs() or config in self._failed:
+                continue
+            with self.busy:
+                try:
+                    prime(config)
+                except Exception:  # noqa: BLE001 - a run with it builds its own model instead
+                    log.warning("could not prime %s", config, exc_info=True)
+                    self._failed.add(config)
+                    continue
+            done.append(config)
+        return done
+
+    def _loop(self) -> None:
+        while not self._done.wait(self.every):
+            self.once()
+
+    def start(self) -> Primer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._done.set()
+        self._thread.join(30)
 
 
 def train_on_worker(run_id: str) -> str:
@@ -98,12 +149,18 @@ def run_worker(url: str, burst: bool = False) -> None:
 
     lower_priority()
     r = connect(url)
+    busy = threading.Lock()
 
     class Worker(SimpleWorker):
-        def perform_job(self, *args, **kwargs):  # a fresh Keras session for every run
-            try:
-                return super().perform_job(*args, **kwargs)
-            finally:
-                keras.backend.clear_session()
+        def perform_job(self, *args, **kwargs):
+            with busy:  # a primed model is taken, or a new one built, while no priming runs
+                try:
+                    return super().perform_job(*args, **kwargs)
+                finally:
+                    keras.backend.clear_session()  # a fresh Keras session for every run
 
-    Worker([QUEUE], connection=r, serializer=JSONSerializer).work(burst=burst, with_scheduler=False)
+    primer = Primer(r, busy).start()
+    try:
+        Worker([QUEUE], connection=r, serializer=JSONSerializer).work(burst=burst, with_scheduler=False)
+    finally:
+        primer.stop()
