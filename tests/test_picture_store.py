@@ -102,3 +102,28 @@ def test_a_scene_that_fails_to_draw_lets_another_session_try():
     with pytest.raises(RuntimeError):
         scene(denoisers={"bad": broken}).fill(store, [0.0, 1.0], {})
     assert store.claim(scene(denoisers={"bad": broken}).key())
+
+
+def test_a_session_waiting_for_another_s_set_gets_it_when_it_is_put_or_none_if_it_failed():
+    """A class opening the page together: the second session waits for the set the first is
+    drawing and has it the moment it is put (not at the end of its wait); if the drawing failed,
+    it stops waiting at once; if the set is late, it gives up after its timeout."""
+    import threading
+
+    store = PictureStore()
+    assert store.claim("digits")
+    assert store.wait("digits", timeout=0.01) is None  # still being drawn: late
+    got = []
+    waiter = threading.Thread(target=lambda: got.append(store.wait("digits", timeout=120)))
+    waiter.start()
+    store.put("digits", {0.5: "picture"})
+    waiter.join(30)  # far less than its 120 s: woken by the put
+    assert not waiter.is_alive() and got == [{0.5: "picture"}]
+
+    assert store.claim("letters")
+    waiter = threading.Thread(target=lambda: got.append(store.wait("letters", timeout=120)))
+    waiter.start()
+    store.release("letters")  # the drawing failed
+    waiter.join(30)
+    assert not waiter.is_alive() and got[-1] is None
+    assert store.wait("never claimed", timeout=120) is None  # nobody draws it: no wait at all

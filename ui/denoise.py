@@ -25,6 +25,10 @@ from ui.no_mouse import fold_sidebar_on_tablets, skip_link
 from ui.sharing import gallery_changed, upload_control
 from ui.state import current_link, get_model, lock_note, locked, model_choices, model_label, sync_query_params
 
+#: Seconds a page waits, after its picture is shown, for the pictures at every amount that another
+#: session is drawing for the same digits (a class opening the page together).
+ANOTHER_SESSIONS_SET = 3.0
+
 
 def noise_controls() -> None:
     # One row that wraps on a narrow screen (or at 150 % zoom) rather than cutting a label short.
@@ -72,8 +76,10 @@ def results(clean: np.ndarray, labels: list[str], models: list, filters: list[st
         # Drawn after the page has its picture (Streamlit sends each element as it is made), so
         # new digits or noise wait for no more than one amount; then the slider moves in the
         # browser (ui.instant_slider) and each rerun here only looks its picture up. While another
-        # session draws the same scene, this one leaves the slider to the server until it is there.
-        pictures = scene.fill(picture_store(), SLIDER_AMOUNTS, {amount: shown})
+        # session draws the same scene, this one waits a little for it (its page is shown
+        # already), then leaves the slider to the server until its next rerun finds the set.
+        pictures = (scene.fill(picture_store(), SLIDER_AMOUNTS, {amount: shown})
+                    or picture_store().wait(scene.key(), ANOTHER_SESSIONS_SET))
         if pictures is None:
             return
     follow_slider("amount", "grid", frame_urls({a: picture.png for a, picture in pictures.items()}, "grid"),

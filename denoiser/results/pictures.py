@@ -47,7 +47,8 @@ class PictureStore:
     later model reuses, so the store keeps no model alive: a session's upload goes with the
     session, only its pictures stay until they are the oldest. One session at a time draws a
     set (:meth:`claim`): when a class opens the page together, the first draws it and the others
-    find it on their next rerun, instead of all drawing the same pictures at once.
+    wait a little for it (:meth:`wait`) or find it on their next rerun, instead of all drawing
+    the same pictures at once.
     """
 
     def __init__(self, size: int = 64) -> None:
@@ -55,6 +56,7 @@ class PictureStore:
         self._entries: OrderedDict[Hashable, dict[float, Picture]] = OrderedDict()
         self._drawing: set[Hashable] = set()
         self._lock = threading.Lock()
+        self._news = threading.Condition(self._lock)  # a set put, or a claim released
 
     def claim(self, key: Hashable) -> bool:
         """Whether the caller is to draw the set for ``key``: False when it is here already or
@@ -69,6 +71,14 @@ class PictureStore:
         """End a claim without a set (the drawing failed): another caller may claim it."""
         with self._lock:
             self._drawing.discard(key)
+            self._news.notify_all()
+
+    def wait(self, key: Hashable, timeout: float) -> dict[float, Picture] | None:
+        """The set for ``key`` once the caller drawing it has put it, waiting at most ``timeout``
+        seconds; None when it is not here by then (or its drawing failed)."""
+        with self._news:
+            self._news.wait_for(lambda: key in self._entries or key not in self._drawing, timeout)
+        return self.get(key)
 
     def get(self, key: Hashable) -> dict[float, Picture] | None:
         with self._lock:
@@ -85,6 +95,7 @@ class PictureStore:
             self._entries.move_to_end(key)
             while len(self._entries) > self.size:
                 self._entries.popitem(last=False)
+            self._news.notify_all()
 
 
 def draw_picture(result: Comparison, noise: str, amount: float, *, scale: int = 4, font_size: int = 13,
