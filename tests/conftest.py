@@ -42,6 +42,20 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.slow)
 
 
+@pytest.fixture(autouse=True)
+def main_module_kept():
+    """Streamlit's AppTest runs a page as ``__main__`` and leaves it there: a process spawned later
+    in the run (a test's process pool) would run the whole app again, with no session, before its
+    own work (``denoiser.fresh.script_free_main`` keeps the app's own processes from it). It
+    once left a publishing test's pool broken in CI. Each test ends with the real one back."""
+    import sys
+
+    main = sys.modules.get("__main__")
+    yield
+    if main is not None:
+        sys.modules["__main__"] = main
+
+
 @pytest.fixture(scope="module")
 def browser():
     """Debian's Chromium through Playwright, one per test module (marks its tests ``browser``)."""
