@@ -30,7 +30,7 @@ from denoiser.models.config import ModelConfig
 from denoiser.training.jobs import TrainingJob
 from denoiser.training.slots import TrainingQueue, keep_a_spare
 from denoiser.training.spare import spare_pool
-from harness.machine import describe_machine
+from harness.machine import held_to_isa
 from harness.timing import publish, spread
 
 #: The run measured (the Train form's default model).
@@ -63,10 +63,8 @@ def main() -> None:
     parser.add_argument("--onednn-isa", help="hold oneDNN to this instruction set, e.g. AVX2")
     parser.add_argument("--save")
     args = parser.parse_args()
-    machine = describe_machine()
-    if args.onednn_isa:  # read by oneDNN in each training process, which inherits it
-        os.environ["ONEDNN_MAX_CPU_ISA"] = args.onednn_isa
-        machine += f"; oneDNN held to {args.onednn_isa} (ONEDNN_MAX_CPU_ISA)"
+    machine, held = held_to_isa(args.onednn_isa)
+    os.environ.update(held)  # read by oneDNN in each training process, which inherits it
     x = load_sample().x_train
     line = TrainingQueue(1)
     times = {"cold": ([], [], []), "spare": ([], [], []), "primed": ([], [], [])}

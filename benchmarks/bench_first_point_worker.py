@@ -17,14 +17,12 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import tempfile
 import time
-from pathlib import Path
 
 from benchmarks.bench_first_point import CONFIG, first_point_ms
 from denoiser.digits.mnist import load_sample
 from harness.machine import describe_machine
-from harness.server import free_port, kill_group, start_redis, start_worker
+from harness.server import kill_group, start_worker, throwaway_redis
 from harness.timing import publish, spread
 
 #: The case no page announced: the learning rate alone differs.
@@ -41,27 +39,21 @@ def main() -> None:
     args = parser.parse_args()
     x = load_sample().x_train
     times = {"unexpected": ([], [], []), "primed": ([], [], [])}
-    with tempfile.TemporaryDirectory() as tmp:
-        port = free_port()
-        server = start_redis(port, Path(tmp))
-        url = f"redis://127.0.0.1:{port}/0"
+    with throwaway_redis() as url:
         worker = start_worker(url)
         try:
             queue = RedisQueue(url)
             first_point_ms(queue, x, RemoteTrainingJob, dataclasses.replace(CONFIG, learning_rate=1e-4))
             for _ in range(args.runs):
                 for mode, config in (("unexpected", UNEXPECTED), ("primed", CONFIG)):
-                    queue.redis.delete(EXPECTED)
-                    queue._expected = None
-                    if mode == "primed":  # the page opens on the form, and says what it shows
-                        queue.expect(config)
+                    queue.redis.delete(EXPECTED)  # no page has said anything
+                    if mode == "primed":  # a page opens on the form, and says what it shows
+                        RedisQueue(url).expect(config)
                     time.sleep(args.think)
                     for kept, value in zip(times[mode], first_point_ms(queue, x, RemoteTrainingJob, config)):
                         kept.append(value)
         finally:
             kill_group(worker)
-            server.terminate()
-            server.wait(10)
     report = {"machine": describe_machine(), "runs": args.runs, "think_s": args.think,
               "run": "dense, 2 epochs, 2,000 digits, batch 32, on one RQ worker",
               **{mode: {"first_report": spread(f), "first_curve_point": spread(p), "whole_run": spread(t)}

@@ -26,7 +26,7 @@ import argparse
 import contextlib
 import re
 
-from harness.machine import describe_machine
+from harness.machine import held_to_isa
 from harness.server import CHROME_ARGS, CHROMIUM, FRESH_OFFLINE, free_port, start_streamlit, wait_healthy
 from harness.timing import publish, spread
 
@@ -82,10 +82,7 @@ def main() -> None:
     parser.add_argument("--save")
     args = parser.parse_args()
     app = Path(__file__).resolve().parents[1] / ROOT_APP
-    machine, held = describe_machine(), {}
-    if args.onednn_isa:  # read by oneDNN in each training process, which inherits the server's
-        held = {"ONEDNN_MAX_CPU_ISA": args.onednn_isa}
-        machine += f"; oneDNN held to {args.onednn_isa} (ONEDNN_MAX_CPU_ISA)"
+    machine, held = held_to_isa(args.onednn_isa)  # the servers' training processes inherit it
     servers, urls = [], {}
     try:
         for mode, spare in (("no_spare", "0"), ("spare_primed", "1")):

@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 from harness.machine import describe_machine  # noqa: E402
-from harness.server import free_port, kill_group, start_redis, start_worker  # noqa: E402
+from harness.server import kill_group, start_worker, throwaway_redis  # noqa: E402
 
 
 def default_run(queue, digits, alive=None):
@@ -43,44 +43,35 @@ def main() -> None:
     parser.add_argument("--queued", type=int, default=8)
     parser.add_argument("--save")
     args = parser.parse_args()
-    import tempfile
-
     from denoiser.digits.mnist import load_mnist
     from denoiser.training.remote import RedisQueue
 
     digits = load_mnist(allow_download=False)
-    with tempfile.TemporaryDirectory() as tmp:
-        port = free_port()
-        server = start_redis(port, Path(tmp))
-        url = f"redis://127.0.0.1:{port}/0"
+    with throwaway_redis() as url:
+        queue = RedisQueue(url)
+        before = queue.redis.info("memory")["used_memory"]
+        page = {"open": True}
+        waiting = [default_run(queue, digits, alive=lambda: page["open"]).start()
+                   for _ in range(args.queued)]
+        while len(queue.rq.get_job_ids()) < args.queued:
+            time.sleep(0.1)
+        time.sleep(1.0)
+        per_run = (queue.redis.info("memory")["used_memory"] - before) / args.queued
+        page["open"] = False  # every page closes: the runs leave the line
+        for job in waiting:
+            job.join(60)
+        worker = start_worker(url, {"DENOISER_TRAINING_PRIORITY": "normal"})
+        seconds = []
         try:
-            queue = RedisQueue(url)
-            before = queue.redis.info("memory")["used_memory"]
-            page = {"open": True}
-            waiting = [default_run(queue, digits, alive=lambda: page["open"]).start()
-                       for _ in range(args.queued)]
-            while len(queue.rq.get_job_ids()) < args.queued:
-                time.sleep(0.1)
-            time.sleep(1.0)
-            per_run = (queue.redis.info("memory")["used_memory"] - before) / args.queued
-            page["open"] = False  # every page closes: the runs leave the line
-            for job in waiting:
-                job.join(60)
-            worker = start_worker(url, {"DENOISER_TRAINING_PRIORITY": "normal"})
-            seconds = []
-            try:
-                for _ in range(args.runs):
-                    job = default_run(queue, digits)
-                    started = time.monotonic()
-                    job.start().join(1800)
-                    if job.status != "finished":
-                        raise SystemExit(f"a run ended {job.status}: {job.error}")
-                    seconds.append(time.monotonic() - started)
-            finally:
-                kill_group(worker)
+            for _ in range(args.runs):
+                job = default_run(queue, digits)
+                started = time.monotonic()
+                job.start().join(1800)
+                if job.status != "finished":
+                    raise SystemExit(f"a run ended {job.status}: {job.error}")
+                seconds.append(time.monotonic() - started)
         finally:
-            server.terminate()
-            server.wait(10)
+            kill_group(worker)
     median = statistics.median(seconds)
     report = {"machine": describe_machine(), "data": digits.description,
               "run": "dense 784→256→32→256→784 (the Train page's defaults), 10 epochs, batch 32, "

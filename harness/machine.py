@@ -39,3 +39,12 @@ def describe_machine() -> str:
     else:
         vector = "no AVX2"
     return f"{model}, {os.cpu_count()} CPUs, {vector}"
+
+
+def held_to_isa(isa: str | None) -> tuple[str, dict[str, str]]:
+    """The machine's description and the environment that holds oneDNN (TensorFlow's matrix
+    products and convolutions) to instruction set ``isa``, e.g. ``"AVX2"``, in every process that
+    inherits it: a stand-in for a CPU with only those kernels. ``None``: as the machine is."""
+    if not isa:
+        return describe_machine(), {}
+    return f"{describe_machine()}; oneDNN held to {isa} (ONEDNN_MAX_CPU_ISA)", {"ONEDNN_MAX_CPU_ISA": isa}

@@ -86,6 +86,22 @@ def start_redis(port: int, directory: Path, log=subprocess.DEVNULL, timeout: flo
     raise TimeoutError(f"redis-server did not start on port {port}")
 
 
+@contextlib.contextmanager
+def throwaway_redis():
+    """A redis-server on a free port with a temporary directory, for as long as the block runs;
+    yields its URL."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        port = free_port()
+        proc = start_redis(port, Path(tmp))
+        try:
+            yield f"redis://127.0.0.1:{port}/0"
+        finally:
+            proc.terminate()
+            proc.wait(10)
+
+
 def start_worker(redis_url: str, env: dict | None = None, log=subprocess.DEVNULL) -> subprocess.Popen:
     """``python -m denoiser worker`` in its own process group (so a kill leaves nothing of it)."""
     return subprocess.Popen([sys.executable, "-m", "denoiser", "worker", "--redis", redis_url], cwd=ROOT,
